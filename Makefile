@@ -1,0 +1,36 @@
+# One entry point for people and CI. `make run` starts the dashboard, `make test` passes the tests.
+# Both set up what they need first (a virtualenv in .venv; Debian's Chromium for the browser tests).
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test lint bench chromium setup
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+setup: $(VENV)/.installed
+
+# Browser tests drive Debian's Chromium (never `playwright install`, which downloads a browser).
+chromium:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
+	  else echo "Chromium is missing: browser tests will skip (sudo apt-get install chromium)"; fi; }
+
+run: setup
+	$(BIN)/streamlit run app.py
+
+test: setup chromium
+	$(BIN)/ruff check .
+	$(BIN)/mypy
+	$(BIN)/pytest
+
+lint: setup
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+bench: setup
+	for b in bench/bench_*.py; do $(BIN)/python $$b || exit 1; done
