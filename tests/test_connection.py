@@ -1,0 +1,307 @@
+"""The dashboard's connection logic: endpoints, configured credentials, remember-me, cache."""
+
+from __future__ import annotations
+
+import json
+import stat
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from xmetrics_core.catalogue import ALL_GROUPS, Group
+from xmetrics_core.connection import (
+    APP_ONLY_REASON,
+    DEFAULT_APP_URL,
+    Account,
+    AuthMethod,
+    Connection,
+    Endpoints,
+    PendingSignIn,
+    RememberedConnections,
+    ResultCache,
+    app_base_url,
+    configured_credential,
+    credential_from_json,
+    credential_to_json,
+    default_config_dir,
+    endpoints_for,
+    group_options,
+    rate_limit_label,
+)
+from xmetrics_core.credentials import BearerCredential, OAuth1Credential, OAuth2Credential
+from xmetrics_core.models import RateLimitState
+
+OAUTH1 = OAuth1Credential(
+    consumer_key="ck-secret",
+    consumer_secret="cs-secret",
+    access_token="at-secret",
+    access_token_secret="ats-secret",
+)
+OAUTH2 = OAuth2Credential(
+    access_token="access-secret",
+    refresh_token="refresh-secret",
+    expires_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
+    client_id="client-1",
+    client_secret="client-secret",
+    scope=("tweet.read", "users.read", "offline.access"),
+)
+SANDBOX = Endpoints(api_base_url="http://127.0.0.1:8787", web_base_url="http://127.0.0.1:8787")
+
+
+def _connection(credential=OAUTH2, *, username: str | None = "demo_user") -> Connection:
+    account = (
+        None
+        if username is None
+        else Account(id=str(abs(hash(username))), username=username, name="Demo User")
+    )
+    return Connection(
+        credential=credential, method=AuthMethod.DEMO, endpoints=SANDBOX, account=account
+    )
+
+
+# -- endpoints and the app's own URL -----------------------------------------------------------
+
+
+def test_empty_or_x_base_url_means_x_with_its_separate_consent_host():
+    for text in (None, "", "  ", "https://api.x.com", "https://api.x.com/"):
+        endpoints = endpoints_for(text)
+        assert endpoints.is_x
+        assert endpoints.oauth2_authorize_url == "https://x.com/i/oauth2/authorize"
+        assert endpoints.oauth2_token_url == "https://api.x.com/2/oauth2/token"
+
+
+def test_a_sandbox_base_url_serves_api_and_consent_page():
+    endpoints = endpoints_for("http://127.0.0.1:8787/")
+    assert not endpoints.is_x
+    assert endpoints.oauth2_authorize_url == "http://127.0.0.1:8787/i/oauth2/authorize"
+    assert endpoints.oauth2_token_url == "http://127.0.0.1:8787/2/oauth2/token"
+
+
+@pytest.mark.parametrize("text", ["api.x.com", "ftp://127.0.0.1", "http://", "not a url"])
+def test_a_base_url_that_is_not_http_is_refused_with_an_example(text):
+    with pytest.raises(ValueError, match="https://api.x.com"):
+        endpoints_for(text)
+
+
+def test_app_base_url_keeps_scheme_host_and_port_only():
+    assert app_base_url("http://127.0.0.1:8501/posts") == "http://127.0.0.1:8501/"
+    assert app_base_url("https://metrics.example.org/video?x=1") == "https://metrics.example.org/"
+    assert app_base_url(None) == DEFAULT_APP_URL
+    assert app_base_url("about:blank") == DEFAULT_APP_URL
+
+
+# -- labels ---------------------------------------------------------------------------------------
+
+
+def test_rate_limit_label_gives_remaining_and_reset_time_in_utc():
+    now = datetime(2026, 11, 26, 13, 53, 30, tzinfo=UTC)
+    state = RateLimitState(
+        limit=900, remaining=873, reset_at=now + timedelta(minutes=11, seconds=45)
+    )
+    assert (
+        rate_limit_label(state, now=now) == "873 of 900 requests left; resets 14:05 UTC (in 12 min)"
+    )
+
+
+def test_rate_limit_label_before_any_request_says_so():
+    assert "not known yet" in rate_limit_label(RateLimitState())
+
+
+def test_account_and_auth_labels():
+    assert _connection().account_label == "@demo_user (Demo User)"
+    assert _connection(BearerCredential(token="t"), username=None).account_label.startswith(
+        "App-only"
+    )
+    assert "PKCE" in _connection().auth_label
+
+
+def test_bearer_unlocks_public_only_and_says_why_the_rest_is_disabled():
+    options = {o.group: o for o in group_options(BearerCredential(token="t"))}
+    assert options[Group.PUBLIC].enabled
+    for group in (Group.NON_PUBLIC, Group.ORGANIC, Group.PROMOTED):
+        assert not options[group].enabled
+        assert options[group].reason == APP_ONLY_REASON
+    assert all(o.enabled for o in group_options(OAUTH1))
+    assert _connection().unlocked_groups == ALL_GROUPS
+
+
+def test_refreshed_connection_keeps_its_cache_fingerprint():
+    connection = _connection()
+    rotated = OAuth2Credential(
+        access_token="new-access", refresh_token="new-refresh", client_id="c"
+    )
+    refreshed = connection.with_credential(rotated)
+    assert refreshed.credential is rotated
+    assert refreshed.fingerprint == connection.fingerprint == OAUTH2.fingerprint
+    assert refreshed.account == connection.account
+
+
+def test_pending_sign_in_repr_shows_no_secret():
+    pending = PendingSignIn(
+        method=AuthMethod.OAUTH2_PKCE,
+        endpoints=SANDBOX,
+        client_id="client-id-secret",
+        client_secret="client-secret-value",
+        code_verifier="verifier-secret",
+        consumer_secret="consumer-secret-value",
+        request_token_secret="rts-secret",
+    )
+    text = repr(pending)
+    for secret in ("client-secret-value", "verifier-secret", "consumer-secret-value", "rts-secret"):
+        assert secret not in text
+
+
+# -- configured credentials -------------------------------------------------------------------------
+
+
+def test_secrets_table_wins_over_the_environment():
+    found = configured_credential(
+        secrets={"bearer_token": "from-secrets", "api_base_url": "http://127.0.0.1:9000"},
+        environ={"X_BEARER_TOKEN": "from-env"},
+    )
+    assert found is not None
+    assert found.source == "st.secrets"
+    assert isinstance(found.credential, BearerCredential)
+    assert found.credential.token == "from-secrets"
+    assert found.endpoints.api_base_url == "http://127.0.0.1:9000"
+
+
+def test_environment_variables_use_the_cli_names():
+    found = configured_credential(
+        secrets={},
+        environ={
+            "X_CONSUMER_KEY": "a",
+            "X_CONSUMER_SECRET": "b",
+            "X_ACCESS_TOKEN": "c",
+            "X_ACCESS_TOKEN_SECRET": "d",
+        },
+    )
+    assert found is not None
+    assert found.source == "environment variables"
+    assert isinstance(found.credential, OAuth1Credential)
+    assert found.endpoints.is_x
+    assert "OAuth 1.0a" in found.label
+
+
+def test_nothing_configured_gives_none():
+    assert configured_credential(secrets=None, environ={"HOME": "/tmp"}) is None
+    assert configured_credential(secrets={"bearer_token": "  "}, environ={}) is None
+
+
+# -- remember on this computer ----------------------------------------------------------------------
+
+
+def test_config_dir_honours_the_override_variable(tmp_path):
+    assert default_config_dir({"XMETRICS_CONFIG_DIR": str(tmp_path)}) == tmp_path
+    assert default_config_dir({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "xmetrics"
+
+
+def test_remembered_file_is_created_readable_only_by_the_user(tmp_path):
+    store = RememberedConnections(config_dir=tmp_path / "xmetrics")
+    store.save(_connection())
+    mode = stat.S_IMODE(store.path.stat().st_mode)
+    assert mode == 0o600
+    assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
+    assert [p.name for p in store.path.parent.iterdir()] == ["credentials.json"]
+
+
+def test_a_world_readable_file_is_tightened_on_the_next_save(tmp_path):
+    store = RememberedConnections(config_dir=tmp_path)
+    store.path.write_text("{}")
+    store.path.chmod(0o644)
+    store.save(_connection())
+    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
+
+
+def test_every_credential_kind_round_trips_through_the_file(tmp_path):
+    store = RememberedConnections(config_dir=tmp_path)
+    store.save(_connection(OAUTH2, username="alice"))
+    store.save(_connection(OAUTH1, username="bob"))
+    store.save(_connection(BearerCredential(token="bearer-secret"), username=None))
+    loaded = {r.connection.account_label: r.connection for r in store.load()}
+    assert set(loaded) == {"@alice (Demo User)", "@bob (Demo User)", "App-only (no user account)"}
+    assert loaded["@alice (Demo User)"].credential == OAUTH2
+    assert loaded["@bob (Demo User)"].credential == OAUTH1
+    assert loaded["@alice (Demo User)"].endpoints == SANDBOX
+
+
+def test_saving_the_same_account_again_replaces_it_and_forget_removes_it(tmp_path):
+    store = RememberedConnections(config_dir=tmp_path)
+    store.save(_connection(OAUTH1, username="same"))
+    store.save(_connection(OAUTH2, username="same"))
+    (only,) = store.load()
+    assert only.connection.credential == OAUTH2
+    store.forget(only.connection)
+    assert store.load() == ()
+    assert json.loads(store.path.read_text())["connections"] == []
+
+
+@pytest.mark.parametrize(
+    "content", ["", "not json", "[]", '{"format": 99}', '{"format": 1, "connections": [{"x": 1}]}']
+)
+def test_an_unreadable_file_counts_as_nothing_remembered(tmp_path, content):
+    store = RememberedConnections(config_dir=tmp_path)
+    store.path.write_text(content)
+    assert store.load() == ()
+
+
+def test_credential_json_rejects_unknown_kinds():
+    with pytest.raises(ValueError, match="unknown credential kind"):
+        credential_from_json({"kind": "cookie"})
+    with pytest.raises(ValueError, match="missing"):
+        credential_from_json({"kind": "bearer"})
+    assert credential_from_json(credential_to_json(OAUTH1)) == OAUTH1
+
+
+def test_missing_remember_file_loads_empty_and_forget_does_not_create_it(tmp_path: Path):
+    store = RememberedConnections(config_dir=tmp_path / "absent")
+    assert store.load() == ()
+    store.forget(_connection())
+    assert not store.path.exists()
+
+
+# -- the result cache ---------------------------------------------------------------------------------
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_cached_results_expire_after_the_ttl():
+    clock = FakeClock()
+    cache: ResultCache[str] = ResultCache(ttl_seconds=60, max_entries=4, clock=clock)
+    cache.put(("fp", "ids"), "result")
+    clock.now = 59
+    assert cache.get(("fp", "ids")) == "result"
+    clock.now = 61
+    assert cache.get(("fp", "ids")) is None
+    assert len(cache) == 0
+
+
+def test_the_least_recently_used_entry_goes_first():
+    cache: ResultCache[int] = ResultCache(ttl_seconds=60, max_entries=2, clock=FakeClock())
+    cache.put(("a",), 1)
+    cache.put(("b",), 2)
+    assert cache.get(("a",)) == 1
+    cache.put(("c",), 3)
+    assert cache.get(("b",)) is None
+    assert cache.get(("a",)) == 1
+    assert cache.get(("c",)) == 3
+
+
+def test_discarding_one_credential_keeps_the_others():
+    cache: ResultCache[int] = ResultCache(clock=FakeClock())
+    cache.put(("alice", "1"), 1)
+    cache.put(("alice", "2"), 2)
+    cache.put(("bob", "1"), 3)
+    cache.discard_credential("alice")
+    assert cache.get(("alice", "1")) is None
+    assert cache.get(("alice", "2")) is None
+    assert cache.get(("bob", "1")) == 3
+    cache.discard(("bob", "1"))
+    assert len(cache) == 0
