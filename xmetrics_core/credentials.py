@@ -13,6 +13,7 @@ parts, usable as a cache key, never reversible into the token.
 from __future__ import annotations
 
 import hashlib
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -29,6 +30,11 @@ from xmetrics_core.catalogue import ALL_GROUPS, Group
 CredentialKind = Literal["bearer", "oauth1", "oauth2"]
 
 LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+# requests-oauthlib and oauthlib log tokens, signature base strings and token responses at
+# DEBUG. Keep those records out of every log this process writes, whatever the root level.
+for _noisy in ("requests_oauthlib", "oauthlib"):
+    logging.getLogger(_noisy).setLevel(logging.INFO)
 
 
 def _fingerprint(kind: str, *secrets: str | None) -> str:

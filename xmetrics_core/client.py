@@ -1,0 +1,963 @@
+"""The X API v2 client: one request path, a fetch plan over ``GET /2/tweets``, the timeline.
+
+The request path (:meth:`XClient._request`) is the only place that talks HTTP. It uses a
+``requests.Session`` per thread, the credential's auth object, the ``xmetrics/<version>``
+User-Agent, explicit connect/read timeouts, X's rate-limit headers, one status→error mapping
+(:func:`error_from_response`) and the :class:`~xmetrics_core.retry.RetryPolicy`:
+
+* 429, 500, 502, 503, 504, connect errors, dropped connections and read timeouts are retried
+  with jittered exponential backoff, bounded by attempts and total wait. For a 429 the wait is
+  until ``x-rate-limit-reset``; if that is past the remaining budget, :class:`RateLimited`
+  (with ``reset_at``) is raised at once instead of sleeping.
+* A 2xx whose body is not a JSON object is retried **once** (it is almost always a truncated
+  transfer); a second one raises :class:`InvalidResponse`.
+* OAuth 2.0: a token expiring within 60 s is refreshed before the request; a 401 is answered by
+  one refresh and one repeat. Refreshes happen under a lock (concurrent threads refresh once)
+  and hand the rotated credential to ``on_credential_refreshed``. A refused refresh, or a 401
+  after a refresh, raises :class:`Unauthorized` telling the user to reconnect.
+
+The fetch plan is documented on :meth:`XClient.fetch_posts`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import threading
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor, as_completed
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from importlib import metadata
+from typing import Any
+from urllib.parse import quote
+
+import requests
+from oauthlib.oauth2.rfc6749.errors import OAuth2Error
+from requests_oauthlib import OAuth2Session
+
+from xmetrics_core.catalogue import ALL_GROUPS, PRIVATE_GROUPS, Group
+from xmetrics_core.credentials import (
+    Credential,
+    OAuth2Credential,
+    permit_plain_http_to_loopback,
+)
+from xmetrics_core.errors import (
+    ApiConnectionError,
+    ApiResponseError,
+    ApiTimeout,
+    Forbidden,
+    InvalidRequest,
+    InvalidResponse,
+    NotFound,
+    PaymentRequired,
+    RateLimited,
+    ServerError,
+    TransportError,
+    Unauthorized,
+    XApiError,
+)
+from xmetrics_core.models import (
+    FetchResult,
+    IdStatus,
+    InvalidToken,
+    MediaRecord,
+    PostRecord,
+    PostRef,
+    PostStatus,
+    RateLimitState,
+)
+from xmetrics_core.references import (
+    ParsedReferences,
+    classify_token,
+    snowflake_time,
+    within_private_window,
+)
+from xmetrics_core.retry import RetryPolicy
+
+log = logging.getLogger(__name__)
+
+try:
+    _VERSION = metadata.version("xmetrics")
+except metadata.PackageNotFoundError:
+    _VERSION = "0.1.0"
+USER_AGENT = f"xmetrics/{_VERSION}"
+
+DEFAULT_BASE_URL = "https://api.x.com"
+BATCH_SIZE = 100
+"""``GET /2/tweets`` takes 1–100 IDs (FACTS §3)."""
+REFRESH_MARGIN_SECONDS = 60
+TIMELINE_PAGE_CAP = 40
+"""X serves at most the 3,200 newest Posts of a timeline: 32 pages of 100."""
+
+POST_BASE_FIELDS = ("created_at", "author_id", "attachments")
+MEDIA_BASE_FIELDS = ("media_key", "type", "duration_ms", "preview_image_url", "url")
+
+FIELD_UNAUTHORIZED = "not-authorized-for-field"
+RESOURCE_NOT_FOUND = "resource-not-found"
+RESOURCE_UNAUTHORIZED = "not-authorized-for-resource"
+
+RECONNECT = "reconnect your X account (sign in again) to get a new token"
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True, kw_only=True)
+class Timeouts:
+    """Explicit connect and read timeouts in seconds for every HTTP call."""
+
+    connect: float = 3.05
+    read: float = 20.0
+
+    def as_tuple(self) -> tuple[float, float]:
+        return (self.connect, self.read)
+
+
+@dataclass(frozen=True, kw_only=True)
+class XUser:
+    """The account behind a user-context credential (``GET /2/users/me``)."""
+
+    id: str
+    username: str
+    name: str
+
+
+@dataclass(kw_only=True)
+class _Tally:
+    """HTTP requests and retries made on behalf of one public call (thread-safe)."""
+
+    calls: int = 0
+    retries: int = 0
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def count(self, *, calls: int = 0, retries: int = 0) -> None:
+        with self.lock:
+            self.calls += calls
+            self.retries += retries
+
+
+# -- error mapping -----------------------------------------------------------------------------
+
+
+def problem_type(item: Mapping[str, Any]) -> str:
+    """The last path segment of a problem ``type`` URI (host differs across sources)."""
+    raw = str(item.get("type", ""))
+    return raw.rstrip("/").rsplit("/", 1)[-1]
+
+
+def parse_reset(value: str | None) -> datetime | None:
+    """``x-rate-limit-reset`` (epoch seconds) as an aware UTC datetime."""
+    if not value:
+        return None
+    try:
+        return datetime.fromtimestamp(int(value.strip()), tz=UTC)
+    except (ValueError, OverflowError, OSError):
+        return None
+
+
+def rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitState | None:
+    """X's lowercase ``x-rate-limit-*`` headers, or None when the response carried none."""
+    limit, remaining = headers.get("x-rate-limit-limit"), headers.get("x-rate-limit-remaining")
+    reset = headers.get("x-rate-limit-reset")
+    if limit is None and remaining is None and reset is None:
+        return None
+
+    def as_int(value: str | None) -> int | None:
+        try:
+            return int(value) if value is not None else None
+        except ValueError:
+            return None
+
+    return RateLimitState(
+        limit=as_int(limit), remaining=as_int(remaining), reset_at=parse_reset(reset)
+    )
+
+
+def _json_object(response: requests.Response) -> dict[str, Any] | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body if isinstance(body, dict) else None
+
+
+def error_from_response(response: requests.Response) -> ApiResponseError:
+    """The one status → error mapping. Messages come from X's title/detail and our words."""
+    status = response.status_code
+    body = _json_object(response) or {}
+    api_errors = [e for e in body.get("errors", []) if isinstance(e, dict)]
+    problem = {k: v for k, v in body.items() if k != "errors"}
+    title = str(body.get("title") or body.get("error") or response.reason or "error")
+    detail = str(body.get("detail") or body.get("error_description") or "")
+    if not detail and api_errors:
+        detail = str(api_errors[0].get("message") or api_errors[0].get("detail") or "")
+    message = f"X answered {status} {title}" + (f": {detail}" if detail and detail != title else "")
+    kwargs: dict[str, Any] = {"status_code": status, "problem": problem, "api_errors": api_errors}
+    if status == 429:
+        reset_at = parse_reset(response.headers.get("x-rate-limit-reset"))
+        return RateLimited(message, reset_at=reset_at, **kwargs)
+    if status >= 500:
+        return ServerError(message, **kwargs)
+    error_class: type[ApiResponseError] = {
+        400: InvalidRequest,
+        401: Unauthorized,
+        402: PaymentRequired,
+        403: Forbidden,
+        404: NotFound,
+    }.get(status, ApiResponseError)
+    return error_class(message, **kwargs)
+
+
+def _transport_error(exc: requests.RequestException, method: str, path: str) -> TransportError:
+    where = f"{method} {path}"
+    if isinstance(exc, requests.ConnectTimeout):
+        return ApiTimeout(f"connecting to X timed out ({where})")
+    if isinstance(exc, requests.Timeout):
+        return ApiTimeout(f"X did not answer in time ({where})")
+    return ApiConnectionError(f"the connection to X failed or was dropped ({where})")
+
+
+def format_reset(reset_at: datetime | None) -> str:
+    """``"try again after 14:05 UTC"`` for a rate-limit reset time."""
+    if reset_at is None:
+        return "try again in a few minutes"
+    return f"try again after {reset_at.astimezone(UTC):%H:%M} UTC"
+
+
+# -- parsing X's objects -----------------------------------------------------------------------
+
+
+def parse_created_at(value: object) -> datetime | None:
+    """X's ``2022-08-13T20:36:51.000Z`` as an aware datetime (None when absent/garbled)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        return datetime.fromisoformat(value.replace("Z", "+00:00")).astimezone(UTC)
+    except ValueError:
+        return None
+
+
+def _metric_groups(item: Mapping[str, Any]) -> dict[str, dict[str, int | None]]:
+    groups: dict[str, dict[str, int | None]] = {}
+    for group in ALL_GROUPS:
+        value = item.get(group.value)
+        if isinstance(value, dict):
+            groups[group.value] = {
+                str(k): (v if isinstance(v, int) else None) for k, v in value.items()
+            }
+    return groups
+
+
+def post_from_json(item: Mapping[str, Any]) -> PostRecord:
+    """A ``data[]`` Tweet object as a :class:`PostRecord`."""
+    attachments = item.get("attachments") or {}
+    keys = attachments.get("media_keys", []) if isinstance(attachments, dict) else []
+    return PostRecord(
+        id=str(item["id"]),
+        text=str(item.get("text", "")),
+        author_id=str(item["author_id"]) if item.get("author_id") is not None else None,
+        created_at=parse_created_at(item.get("created_at")),
+        media_keys=tuple(str(k) for k in keys),
+        metrics=_metric_groups(item),
+    )
+
+
+def _fields_param(base: Sequence[str], groups: Iterable[Group]) -> str:
+    return ",".join([*base, *(g.value for g in groups)])
+
+
+def lookup_params(ids: Sequence[str], groups: Sequence[Group]) -> dict[str, str]:
+    """The query of one ``GET /2/tweets`` batch asking for ``groups``."""
+    return {
+        "ids": ",".join(ids),
+        "tweet.fields": _fields_param(POST_BASE_FIELDS, groups),
+        "expansions": "attachments.media_keys",
+        "media.fields": _fields_param(MEDIA_BASE_FIELDS, groups),
+    }
+
+
+# -- the fetch plan's bookkeeping --------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Batch:
+    ids: tuple[str, ...]
+    groups: tuple[Group, ...]
+
+
+@dataclass(kw_only=True)
+class _BatchOutcome:
+    batch: _Batch
+    posts: list[PostRecord] = field(default_factory=list)
+    media: list[Mapping[str, Any]] = field(default_factory=list)
+    field_refused: dict[str, str] = field(default_factory=dict)
+    """ID → X's detail, for IDs that came back only as Field Authorization Errors."""
+    final: dict[str, IdStatus] = field(default_factory=dict)
+    """ID → a final status without metrics (not found, not authorized, failed)."""
+    empty: list[str] = field(default_factory=list)
+    """IDs that came back with neither data nor an error."""
+
+
+def _ordered_groups(groups: Iterable[Group]) -> tuple[Group, ...]:
+    wanted = set(groups)
+    return tuple(g for g in ALL_GROUPS if g in wanted)
+
+
+def _batches(ids: Sequence[str], groups: tuple[Group, ...]) -> list[_Batch]:
+    return [
+        _Batch(ids=tuple(ids[i : i + BATCH_SIZE]), groups=groups)
+        for i in range(0, len(ids), BATCH_SIZE)
+    ]
+
+
+class XClient:
+    """A client for the parts of X API v2 xmetrics needs. Thread-safe; close it when done."""
+
+    def __init__(
+        self,
+        *,
+        credential: Credential,
+        base_url: str = DEFAULT_BASE_URL,
+        timeout: Timeouts | None = None,
+        retry: RetryPolicy | None = None,
+        max_workers: int = 4,
+        on_credential_refreshed: Callable[[OAuth2Credential], None] | None = None,
+        token_url: str | None = None,
+        clock: Callable[[], datetime] | None = None,
+    ) -> None:
+        """``clock`` is "now" for the 30-day window, token expiry and rate-limit waits
+        (tests pass the sandbox's clock); it defaults to the real UTC time."""
+        if max_workers < 1:
+            raise ValueError("max_workers must be at least 1")
+        self.base_url = base_url.rstrip("/")
+        permit_plain_http_to_loopback(self.base_url)
+        self.token_url = token_url or f"{self.base_url}/2/oauth2/token"
+        permit_plain_http_to_loopback(self.token_url)
+        self.timeout = timeout or Timeouts()
+        self.retry = retry or RetryPolicy()
+        self.max_workers = max_workers
+        self._on_refreshed = on_credential_refreshed
+        self._clock = clock or (lambda: datetime.now(UTC))
+        self._credential: Credential = credential
+        self._credential_lock = threading.Lock()
+        self._refresh_lock = threading.Lock()
+        self._rate_limit = RateLimitState()
+        self._state_lock = threading.Lock()
+        self._local = threading.local()
+        self._sessions: list[requests.Session] = []
+        self._executor: ThreadPoolExecutor | None = None
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    def close(self) -> None:
+        """Stop the worker threads and close every Session."""
+        with self._state_lock:
+            executor, self._executor = self._executor, None
+            sessions, self._sessions = self._sessions, []
+        if executor is not None:
+            executor.shutdown(wait=True)
+        for session in sessions:
+            session.close()
+
+    def __enter__(self) -> XClient:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"XClient(base_url={self.base_url!r}, credential={self.credential.kind})"
+
+    @property
+    def credential(self) -> Credential:
+        """The current credential (a refreshed one after an OAuth 2.0 refresh)."""
+        with self._credential_lock:
+            return self._credential
+
+    @property
+    def rate_limit(self) -> RateLimitState:
+        """The rate-limit headers of the newest response."""
+        with self._state_lock:
+            return self._rate_limit
+
+    def _session(self) -> requests.Session:
+        session: requests.Session | None = getattr(self._local, "session", None)
+        if session is None:
+            session = requests.Session()
+            session.headers["User-Agent"] = USER_AGENT
+            self._local.session = session
+            with self._state_lock:
+                self._sessions.append(session)
+        return session
+
+    def _pool(self) -> ThreadPoolExecutor:
+        with self._state_lock:
+            if self._executor is None:
+                self._executor = ThreadPoolExecutor(
+                    max_workers=self.max_workers, thread_name_prefix="xmetrics-fetch"
+                )
+            return self._executor
+
+    # -- the request path ----------------------------------------------------------------------
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        tally: _Tally | None = None,
+    ) -> dict[str, Any]:
+        """Send one API request with auth, timeouts, retries and refresh; the JSON object.
+
+        Raises the :mod:`xmetrics_core.errors` hierarchy.
+        """
+        tally = tally or _Tally()
+        url = f"{self.base_url}{path}"
+        attempts = 0
+        waited = 0.0
+        refreshed = False
+        malformed = 0
+        while True:
+            credential = self._fresh_credential(tally)
+            attempts += 1
+            tally.count(calls=1)
+            log.debug("%s %s params=%s", method, path, sorted(params or {}))
+            error: XApiError
+            try:
+                response = self._session().request(
+                    method,
+                    url,
+                    params=params,
+                    auth=credential.auth(),
+                    timeout=self.timeout.as_tuple(),
+                )
+            except requests.RequestException as exc:
+                error = _transport_error(exc, method, path)
+            else:
+                self._note_rate_limit(response)
+                status = response.status_code
+                if status == 401 and isinstance(credential, OAuth2Credential):
+                    if refreshed or not credential.can_refresh:
+                        raise Unauthorized(
+                            f"X refused the OAuth 2.0 token ({'after a refresh' if refreshed else 'no refresh token'}); {RECONNECT}",
+                            status_code=401,
+                            problem=_json_object(response) or {},
+                        )
+                    self._refresh(credential, tally)
+                    refreshed = True
+                    attempts -= 1
+                    continue
+                if 200 <= status < 300:
+                    body = _json_object(response)
+                    if body is not None:
+                        return body
+                    malformed += 1
+                    error = InvalidResponse(
+                        f"X answered {status} with a body that is not a JSON object ({method} {path})",
+                        status_code=status,
+                    )
+                    if malformed > 1:
+                        raise error
+                else:
+                    error = error_from_response(response)
+                    if status == 401:
+                        error = Unauthorized(
+                            f"{error.message}; {RECONNECT}",
+                            status_code=401,
+                            problem=error.problem,
+                            api_errors=error.api_errors,
+                        )
+                    if not self.retry.is_retryable_status(status):
+                        raise error
+            until_reset = None
+            if isinstance(error, RateLimited) and error.reset_at is not None:
+                until_reset = (error.reset_at - self._clock()).total_seconds()
+            wait = self.retry.next_wait(
+                attempts_made=attempts, waited=waited, until_reset=until_reset
+            )
+            if wait is None:
+                if isinstance(error, RateLimited):
+                    error = RateLimited(
+                        f"{error.message}; {format_reset(error.reset_at)}",
+                        reset_at=error.reset_at,
+                        status_code=error.status_code,
+                        problem=error.problem,
+                        api_errors=error.api_errors,
+                    )
+                raise error
+            log.debug("retrying %s %s in %.2fs after %s", method, path, wait, type(error).__name__)
+            tally.count(retries=1)
+            self.retry.sleep(wait)
+            waited += wait
+
+    def _note_rate_limit(self, response: requests.Response) -> None:
+        state = rate_limit_from_headers(response.headers)
+        if state is not None:
+            with self._state_lock:
+                self._rate_limit = state
+
+    # -- OAuth 2.0 refresh ---------------------------------------------------------------------
+
+    def _fresh_credential(self, tally: _Tally) -> Credential:
+        credential = self.credential
+        if (
+            isinstance(credential, OAuth2Credential)
+            and credential.can_refresh
+            and credential.expires_within(REFRESH_MARGIN_SECONDS, now=self._clock())
+        ):
+            self._refresh(credential, tally)
+            return self.credential
+        return credential
+
+    def _refresh(self, stale: OAuth2Credential, tally: _Tally) -> None:
+        """Refresh once for all threads: a thread that waited on the lock reuses the result."""
+        with self._refresh_lock:
+            current = self.credential
+            if (
+                not isinstance(current, OAuth2Credential)
+                or current.access_token != stale.access_token
+            ):
+                return
+            if not current.can_refresh or current.client_id is None:
+                raise Unauthorized(f"the OAuth 2.0 token cannot be refreshed; {RECONNECT}")
+            oauth = OAuth2Session(client_id=current.client_id)
+            auth = (
+                requests.auth.HTTPBasicAuth(current.client_id, current.client_secret)
+                if current.client_secret
+                else None
+            )
+            extra = {} if current.client_secret else {"client_id": current.client_id}
+            tally.count(calls=1)
+            log.debug("POST %s (OAuth 2.0 refresh)", self.token_url.removeprefix(self.base_url))
+            try:
+                token = oauth.refresh_token(
+                    self.token_url,
+                    refresh_token=current.refresh_token,
+                    auth=auth,
+                    timeout=self.timeout.as_tuple(),
+                    **extra,
+                )
+            except requests.RequestException as exc:
+                raise _transport_error(exc, "POST", "/2/oauth2/token") from None
+            except (OAuth2Error, ValueError) as exc:
+                description = getattr(exc, "description", "") or type(exc).__name__
+                raise Unauthorized(
+                    f"X refused to refresh the OAuth 2.0 token ({description}); {RECONNECT}",
+                    status_code=getattr(exc, "status_code", None),
+                ) from None
+            finally:
+                oauth.close()
+            expires_in = token.get("expires_in")
+            scope = token.get("scope") or current.scope
+            refreshed = OAuth2Credential(
+                access_token=str(token["access_token"]),
+                refresh_token=str(token.get("refresh_token") or current.refresh_token),
+                expires_at=self._clock() + timedelta(seconds=float(expires_in))
+                if expires_in is not None
+                else None,
+                client_id=current.client_id,
+                client_secret=current.client_secret,
+                scope=tuple(scope.split() if isinstance(scope, str) else scope),
+            )
+            with self._credential_lock:
+                self._credential = refreshed
+            if self._on_refreshed is not None:
+                self._on_refreshed(refreshed)
+
+    # -- endpoints -----------------------------------------------------------------------------
+
+    def get_me(self) -> XUser:
+        """The account behind the user-context credential (``GET /2/users/me``)."""
+        return self._get_me(_Tally())
+
+    def recent_posts(self, user_id: str, *, days: int = 30) -> tuple[PostRecord, ...]:
+        """The user's Posts from the last ``days`` days, newest first, every page.
+
+        Pages through ``GET /2/users/:id/tweets`` (100 per page, ``start_time`` = now − days,
+        ``pagination_token`` = ``meta.next_token``), at most :data:`TIMELINE_PAGE_CAP` pages.
+        """
+        if not (user_id.isascii() and user_id.isdigit()):
+            raise ValueError("user_id must be a numeric X user ID")
+        start = self._clock() - timedelta(days=days)
+        params = {
+            "max_results": "100",
+            "start_time": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+            "tweet.fields": _fields_param(POST_BASE_FIELDS, (Group.PUBLIC,)),
+        }
+        posts: list[PostRecord] = []
+        seen: set[str] = set()
+        token: str | None = None
+        for _ in range(TIMELINE_PAGE_CAP):
+            page = dict(params) | ({"pagination_token": token} if token else {})
+            body = self._request("GET", f"/2/users/{quote(user_id)}/tweets", page)
+            for item in body.get("data") or []:
+                if isinstance(item, dict) and "id" in item and str(item["id"]) not in seen:
+                    seen.add(str(item["id"]))
+                    posts.append(post_from_json(item))
+            meta = body.get("meta") or {}
+            next_token = meta.get("next_token") if isinstance(meta, dict) else None
+            if not next_token or next_token == token:
+                break
+            token = str(next_token)
+        return tuple(posts)
+
+    def fetch_posts(
+        self,
+        refs_or_ids: ParsedReferences | Iterable[PostRef | str],
+        *,
+        groups: Iterable[Group] | None = None,
+        me: XUser | None = None,
+        progress: ProgressCallback | None = None,
+    ) -> FetchResult:
+        """Fetch every metric the credential allows for the given Posts.
+
+        **Groups.** ``groups`` (default: all the credential allows) is cut to what the
+        credential allows; ``public_metrics`` is always asked for (it is every Post's
+        fallback).
+
+        **Plan.** Let *R* be the IDs that may have private metrics (user context, private
+        groups asked, created within 30 days by the snowflake), *O* the rest.
+
+        * Pass 1, concurrently (``max_workers``): *R* in batches of ≤100 asking every group;
+          *O* in full public-only batches of 100. The last partial batch of *O* waits for
+          pass 2 so it can share a batch with the fallbacks.
+        * Pass 2: a public-only pass, in batches of ≤100, for the rest of *O* plus every Post
+          that came back only as Field Authorization Errors (*F*), so each still gets its
+          public metrics. Posts that came back with neither data nor an error (X's
+          "never-promoted Post" known issue) are re-asked without ``promoted_metrics`` in
+          their own batches (*E*); if that is refused too they get one public-only pass 3.
+
+        With no such surprises the ``GET /2/tweets`` calls number exactly
+        ``ceil(R/100) + ceil((O + F)/100) (+ ceil(E/100))``, which is at most
+        ``ceil(N/100) + 1`` for N unique IDs. User credentials also call ``/2/users/me``
+        once when ``me`` is not given (it decides ownership via ``author_id``).
+
+        **Result.** One :class:`IdStatus` per unique valid ID in input order, then one INVALID
+        status per invalid token; records in input order; media merged by ``media_key``.
+        ``progress(done, total)`` is called on the calling thread after each batch (``total``
+        grows when pass 2 is planned). A batch that fails after retries marks its IDs FAILED;
+        :class:`Unauthorized` (a revoked or expired credential) is raised.
+        """
+        tally = _Tally()
+        refs, invalid = self._normalise(refs_or_ids)
+        credential = self.credential
+        allowed = set(credential.allowed_groups)
+        wanted = set(ALL_GROUPS if groups is None else groups)
+        asked = _ordered_groups((wanted & allowed) | {Group.PUBLIC})
+        private = tuple(g for g in asked if g in PRIVATE_GROUPS)
+        if credential.is_user_context and me is None and refs:
+            me = self._get_me(tally)
+        now = self._clock()
+
+        by_id = {ref.id: ref for ref in refs}
+        recent = [r.id for r in refs if private and within_private_window(r.created_at, now)]
+        recent_set = set(recent)
+        older = [r.id for r in refs if r.id not in recent_set]
+        full = len(older) - len(older) % BATCH_SIZE
+        public_only = (Group.PUBLIC,)
+
+        records: dict[str, PostRecord] = {}
+        statuses: dict[str, IdStatus] = {}
+        refusals: dict[str, str] = {}
+        media_json: list[Mapping[str, Any]] = []
+        done = 0
+        total = 0
+
+        def run(batches: list[_Batch]) -> list[_BatchOutcome]:
+            nonlocal done, total
+            total += len(batches)
+            if not batches:
+                return []
+            pool = self._pool()
+            futures: list[Future[_BatchOutcome]] = [
+                pool.submit(self._run_batch, batch, tally) for batch in batches
+            ]
+            outcomes: list[_BatchOutcome] = []
+            try:
+                for future in as_completed(futures):
+                    outcomes.append(future.result())
+                    done += 1
+                    if progress is not None:
+                        progress(done, total)
+            except BaseException:
+                for future in futures:
+                    future.cancel()
+                raise
+            return outcomes
+
+        def absorb(outcome: _BatchOutcome) -> None:
+            for post in outcome.posts:
+                records[post.id] = post
+                statuses.pop(post.id, None)
+            statuses.update(outcome.final)
+            media_json.extend(outcome.media)
+            refusals.update(outcome.field_refused)
+
+        first = run(_batches(recent, asked) + _batches(older[:full], public_only))
+        for outcome in first:
+            absorb(outcome)
+        fallback = list(older[full:])
+        without_promoted: list[str] = []
+        for outcome in first:
+            fallback.extend(outcome.field_refused)
+            if Group.PROMOTED in outcome.batch.groups:
+                without_promoted.extend(outcome.empty)
+            else:
+                fallback.extend(outcome.empty)
+        fallback_set = set(fallback)
+        fallback = [i for i in by_id if i in fallback_set]
+        reduced = tuple(g for g in asked if g is not Group.PROMOTED)
+        second = run(_batches(fallback, public_only) + _batches(without_promoted, reduced))
+        third_ids: list[str] = []
+        for outcome in second:
+            absorb(outcome)
+            if outcome.batch.groups != public_only:
+                third_ids.extend(outcome.field_refused)
+                third_ids.extend(outcome.empty)
+            else:
+                for post_id in outcome.empty:
+                    statuses[post_id] = IdStatus(
+                        id=post_id,
+                        status=PostStatus.FAILED,
+                        detail="X returned neither the Post nor an error",
+                    )
+        for outcome in run(_batches(third_ids, public_only)):
+            absorb(outcome)
+            for post_id in outcome.empty:
+                statuses[post_id] = IdStatus(
+                    id=post_id,
+                    status=PostStatus.FAILED,
+                    detail="X returned neither the Post nor an error",
+                )
+
+        ordered_posts: list[PostRecord] = []
+        ordered_statuses: list[IdStatus] = []
+        for ref in refs:
+            record = records.get(ref.id)
+            if record is not None:
+                status, detail = self._status_of(
+                    record, ref, asked=asked, me=me, now=now, refusal=refusals.get(ref.id)
+                )
+                ordered_posts.append(record)
+                ordered_statuses.append(
+                    IdStatus(
+                        id=ref.id,
+                        status=status,
+                        detail=detail,
+                        source=ref.source,
+                        position=ref.position,
+                    )
+                )
+                continue
+            final = statuses.get(ref.id) or IdStatus(
+                id=ref.id, status=PostStatus.FAILED, detail="no answer from X for this Post"
+            )
+            ordered_statuses.append(
+                IdStatus(
+                    id=ref.id,
+                    status=final.status,
+                    detail=final.detail,
+                    source=ref.source,
+                    position=ref.position,
+                )
+            )
+        ordered_statuses.extend(
+            IdStatus(
+                id=bad.text,
+                status=PostStatus.INVALID,
+                detail=bad.reason,
+                source=bad.text,
+                position=bad.position,
+            )
+            for bad in invalid
+        )
+        return FetchResult(
+            posts=tuple(ordered_posts),
+            media=_merge_media(media_json, ordered_posts),
+            statuses=tuple(ordered_statuses),
+            groups=asked,
+            rate_limit=self.rate_limit,
+            api_calls=tally.calls,
+            retries=tally.retries,
+            fetched_at=now,
+        )
+
+    # -- fetch helpers -------------------------------------------------------------------------
+
+    def _get_me(self, tally: _Tally) -> XUser:
+        body = self._request("GET", "/2/users/me", tally=tally)
+        data = body.get("data")
+        if not isinstance(data, dict) or "id" not in data:
+            raise InvalidResponse("X's /2/users/me answer has no user", status_code=200)
+        return XUser(
+            id=str(data["id"]),
+            username=str(data.get("username", "")),
+            name=str(data.get("name", "")),
+        )
+
+    @staticmethod
+    def _normalise(
+        refs_or_ids: ParsedReferences | Iterable[PostRef | str],
+    ) -> tuple[list[PostRef], list[InvalidToken]]:
+        if isinstance(refs_or_ids, ParsedReferences):
+            return list(refs_or_ids.refs), list(refs_or_ids.invalid)
+        refs: dict[str, PostRef] = {}
+        invalid: list[InvalidToken] = []
+        for position, item in enumerate(refs_or_ids):
+            if isinstance(item, PostRef):
+                refs.setdefault(item.id, item)
+                continue
+            token = str(item).strip()
+            post_id, reason = classify_token(token)
+            if post_id is None:
+                invalid.append(
+                    InvalidToken(
+                        text=token, position=position, offset=-1, reason=reason or "invalid"
+                    )
+                )
+            elif post_id not in refs:
+                refs[post_id] = PostRef(
+                    id=post_id, source=token, position=position, created_at=snowflake_time(post_id)
+                )
+        return list(refs.values()), invalid
+
+    def _run_batch(self, batch: _Batch, tally: _Tally) -> _BatchOutcome:
+        """One ``GET /2/tweets`` call; a failure after retries becomes FAILED statuses."""
+        outcome = _BatchOutcome(batch=batch)
+        try:
+            body = self._request(
+                "GET", "/2/tweets", lookup_params(batch.ids, batch.groups), tally=tally
+            )
+        except Unauthorized:
+            raise
+        except XApiError as exc:
+            if isinstance(exc, RateLimited):
+                detail = f"rate limited by X; {format_reset(exc.reset_at)}"
+            else:
+                detail = exc.message
+            outcome.final = {
+                i: IdStatus(id=i, status=PostStatus.FAILED, detail=detail) for i in batch.ids
+            }
+            return outcome
+        asked = set(batch.ids)
+        answered: set[str] = set()
+        for item in body.get("data") or []:
+            if isinstance(item, dict) and str(item.get("id")) in asked:
+                outcome.posts.append(post_from_json(item))
+                answered.add(str(item["id"]))
+        includes = body.get("includes") or {}
+        if isinstance(includes, dict):
+            outcome.media = [m for m in includes.get("media") or [] if isinstance(m, dict)]
+        for error in body.get("errors") or []:
+            if not isinstance(error, dict) or error.get("section", "data") != "data":
+                continue
+            post_id = str(error.get("resource_id") or error.get("value") or "")
+            if post_id not in asked or post_id in answered:
+                continue
+            kind = problem_type(error)
+            detail = str(error.get("detail") or error.get("title") or kind)
+            if kind == FIELD_UNAUTHORIZED:
+                outcome.field_refused.setdefault(post_id, detail)
+            elif kind == RESOURCE_NOT_FOUND:
+                outcome.final[post_id] = IdStatus(
+                    id=post_id, status=PostStatus.NOT_FOUND, detail=detail
+                )
+            elif kind == RESOURCE_UNAUTHORIZED:
+                outcome.final[post_id] = IdStatus(
+                    id=post_id, status=PostStatus.NOT_AUTHORIZED, detail=detail
+                )
+            else:
+                outcome.final.setdefault(
+                    post_id, IdStatus(id=post_id, status=PostStatus.FAILED, detail=detail)
+                )
+        for post_id in batch.ids:
+            if post_id in answered:
+                outcome.final.pop(post_id, None)
+                outcome.field_refused.pop(post_id, None)
+            elif post_id in outcome.final:
+                outcome.field_refused.pop(post_id, None)
+            elif post_id not in outcome.field_refused:
+                outcome.empty.append(post_id)
+        return outcome
+
+    def _status_of(
+        self,
+        record: PostRecord,
+        ref: PostRef,
+        *,
+        asked: tuple[Group, ...],
+        me: XUser | None,
+        now: datetime,
+        refusal: str | None,
+    ) -> tuple[PostStatus, str]:
+        credential = self.credential
+        private_asked = [g for g in asked if g in PRIVATE_GROUPS]
+        if not credential.is_user_context:
+            return PostStatus.PUBLIC_ONLY_APP_ONLY, "app-only Bearer token: public metrics only"
+        if not private_asked:
+            return PostStatus.OK, ""
+        got = [g for g in private_asked if g.value in record.metrics]
+        if got:
+            missing = [g for g in private_asked if g not in got]
+            if missing == [Group.PROMOTED]:
+                return PostStatus.NOT_PROMOTED, "never promoted: no promoted metrics"
+            if missing:
+                return PostStatus.OK, "X did not return " + ", ".join(g.value for g in missing)
+            return PostStatus.OK, ""
+        if me is not None and record.author_id is not None and record.author_id != me.id:
+            return PostStatus.PUBLIC_ONLY_NOT_OWNER, "not your Post: X serves public metrics only"
+        created = record.created_at or ref.created_at
+        if created is None or not within_private_window(created, now):
+            return (
+                PostStatus.PUBLIC_ONLY_TOO_OLD,
+                "older than 30 days: X serves public metrics only",
+            )
+        return PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED, refusal or "X refused the private metrics"
+
+
+def _merge_media(
+    media_json: Sequence[Mapping[str, Any]], posts: Sequence[PostRecord]
+) -> tuple[MediaRecord, ...]:
+    """One :class:`MediaRecord` per ``media_key``: union of metric groups, every carrying Post."""
+    merged: dict[str, dict[str, Any]] = {}
+    for raw in media_json:
+        key = raw.get("media_key")
+        if not isinstance(key, str):
+            continue
+        entry = merged.setdefault(key, {"raw": {}, "metrics": {}})
+        for name in ("type", "duration_ms", "preview_image_url", "url"):
+            if raw.get(name) is not None:
+                entry["raw"][name] = raw[name]
+        for group, values in _metric_groups(raw).items():
+            entry["metrics"].setdefault(group, {}).update(values)
+    carriers: dict[str, list[str]] = {}
+    for post in posts:
+        for key in post.media_keys:
+            carriers.setdefault(key, []).append(post.id)
+    ordered_keys = [k for post in posts for k in post.media_keys]
+    ordered_keys = list(dict.fromkeys([*ordered_keys, *merged]))
+    records: list[MediaRecord] = []
+    for key in ordered_keys:
+        found = merged.get(key)
+        if found is None:
+            continue
+        raw = found["raw"]
+        duration = raw.get("duration_ms")
+        records.append(
+            MediaRecord(
+                media_key=key,
+                type=str(raw.get("type", "")),
+                duration_ms=duration if isinstance(duration, int) else None,
+                preview_image_url=raw.get("preview_image_url"),
+                url=raw.get("url"),
+                post_ids=tuple(carriers.get(key, ())),
+                metrics=found["metrics"],
+            )
+        )
+    return tuple(records)
+
+
+def batch_count(n: int) -> int:
+    """How many ``GET /2/tweets`` calls ``n`` IDs need."""
+    return math.ceil(n / BATCH_SIZE)
