@@ -87,8 +87,8 @@ DEFAULT_BASE_URL = "https://api.x.com"
 BATCH_SIZE = 100
 """``GET /2/tweets`` takes 1–100 IDs (FACTS §3)."""
 REFRESH_MARGIN_SECONDS = 60
-TIMELINE_PAGE_CAP = 40
-"""X serves at most the 3,200 newest Posts of a timeline: 32 pages of 100."""
+TIMELINE_POST_CAP = 3200
+"""X serves at most the 3,200 newest Posts of a timeline; paging stops past that."""
 
 POST_BASE_FIELDS = ("created_at", "author_id", "attachments")
 MEDIA_BASE_FIELDS = ("media_key", "type", "duration_ms", "preview_image_url", "url")
@@ -571,24 +571,29 @@ class XClient:
         """The account behind the user-context credential (``GET /2/users/me``)."""
         return self._get_me(_Tally())
 
-    def recent_posts(self, user_id: str, *, days: int = 30) -> tuple[PostRecord, ...]:
+    def recent_posts(
+        self, user_id: str, *, days: int = 30, page_size: int = 100
+    ) -> tuple[PostRecord, ...]:
         """The user's Posts from the last ``days`` days, newest first, every page.
 
-        Pages through ``GET /2/users/:id/tweets`` (100 per page, ``start_time`` = now − days,
-        ``pagination_token`` = ``meta.next_token``), at most :data:`TIMELINE_PAGE_CAP` pages.
+        Pages through ``GET /2/users/:id/tweets`` (``page_size`` per page, 5–100;
+        ``start_time`` = now − days; ``pagination_token`` = ``meta.next_token``), at most
+        ``ceil(3200 / page_size) + 1`` pages (X's :data:`TIMELINE_POST_CAP`). Records carry public metrics, text and created_at.
         """
         if not (user_id.isascii() and user_id.isdigit()):
             raise ValueError("user_id must be a numeric X user ID")
+        if not 5 <= page_size <= 100:
+            raise ValueError("page_size must be between 5 and 100 (X's max_results range)")
         start = self._clock() - timedelta(days=days)
         params = {
-            "max_results": "100",
+            "max_results": str(page_size),
             "start_time": start.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
             "tweet.fields": _fields_param(POST_BASE_FIELDS, (Group.PUBLIC,)),
         }
         posts: list[PostRecord] = []
         seen: set[str] = set()
         token: str | None = None
-        for _ in range(TIMELINE_PAGE_CAP):
+        for _ in range(math.ceil(TIMELINE_POST_CAP / page_size) + 1):
             page = dict(params) | ({"pagination_token": token} if token else {})
             body = self._request("GET", f"/2/users/{quote(user_id)}/tweets", page)
             for item in body.get("data") or []:

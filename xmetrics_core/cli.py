@@ -1,0 +1,300 @@
+"""``python -m xmetrics_core fetch``: Post and media metrics for scripts and cron.
+
+Credentials come from environment variables only (never from arguments, which other users
+can read in ``ps``): ``X_BEARER_TOKEN``; ``X_CONSUMER_KEY``, ``X_CONSUMER_SECRET``,
+``X_ACCESS_TOKEN``, ``X_ACCESS_TOKEN_SECRET``; ``X_OAUTH2_ACCESS_TOKEN`` with optional
+``X_OAUTH2_REFRESH_TOKEN``, ``X_CLIENT_ID``, ``X_CLIENT_SECRET``. ``X_API_BASE_URL`` (or
+``--api-base``) points at a sandbox.
+
+Output (stdout) is one row per unique pasted ID, then one per invalid token, as CSV or JSON.
+Columns are ``id, created_at, author_id, text, status, status_detail`` and then X's own dotted
+metric paths from the catalogue (``public_metrics.like_count`` …) for the groups asked; with
+``--media`` the media table instead (``media_key, type, duration_ms, preview_image_url, url,
+post_ids`` and the media metric paths). A metric X did not return is an empty cell (JSON
+``null``), never 0. CSV cells that a spreadsheet would run as a formula (leading ``=``, ``+``,
+``-``, ``@``, tab or CR) are prefixed with ``'``.
+
+Messages go to stderr; no secret is ever printed. Exit status: 0 when at least one Post's
+metrics were fetched, 1 when nothing could be fetched, 2 for usage or credential problems.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+import os
+import sys
+from collections.abc import Callable, Mapping, Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TextIO
+
+from xmetrics_core.catalogue import ALL_GROUPS, Group, Level, metrics_for
+from xmetrics_core.client import XClient, format_reset
+from xmetrics_core.credentials import Credential, OAuth2Credential, credential_from_env
+from xmetrics_core.errors import RateLimited, XApiError
+from xmetrics_core.models import FetchResult, IdStatus, PostRecord, PostStatus
+from xmetrics_core.references import ParsedReferences, parse_references
+
+EXIT_OK = 0
+EXIT_NOTHING_FETCHED = 1
+EXIT_USAGE = 2
+
+POST_COLUMNS = ("id", "created_at", "author_id", "text", "status", "status_detail")
+MEDIA_COLUMNS = ("media_key", "type", "duration_ms", "preview_image_url", "url", "post_ids")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+Cell = str | int | None
+
+
+def neutralise_formula(cell: Cell) -> Cell:
+    """Prefix ``'`` to text a spreadsheet would evaluate (``=cmd|…``, ``+1``, ``@SUM`` …)."""
+    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
+        return "'" + cell
+    return cell
+
+
+def _time(value: datetime | None) -> str | None:
+    if value is None:
+        return None
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def post_rows(
+    result: FetchResult, groups: Sequence[Group]
+) -> tuple[list[str], list[dict[str, Cell]]]:
+    """One wide row per status (every pasted ID), metric columns from the catalogue."""
+    metrics = metrics_for(Level.POST, groups)
+    columns = [*POST_COLUMNS, *(m.path for m in metrics)]
+    records: dict[str, PostRecord] = {p.id: p for p in result.posts}
+    rows: list[dict[str, Cell]] = []
+    for status in result.statuses:
+        record = records.get(status.id) if status.status is not PostStatus.INVALID else None
+        row: dict[str, Cell] = {
+            "id": status.id,
+            "created_at": _time(record.created_at) if record else None,
+            "author_id": record.author_id if record else None,
+            "text": record.text if record else None,
+            "status": status.status.value,
+            "status_detail": status.detail,
+        }
+        for metric in metrics:
+            row[metric.path] = record.value(metric.group, metric.field) if record else None
+        rows.append(row)
+    return columns, rows
+
+
+def media_rows(
+    result: FetchResult, groups: Sequence[Group]
+) -> tuple[list[str], list[dict[str, Cell]]]:
+    """One wide row per media item (deduplicated by ``media_key``)."""
+    metrics = metrics_for(Level.MEDIA, groups)
+    columns = [*MEDIA_COLUMNS, *(m.path for m in metrics)]
+    rows: list[dict[str, Cell]] = []
+    for media in result.media:
+        row: dict[str, Cell] = {
+            "media_key": media.media_key,
+            "type": media.type,
+            "duration_ms": media.duration_ms,
+            "preview_image_url": media.preview_image_url,
+            "url": media.url,
+            "post_ids": " ".join(media.post_ids),
+        }
+        for metric in metrics:
+            row[metric.path] = media.value(metric.group, metric.field)
+        rows.append(row)
+    return columns, rows
+
+
+def write_csv(columns: Sequence[str], rows: Sequence[Mapping[str, Cell]], out: TextIO) -> None:
+    """RFC 4180 CSV with formula-looking cells neutralised."""
+    writer = csv.writer(out, lineterminator="\r\n")
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow(
+            ["" if row.get(c) is None else neutralise_formula(row.get(c)) for c in columns]
+        )
+
+
+def write_json(columns: Sequence[str], rows: Sequence[Mapping[str, Cell]], out: TextIO) -> None:
+    """A JSON array of objects with the CSV's columns (missing metrics are null)."""
+    json.dump([{c: row.get(c) for c in columns} for row in rows], out, ensure_ascii=False, indent=1)
+    out.write("\n")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m xmetrics_core",
+        description="Fetch X (Twitter) Post and video metrics. Credentials come from X_* "
+        "environment variables (see the module docs); output goes to stdout.",
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    fetch = commands.add_parser("fetch", help="fetch metrics for Post IDs or URLs")
+    fetch.add_argument("refs", nargs="*", metavar="IDS_OR_URLS", help="Post IDs or Post URLs")
+    fetch.add_argument(
+        "--file", metavar="F", help="read IDs/URLs from a file, or '-' for stdin (any separators)"
+    )
+    fetch.add_argument(
+        "--api-base",
+        metavar="URL",
+        help="API base URL (default: $X_API_BASE_URL or https://api.x.com)",
+    )
+    fetch.add_argument(
+        "--metrics",
+        metavar="GROUPS",
+        help="comma-separated groups: public,non_public,organic,promoted "
+        "(default: all the credential allows)",
+    )
+    fetch.add_argument("--format", choices=("csv", "json"), default="csv")
+    fetch.add_argument("--media", action="store_true", help="write the media table instead")
+    fetch.add_argument(
+        "--save-refreshed",
+        metavar="PATH",
+        help="OAuth 2.0: write rotated tokens here (JSON, mode 0600) when a refresh happens",
+    )
+    fetch.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
+    """Run the CLI; returns the exit status."""
+    env = os.environ if environ is None else environ
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if args.verbose:
+        logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
+    err = sys.stderr
+
+    def say(message: str) -> None:
+        print(f"xmetrics: {message}", file=err)
+
+    try:
+        credential = credential_from_env(env)
+    except ValueError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    if credential is None:
+        say(
+            "no credentials: set X_BEARER_TOKEN, the four X_CONSUMER_*/X_ACCESS_* variables, "
+            "or X_OAUTH2_ACCESS_TOKEN"
+        )
+        return EXIT_USAGE
+    try:
+        groups = _groups(args.metrics, credential)
+        text = _input_text(args.refs, args.file)
+        parsed = parse_references(text)
+    except (ValueError, OSError) as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    for bad in parsed.invalid:
+        say(f"ignoring token {bad.position + 1} {bad.text[:80]!r}: {bad.reason}")
+    if not parsed.refs:
+        say("no Post IDs or Post URLs in the input")
+        _emit(FetchResult(statuses=_invalid_statuses(parsed)), groups, args)
+        return EXIT_NOTHING_FETCHED
+
+    base_url = args.api_base or env.get("X_API_BASE_URL") or "https://api.x.com"
+    try:
+        client = XClient(
+            credential=credential,
+            base_url=base_url,
+            on_credential_refreshed=_refreshed_handler(args.save_refreshed, say),
+        )
+    except ValueError as exc:
+        say(str(exc))
+        return EXIT_USAGE
+    try:
+        with client:
+            result = client.fetch_posts(parsed, groups=groups)
+    except RateLimited as exc:
+        say(f"rate limited by X; {format_reset(exc.reset_at)}")
+        return EXIT_NOTHING_FETCHED
+    except XApiError as exc:
+        say(exc.message)
+        return EXIT_NOTHING_FETCHED
+    _emit(result, groups, args)
+    fetched = sum(1 for s in result.statuses if s.status.has_metrics)
+    counts: dict[str, int] = {}
+    for status in result.statuses:
+        counts[status.status.value] = counts.get(status.status.value, 0) + 1
+    summary = ", ".join(f"{name} {count}" for name, count in counts.items())
+    remaining = result.rate_limit.remaining
+    say(
+        f"{fetched} of {len(parsed.refs)} Posts fetched ({summary}); {result.api_calls} API "
+        f"calls" + (f"; {remaining} requests left in this window" if remaining is not None else "")
+    )
+    return EXIT_OK if fetched else EXIT_NOTHING_FETCHED
+
+
+def _groups(spec: str | None, credential: Credential) -> tuple[Group, ...]:
+    allowed = credential.allowed_groups
+    if not spec:
+        return allowed
+    wanted = {Group.from_key(part) for part in spec.split(",") if part.strip()}
+    refused = [g.key for g in wanted if g not in allowed]
+    if refused:
+        raise ValueError(
+            f"this credential cannot read {', '.join(sorted(refused))} metrics "
+            "(app-only Bearer tokens read public metrics only)"
+        )
+    return tuple(g for g in ALL_GROUPS if g in wanted)
+
+
+def _input_text(refs: Sequence[str], file: str | None) -> str:
+    parts = list(refs)
+    if file == "-":
+        parts.append(sys.stdin.read())
+    elif file:
+        parts.append(Path(file).read_text(encoding="utf-8-sig"))
+    return "\n".join(parts)
+
+
+def _invalid_statuses(parsed: ParsedReferences) -> tuple[IdStatus, ...]:
+    return tuple(
+        IdStatus(
+            id=bad.text,
+            status=PostStatus.INVALID,
+            detail=bad.reason,
+            source=bad.text,
+            position=bad.position,
+        )
+        for bad in parsed.invalid
+    )
+
+
+def _emit(result: FetchResult, groups: Sequence[Group], args: argparse.Namespace) -> None:
+    asked = result.groups or tuple(groups)
+    columns, rows = media_rows(result, asked) if args.media else post_rows(result, asked)
+    buffer = io.StringIO()
+    (write_json if args.format == "json" else write_csv)(columns, rows, buffer)
+    sys.stdout.write(buffer.getvalue())
+    sys.stdout.flush()
+
+
+def _refreshed_handler(
+    path: str | None, say: Callable[[str], None]
+) -> Callable[[OAuth2Credential], None]:
+    def on_refreshed(credential: OAuth2Credential) -> None:
+        if path is None:
+            say(
+                "the OAuth 2.0 token was refreshed and X rotated the refresh token; the one in "
+                "X_OAUTH2_REFRESH_TOKEN no longer works (use --save-refreshed PATH to keep it)"
+            )
+            return
+        target = Path(path)
+        payload = {
+            "access_token": credential.access_token,
+            "refresh_token": credential.refresh_token,
+            "expires_at": _time(credential.expires_at),
+            "client_id": credential.client_id,
+        }
+        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
+            json.dump(payload, handle)
+        os.chmod(target, 0o600)
+        say(f"the OAuth 2.0 token was refreshed; the new tokens were written to {target}")
+
+    return on_refreshed
