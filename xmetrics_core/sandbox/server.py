@@ -1,0 +1,654 @@
+"""The sandbox's HTTP server: werkzeug routing on a daemon thread, and :func:`start_sandbox`.
+
+``start_sandbox()`` builds the seeded world, binds ``make_server(host, port, app,
+threaded=True)`` on 127.0.0.1 (an ephemeral port by default) and serves it on a daemon thread
+until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
+
+==================================  ==========================================================
+``GET /2/tweets``                   lookup 1–100 IDs                      (api.py)
+``GET /2/tweets/:id``               one Post
+``GET /2/users/me``                 the signed-in user (user context only: app-only is 403)
+``GET /2/users/:id/tweets``         a user's timeline, paged
+``POST /oauth2/token``              app-only Bearer (client_credentials, Basic auth)
+``POST /oauth/request_token``       OAuth 1.0a                            (oauth1.py)
+``GET|POST /oauth/authorize``       OAuth 1.0a authorize page
+``POST /oauth/access_token``        OAuth 1.0a
+``GET|POST /i/oauth2/authorize``    OAuth 2.0 consent page                (oauth2.py, pages.py)
+``POST /2/oauth2/token``            code exchange and refresh
+``POST /2/oauth2/revoke``           revocation
+==================================  ==========================================================
+
+Order of checks on a v2 call: fault injection (faults.py; the OAuth endpoints are never faulted),
+authentication (401 ``about:blank``), endpoint auth kind (403), rate limit (429, ratelimit.py),
+credits (402), then validation (400) and the body. Every v2 response carries lowercase
+``x-rate-limit-*``, ``api-version`` and ``x-access-level`` headers. Every request is recorded in
+the request log with secrets redacted; werkzeug's own access log is silenced because URLs can
+carry request tokens.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+import socket
+import struct
+import threading
+import traceback
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import unquote, urlencode
+
+from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.wrappers import Request, Response
+
+from xmetrics_core.sandbox import pages, problems
+from xmetrics_core.sandbox.accounts import (
+    DEFAULT_REDIRECT_URIS,
+    DemoCredentials,
+    SandboxAccount,
+    app_credentials,
+    sandbox_accounts,
+)
+from xmetrics_core.sandbox.api import ApiAnswer, ApiRenderer, Caller
+from xmetrics_core.sandbox.faults import Fault, FaultInjector
+from xmetrics_core.sandbox.oauth1 import SandboxOAuth1, SandboxValidator
+from xmetrics_core.sandbox.oauth2 import AuthorizeError, SandboxOAuth2
+from xmetrics_core.sandbox.ratelimit import RateLimiter
+from xmetrics_core.sandbox.requestlog import LoggedRequest, RequestLog, redact
+from xmetrics_core.sandbox.settings import (
+    TWEET_BY_ID,
+    TWEETS_LOOKUP,
+    USER_TWEETS,
+    USERS_ME,
+    SandboxClock,
+    SandboxSettings,
+)
+from xmetrics_core.sandbox.world import World, build_world
+
+JSON_TYPE = "application/json; charset=utf-8"
+HTML_TYPE = "text/html; charset=utf-8"
+DEFAULT_OAUTH2_SCOPES = ("tweet.read", "users.read", "offline.access")
+
+_TWEET_PATH = re.compile(r"^/2/tweets/([^/]+)$")
+_USER_TWEETS_PATH = re.compile(r"^/2/users/([^/]+)/tweets$")
+
+
+class _QuietHandler(WSGIRequestHandler):
+    """werkzeug's handler: HTTP/1.1 keep-alive, no access log (URLs may carry request tokens)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
+        return None
+
+    def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
+        return None
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Auth:
+    kind: str
+    user_id: str | None = None
+
+    @property
+    def caller(self) -> Caller:
+        return Caller(kind=self.kind, user_id=self.user_id)
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Outcome:
+    response: Response
+    auth: _Auth
+    fault: str | None = None
+
+
+class _Credits:
+    def __init__(self, initial: int | None) -> None:
+        self._lock = threading.Lock()
+        self._remaining = initial
+
+    @property
+    def remaining(self) -> int | None:
+        with self._lock:
+            return self._remaining
+
+    def exhausted(self) -> bool:
+        with self._lock:
+            return self._remaining is not None and self._remaining <= 0
+
+    def spend(self, amount: int) -> None:
+        with self._lock:
+            if self._remaining is not None:
+                self._remaining = max(0, self._remaining - amount)
+
+
+class Sandbox:
+    """A running sandbox. Use :func:`start_sandbox`; stop with :meth:`stop` or ``with``."""
+
+    def __init__(self, *, settings: SandboxSettings, seed: int, now: datetime | None) -> None:
+        self.settings = settings
+        self.seed = seed
+        self.clock = SandboxClock(start=now)
+        self.world: World = build_world(seed=seed, now=self.clock.now(), settings=settings)
+        self.request_log = RequestLog()
+        self.faults = FaultInjector()
+        self._app = app_credentials(seed)
+        self.accounts: tuple[SandboxAccount, ...] = sandbox_accounts(seed, self.world)
+        self._oauth2 = SandboxOAuth2(app=self._app, settings=settings, clock=self.clock)
+        for uri in DEFAULT_REDIRECT_URIS:
+            self._oauth2.register_redirect_uri(uri)
+        self._oauth1 = SandboxOAuth1(
+            validator=SandboxValidator(
+                app=self._app,
+                accounts=self.accounts,
+                clock=self.clock,
+                redirect_uris=self._oauth2.redirect_uris,
+            )
+        )
+        self._renderer = ApiRenderer(world=self.world, settings=settings)
+        self._limiter = RateLimiter(clock=self.clock, window_seconds=settings.window_seconds)
+        self._credits = _Credits(settings.credits)
+        self._stopping = threading.Event()
+        self._server: BaseWSGIServer = make_server(
+            settings.host,
+            settings.port,
+            self._wsgi,
+            threaded=True,
+            request_handler=_QuietHandler,
+        )
+        self.port: int = self._server.server_address[1]
+        self.base_url = f"http://{settings.host}:{self.port}"
+        demo = self.accounts[0]
+        self.demo = DemoCredentials(
+            base_url=self.base_url,
+            bearer_token=self._app.bearer_token,
+            consumer_key=self._app.consumer_key,
+            consumer_secret=self._app.consumer_secret,
+            access_token=demo.access_token,
+            access_token_secret=demo.access_token_secret,
+            client_id=self._app.client_id,
+            client_secret=self._app.client_secret,
+            redirect_uris=DEFAULT_REDIRECT_URIS,
+            demo_user_id=self.world.demo_user_id,
+        )
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name=f"xmetrics-sandbox-{self.port}", daemon=True
+        )
+
+    def __repr__(self) -> str:
+        return f"Sandbox(base_url={self.base_url!r}, seed={self.seed})"
+
+    # -- lifecycle ----------------------------------------------------------------------------
+    def start(self) -> Sandbox:
+        """Serve on the daemon thread (called by :func:`start_sandbox`)."""
+        self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Stop serving and release the port; slow-fault sleepers wake up."""
+        if self._stopping.is_set():
+            return
+        self._stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> Sandbox:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+    # -- test helpers -------------------------------------------------------------------------
+    def register_redirect_uri(self, uri: str) -> None:
+        """Allow one more exact OAuth 2.0 redirect URI (also an OAuth 1.0a callback)."""
+        self._oauth2.register_redirect_uri(uri)
+
+    def issue_oauth2_token(
+        self,
+        user_id: str,
+        *,
+        scopes: Iterable[str] = DEFAULT_OAUTH2_SCOPES,
+        lifetime: int | None = None,
+    ) -> dict[str, object]:
+        """Mint an OAuth 2.0 user token without the consent page: the token endpoint's body."""
+        if self.world.user(user_id) is None:
+            raise KeyError(f"no sandbox user {user_id}")
+        return self._oauth2.issue(user_id, scopes=tuple(scopes), lifetime=lifetime)
+
+    @property
+    def credits_remaining(self) -> int | None:
+        """Credits left (None: unlimited)."""
+        return self._credits.remaining
+
+    def reset_rate_limits(self) -> None:
+        """Forget every rate-limit window."""
+        self._limiter.reset()
+
+    # -- WSGI ---------------------------------------------------------------------------------
+    def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        request = Request(environ)
+        params = _params(request)
+        try:
+            outcome = self._dispatch(request, environ)
+        except Exception:  # a sandbox bug must still answer (500) and be visible on stderr
+            traceback.print_exc()
+            outcome = _Outcome(
+                response=_json(500, problems.server_error(500)), auth=_Auth(kind="none")
+            )
+        self.request_log.append(
+            LoggedRequest(
+                method=request.method,
+                path=request.path,
+                params=redact(params),
+                auth=outcome.auth.kind,
+                user_id=outcome.auth.user_id,
+                status=outcome.response.status_code,
+                fault=outcome.fault,
+            )
+        )
+        return outcome.response(environ, start_response)
+
+    def _dispatch(self, request: Request, environ: dict[str, Any]) -> _Outcome:
+        path, method = request.path, request.method
+        if path.startswith("/2/") and not path.startswith("/2/oauth2/"):
+            return self._v2(request, environ)
+        routes = {
+            ("POST", "/oauth2/token"): self._app_only_token,
+            ("POST", "/oauth/request_token"): self._oauth1_request_token,
+            ("GET", "/oauth/authorize"): self._oauth1_authorize_page,
+            ("POST", "/oauth/authorize"): self._oauth1_authorize_submit,
+            ("POST", "/oauth/access_token"): self._oauth1_access_token,
+            ("GET", "/i/oauth2/authorize"): self._oauth2_authorize_page,
+            ("POST", "/i/oauth2/authorize"): self._oauth2_authorize_submit,
+            ("POST", "/2/oauth2/token"): self._oauth2_token,
+            ("POST", "/2/oauth2/revoke"): self._oauth2_revoke,
+        }
+        handler = routes.get((method, path))
+        if handler is None:
+            body = {
+                "title": "Not Found",
+                "type": "about:blank",
+                "status": 404,
+                "detail": "Not Found",
+            }
+            return _Outcome(response=_json(404, body), auth=_Auth(kind="none"))
+        return handler(request)
+
+    # -- v2 -----------------------------------------------------------------------------------
+    def _v2(self, request: Request, environ: dict[str, Any]) -> _Outcome:
+        query = {k: request.args.getlist(k) for k in request.args}
+        decision = self.faults.decide(
+            method=request.method,
+            path=request.path,
+            query={k: ",".join(v) for k, v in query.items()},
+        )
+        if decision.latency_seconds:
+            self._stopping.wait(decision.latency_seconds)
+        fault = decision.fault
+        if fault is not None and fault.kind == "drop":
+            _drop_connection(environ)
+            return _Outcome(
+                response=Response(b"", status=500), auth=_Auth(kind="none"), fault="drop"
+            )
+        if fault is not None and fault.kind == "slow":
+            self._stopping.wait(fault.seconds)
+
+        auth = self._authenticate(request)
+        if auth.kind in ("none", "invalid"):
+            return _Outcome(
+                response=_json(401, problems.unauthorized()), auth=auth, fault=_fault_name(fault)
+            )
+        if fault is not None and fault.kind == "status":
+            return _Outcome(response=self._fault_response(fault, auth), auth=auth, fault="status")
+
+        route = self._route_v2(request)
+        if route is None:
+            body = {
+                "title": "Not Found",
+                "type": "about:blank",
+                "status": 404,
+                "detail": "Not Found",
+            }
+            return _Outcome(response=_json(404, body), auth=auth, fault=_fault_name(fault))
+        endpoint, argument = route
+        caller = auth.caller
+        if endpoint == USERS_ME and not caller.user_context:
+            response = _json(403, problems.unsupported_authentication(self.settings.problem_host))
+            return _Outcome(response=response, auth=auth, fault=_fault_name(fault))
+
+        limit = self.settings.rate_limit_for(endpoint, user_context=caller.user_context) or 0
+        key = caller.user_id if caller.user_context and caller.user_id else "app"
+        rate = self._limiter.hit(endpoint=endpoint, key=key, limit=limit)
+        headers = {**rate.headers(), **self._common_headers(caller)}
+        if not rate.allowed:
+            return _Outcome(
+                response=_json(429, problems.too_many_requests(), headers),
+                auth=auth,
+                fault=_fault_name(fault),
+            )
+        if self._credits.exhausted():
+            body = problems.credits_depleted(self.settings.problem_host, self.world.demo_user_id)
+            return _Outcome(response=_json(402, body, headers), auth=auth, fault=_fault_name(fault))
+
+        now = self.clock.now()
+        answer: ApiAnswer
+        if endpoint == TWEETS_LOOKUP:
+            answer = self._renderer.tweets_lookup(query, caller, now=now)
+        elif endpoint == TWEET_BY_ID:
+            answer = self._renderer.tweet_by_id(argument, query, caller, now=now)
+        elif endpoint == USERS_ME:
+            answer = self._renderer.users_me(query, caller)
+        else:
+            answer = self._renderer.user_tweets(argument, query, caller, now=now)
+        self._credits.spend(answer.posts_served)
+        if fault is not None and fault.kind == "malformed":
+            text = json.dumps(answer.body, ensure_ascii=False)
+            truncated = text[: max(1, len(text) // 2)].encode()
+            response = Response(truncated, status=200, headers=headers, content_type=JSON_TYPE)
+            return _Outcome(response=response, auth=auth, fault="malformed")
+        return _Outcome(
+            response=_json(answer.status, answer.body, headers), auth=auth, fault=_fault_name(fault)
+        )
+
+    @staticmethod
+    def _route_v2(request: Request) -> tuple[str, str] | None:
+        if request.method != "GET":
+            return None
+        path = request.path
+        if path == "/2/tweets":
+            return TWEETS_LOOKUP, ""
+        if path == "/2/users/me":
+            return USERS_ME, ""
+        if match := _TWEET_PATH.match(path):
+            return TWEET_BY_ID, unquote(match.group(1))
+        if match := _USER_TWEETS_PATH.match(path):
+            return USER_TWEETS, unquote(match.group(1))
+        return None
+
+    def _common_headers(self, caller: Caller) -> dict[str, str]:
+        return {
+            "api-version": self.settings.api_version,
+            "x-access-level": "read-write-directmessages" if caller.user_context else "read",
+        }
+
+    def _fault_response(self, fault: Fault, auth: _Auth) -> Response:
+        caller = auth.caller
+        if fault.status == 429:
+            reset = int(self.clock.timestamp()) + fault.reset_in
+            headers = {
+                "x-rate-limit-limit": "0",
+                "x-rate-limit-remaining": "0",
+                "x-rate-limit-reset": str(reset),
+                **self._common_headers(caller),
+            }
+            return _json(429, problems.too_many_requests(), headers)
+        return _json(
+            fault.status, problems.server_error(fault.status), self._common_headers(caller)
+        )
+
+    def _authenticate(self, request: Request) -> _Auth:
+        authorization = request.headers.get("Authorization", "")
+        if not authorization:
+            return _Auth(kind="none")
+        if authorization.lower().startswith("bearer "):
+            token = authorization[7:].strip()
+            if token == self._app.bearer_token:
+                return _Auth(kind="bearer")
+            grant = self._oauth2.access_grant(token)
+            if grant is not None:
+                return _Auth(kind="oauth2_user", user_id=grant.user_id)
+            return _Auth(kind="invalid")
+        if authorization.lower().startswith("oauth "):
+            user_id = self._oauth1.verify(
+                uri=_signed_uri(request),
+                method=request.method,
+                body=_form_body(request),
+                headers=_oauth_headers(request),
+            )
+            if user_id is not None:
+                return _Auth(kind="oauth1", user_id=user_id)
+        return _Auth(kind="invalid")
+
+    # -- app-only Bearer ----------------------------------------------------------------------
+    def _app_only_token(self, request: Request) -> _Outcome:
+        key, secret = _basic_credentials(request)
+        auth = _Auth(kind="basic" if key else "none")
+        if key != self._app.consumer_key or secret != self._app.consumer_secret:
+            body = {
+                "errors": [
+                    {
+                        "code": 99,
+                        "message": "Unable to verify your credentials",
+                        "label": "authenticity_token_error",
+                    }
+                ]
+            }
+            return _Outcome(response=_json(403, body), auth=_Auth(kind="invalid"))
+        if request.form.get("grant_type") != "client_credentials":
+            body = {
+                "errors": [
+                    {
+                        "code": 170,
+                        "message": "Missing required parameter: grant_type",
+                        "label": "forbidden_missing_parameter",
+                    }
+                ]
+            }
+            return _Outcome(response=_json(403, body), auth=auth)
+        token = {"token_type": "bearer", "access_token": self._app.bearer_token}
+        return _Outcome(response=_json(200, token), auth=auth)
+
+    # -- OAuth 1.0a ---------------------------------------------------------------------------
+    def _oauth1_request_token(self, request: Request) -> _Outcome:
+        answer = self._oauth1.request_token(
+            uri=_signed_uri(request), body=_form_body(request), headers=_oauth_headers(request)
+        )
+        return _Outcome(
+            response=_form_response(answer.status, answer.body),
+            auth=_Auth(kind="oauth1" if answer.status == 200 else "invalid"),
+        )
+
+    def _oauth1_authorize_page(self, request: Request) -> _Outcome:
+        token = request.args.get("oauth_token", "")
+        if self._oauth1.validator.pending_callback(token) is None:
+            html = pages.error_page(
+                "Invalid request", "This authorization request is unknown or expired."
+            )
+            return _Outcome(response=_html(400, html), auth=_Auth(kind="none"))
+        html = pages.oauth1_authorize(
+            action="/oauth/authorize",
+            fields={"oauth_token": token},
+            users=self._signable_users(),
+            default_user_id=self.world.demo_user_id,
+        )
+        return _Outcome(response=_html(200, html), auth=_Auth(kind="none"))
+
+    def _oauth1_authorize_submit(self, request: Request) -> _Outcome:
+        token = request.form.get("oauth_token", "")
+        user_id = request.form.get("user_id", self.world.demo_user_id)
+        callback = self._oauth1.validator.pending_callback(token)
+        if callback is None or self.world.user(user_id) is None:
+            html = pages.error_page(
+                "Invalid request", "This authorization request is unknown or expired."
+            )
+            return _Outcome(response=_html(400, html), auth=_Auth(kind="none"))
+        verifier = self._oauth1.validator.approve(token, user_id)
+        assert verifier is not None
+        if callback == "oob":
+            return _Outcome(
+                response=_html(200, pages.oauth1_pin(verifier)), auth=_Auth(kind="none")
+            )
+        location = _with_query(callback, {"oauth_token": token, "oauth_verifier": verifier})
+        return _Outcome(response=_redirect(location), auth=_Auth(kind="none"))
+
+    def _oauth1_access_token(self, request: Request) -> _Outcome:
+        answer = self._oauth1.access_token(
+            uri=_signed_uri(request), body=_form_body(request), headers=_oauth_headers(request)
+        )
+        return _Outcome(
+            response=_form_response(answer.status, answer.body),
+            auth=_Auth(kind="oauth1" if answer.status == 200 else "invalid"),
+        )
+
+    # -- OAuth 2.0 ----------------------------------------------------------------------------
+    def _signable_users(self) -> list[Any]:
+        return [u for u in self.world.users if not u.suspended]
+
+    def _oauth2_authorize_page(self, request: Request) -> _Outcome:
+        params = {k: request.args.get(k, "") for k in request.args}
+        try:
+            checked = self._oauth2.check_authorize(params)
+        except AuthorizeError as error:
+            return _Outcome(
+                response=_html(400, pages.error_page("Something went wrong", str(error))),
+                auth=_Auth(kind="none"),
+            )
+        fields = {
+            "response_type": "code",
+            "client_id": checked.client_id,
+            "redirect_uri": checked.redirect_uri,
+            "state": checked.state,
+            "scope": " ".join(checked.scopes),
+            "code_challenge": checked.code_challenge,
+            "code_challenge_method": checked.code_challenge_method,
+        }
+        html = pages.oauth2_consent(
+            action="/i/oauth2/authorize",
+            fields=fields,
+            scopes=checked.scopes,
+            users=self._signable_users(),
+            default_user_id=self.world.demo_user_id,
+        )
+        return _Outcome(response=_html(200, html), auth=_Auth(kind="none"))
+
+    def _oauth2_authorize_submit(self, request: Request) -> _Outcome:
+        params = {k: request.form.get(k, "") for k in request.form}
+        try:
+            checked = self._oauth2.check_authorize(params)
+        except AuthorizeError as error:
+            return _Outcome(
+                response=_html(400, pages.error_page("Something went wrong", str(error))),
+                auth=_Auth(kind="none"),
+            )
+        if params.get("decision") != "allow":
+            location = _with_query(
+                checked.redirect_uri, {"error": "access_denied", "state": checked.state}
+            )
+            return _Outcome(response=_redirect(location), auth=_Auth(kind="none"))
+        user_id = params.get("user_id") or self.world.demo_user_id
+        user = self.world.user(user_id)
+        if user is None or user.suspended:
+            html = pages.error_page("Something went wrong", "That account cannot sign in.")
+            return _Outcome(response=_html(400, html), auth=_Auth(kind="none"))
+        code = self._oauth2.issue_code(checked, user_id)
+        location = _with_query(checked.redirect_uri, {"state": checked.state, "code": code})
+        return _Outcome(response=_redirect(location), auth=_Auth(kind="none", user_id=user_id))
+
+    def _oauth2_token(self, request: Request) -> _Outcome:
+        authorization = request.headers.get("Authorization", "")
+        form = {k: request.form.get(k, "") for k in request.form}
+        answer = self._oauth2.token(form, authorization=authorization)
+        auth = _Auth(kind="basic" if authorization.lower().startswith("basic ") else "none")
+        return _Outcome(response=_json(answer.status, answer.body), auth=auth)
+
+    def _oauth2_revoke(self, request: Request) -> _Outcome:
+        authorization = request.headers.get("Authorization", "")
+        form = {k: request.form.get(k, "") for k in request.form}
+        answer = self._oauth2.revoke(form, authorization=authorization)
+        auth = _Auth(kind="basic" if authorization.lower().startswith("basic ") else "none")
+        return _Outcome(response=_json(answer.status, answer.body), auth=auth)
+
+
+def start_sandbox(
+    *, settings: SandboxSettings | None = None, seed: int = 7, now: datetime | None = None
+) -> Sandbox:
+    """Build the seeded world and serve it on 127.0.0.1 (ephemeral port) on a daemon thread."""
+    return Sandbox(settings=settings or SandboxSettings(), seed=seed, now=now).start()
+
+
+# -- helpers --------------------------------------------------------------------------------
+
+
+def _json(
+    status: int, body: Mapping[str, object], headers: Mapping[str, str] | None = None
+) -> Response:
+    return Response(
+        json.dumps(body, ensure_ascii=False),
+        status=status,
+        headers=dict(headers or {}),
+        content_type=JSON_TYPE,
+    )
+
+
+def _html(status: int, html: str) -> Response:
+    return Response(html, status=status, content_type=HTML_TYPE)
+
+
+def _form_response(status: int, body: str) -> Response:
+    return Response(body, status=status, content_type="application/x-www-form-urlencoded")
+
+
+def _redirect(location: str) -> Response:
+    return Response("", status=302, headers={"Location": location})
+
+
+def _with_query(url: str, extra: Mapping[str, str]) -> str:
+    return f"{url}{'&' if '?' in url else '?'}{urlencode(extra)}"
+
+
+def _fault_name(fault: Fault | None) -> str | None:
+    return fault.kind if fault is not None else None
+
+
+def _params(request: Request) -> dict[str, str]:
+    params = {k: ",".join(request.args.getlist(k)) for k in request.args}
+    if request.method == "POST" and request.mimetype == "application/x-www-form-urlencoded":
+        params.update({k: ",".join(request.form.getlist(k)) for k in request.form})
+    return params
+
+
+def _signed_uri(request: Request) -> str:
+    raw = request.environ.get("REQUEST_URI") or request.full_path
+    host = request.headers.get("Host", request.host)
+    return f"http://{host}{raw}"
+
+
+def _form_body(request: Request) -> str:
+    if request.mimetype != "application/x-www-form-urlencoded":
+        return ""
+    return request.get_data(as_text=True)
+
+
+def _oauth_headers(request: Request) -> dict[str, str]:
+    headers = {"Authorization": request.headers.get("Authorization", "")}
+    if request.content_type:
+        headers["Content-Type"] = request.content_type
+    return headers
+
+
+def _basic_credentials(request: Request) -> tuple[str, str]:
+    authorization = request.headers.get("Authorization", "")
+    if not authorization.lower().startswith("basic "):
+        return "", ""
+    try:
+        decoded = base64.b64decode(authorization[6:].strip()).decode()
+    except (ValueError, UnicodeDecodeError):
+        return "", ""
+    key, _, secret = decoded.partition(":")
+    return unquote(key), unquote(secret)
+
+
+def _drop_connection(environ: Mapping[str, Any]) -> None:
+    """Close the client's TCP connection with a reset and no HTTP response at all."""
+    connection = environ.get("werkzeug.socket")
+    if not isinstance(connection, socket.socket):
+        return
+    try:
+        connection.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+        connection.shutdown(socket.SHUT_RDWR)
+    except OSError:
+        pass
