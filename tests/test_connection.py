@@ -27,6 +27,7 @@ from xmetrics_core.connection import (
     default_config_dir,
     endpoints_for,
     group_options,
+    may_load_in_browser,
     rate_limit_label,
 )
 from xmetrics_core.credentials import BearerCredential, OAuth1Credential, OAuth2Credential
@@ -305,3 +306,13 @@ def test_discarding_one_credential_keeps_the_others():
     assert cache.get(("bob", "1")) == 3
     cache.discard(("bob", "1"))
     assert len(cache) == 0
+
+
+def test_preview_images_load_from_outside_only_with_the_real_x_api():
+    image = "https://pbs.twimg.com/ext_tw_video_thumb/1/pu/img/a.jpg"
+    local = "http://127.0.0.1:8787/media/a.jpg"
+    assert may_load_in_browser(image, Endpoints())
+    assert not may_load_in_browser(image, SANDBOX)
+    assert may_load_in_browser(local, SANDBOX)
+    assert not may_load_in_browser("javascript:alert(1)", Endpoints())
+    assert not may_load_in_browser(None, Endpoints())

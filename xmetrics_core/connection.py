@@ -584,6 +584,28 @@ class ResultCache(Generic[V]):
             ]:
                 del self._entries[key]
 
+    def clear(self) -> None:
+        """Forget everything."""
+        with self._lock:
+            self._entries.clear()
+
     def __len__(self) -> int:
         with self._lock:
             return len(self._entries)
+
+
+LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
+
+
+def may_load_in_browser(url: str | None, endpoints: Endpoints) -> bool:
+    """Whether the browser may fetch ``url`` (a preview image) for this connection.
+
+    Loopback URLs always; anything else only when the user connected the real X API,
+    so the Demo account and sandboxes never make the browser leave the machine.
+    """
+    if not url:
+        return False
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https"):
+        return False
+    return parts.hostname in LOOPBACK_HOSTS or endpoints.is_x

@@ -1,0 +1,56 @@
+"""xmetrics: the dashboard's frame. Run with ``streamlit run app.py``.
+
+Every run: page config; an OAuth callback in the URL (on whatever page it lands) is
+finished and removed from the URL *before* navigation runs; configured credentials from
+``st.secrets``/the environment are noted for the Connect page; the sidebar shows the
+connection; then the chosen page runs.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import streamlit as st
+
+from pages.session import CONFIGURED_KEY, handle_oauth_callback
+from pages.ui import render_connection_panel, show_flash
+from xmetrics_core.connection import ConfiguredCredential, configured_credential
+
+
+def _secrets_section() -> Mapping[str, Any]:
+    """The ``[x]`` table of ``.streamlit/secrets.toml``; empty when there is none."""
+    try:
+        section = st.secrets.get("x", {})
+    except (FileNotFoundError, KeyError, ValueError):
+        return {}
+    return dict(section) if isinstance(section, Mapping) else {}
+
+
+def _configured() -> ConfiguredCredential | None:
+    try:
+        return configured_credential(secrets=_secrets_section(), environ=os.environ)
+    except ValueError as exc:  # a half-filled OAuth 1.0a set: say which names are missing
+        st.sidebar.warning(f"Configured credentials ignored: {exc}")
+        return None
+
+
+st.set_page_config(page_title="xmetrics", layout="wide")
+
+callback_params = {key: st.query_params[key] for key in st.query_params}
+if handle_oauth_callback(callback_params):
+    st.query_params.clear()
+
+st.session_state[CONFIGURED_KEY] = _configured()
+
+navigation = st.navigation(
+    [
+        st.Page("pages/connect.py", title="Connect", icon=":material/login:", default=True),
+        st.Page("pages/posts.py", title="Posts", icon=":material/bar_chart:"),
+        st.Page("pages/video.py", title="Video", icon=":material/movie:"),
+    ]
+)
+render_connection_panel()
+show_flash()
+navigation.run()

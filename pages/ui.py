@@ -1,0 +1,129 @@
+"""Pieces every page shows: the sidebar connection panel, error wording, downloads.
+
+Only our own words and numbers go through Markdown here; text from the API (Post text,
+names) is shown through ``st.text``/``st.dataframe`` or escaped first.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+import streamlit as st
+
+from pages.session import (
+    current_client,
+    current_connection,
+    disconnect,
+    flash,
+    pop_flash,
+)
+from xmetrics_core.connection import groups_label, rate_limit_label
+from xmetrics_core.errors import (
+    ApiConnectionError,
+    ApiTimeout,
+    AuthFlowError,
+    Forbidden,
+    InvalidRequest,
+    PaymentRequired,
+    RateLimited,
+    ServerError,
+    Unauthorized,
+    XApiError,
+)
+from xmetrics_core.models import RateLimitState
+
+CONNECT_PAGE = "pages/connect.py"
+
+
+def explain(exc: Exception) -> str:
+    """What went wrong and what to do, in words (never a traceback, never a token)."""
+    if isinstance(exc, RateLimited):
+        when = f"until {exc.reset_at.astimezone(UTC):%H:%M} UTC" if exc.reset_at else "for a while"
+        return f"Rate limited {when}; results so far are kept. Try again after that."
+    if isinstance(exc, Unauthorized):
+        return (
+            "X did not accept the credential (401: wrong, expired or revoked). "
+            "Check the keys or sign in again on the Connect page."
+        )
+    if isinstance(exc, Forbidden):
+        return (
+            f"X refused this request for this credential (403): {exc.message}. "
+            "Use a user-context sign-in (OAuth 1.0a or OAuth 2.0) or check the app's access level."
+        )
+    if isinstance(exc, PaymentRequired):
+        return (
+            "The X API account has no credits left (402). Add credits in the developer "
+            "portal, then fetch again."
+        )
+    if isinstance(exc, ServerError):
+        return "X had a server error; nothing is lost. Try again in a minute."
+    if isinstance(exc, ApiTimeout):
+        return "X did not answer in time. Check your network and try again."
+    if isinstance(exc, ApiConnectionError):
+        return "Could not reach the API. Check the API base URL and your network, then try again."
+    if isinstance(exc, AuthFlowError):
+        return f"Sign-in failed: {exc.message}. Start again from the Connect page."
+    if isinstance(exc, InvalidRequest):
+        return f"X rejected the request: {exc.message}. Check the input and try again."
+    if isinstance(exc, XApiError):
+        return f"The request failed: {exc.message}. Try again, or reconnect."
+    return f"{exc}"
+
+
+def show_flash() -> None:
+    """Show (once) the message left by the previous step, e.g. an OAuth callback."""
+    message = pop_flash()
+    if message is None:
+        return
+    show = {"success": st.success, "error": st.error, "warning": st.warning, "info": st.info}
+    show[message.kind](message.text)
+
+
+def _rate_limit(state: RateLimitState) -> str:
+    return rate_limit_label(state, now=datetime.now(UTC))
+
+
+def render_connection_panel() -> None:
+    """The sidebar on every page: account, auth, unlocked groups, rate limit, Disconnect."""
+    connection = current_connection()
+    client = current_client()
+    with st.sidebar:
+        st.subheader("Connection")
+        if connection is None:
+            st.caption("Not connected.")
+            st.page_link(CONNECT_PAGE, label="Connect an account", icon=":material/login:")
+            return
+        st.text(f"Account: {connection.account_label}")
+        st.text(f"Auth: {connection.auth_label}")
+        st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
+        if not connection.credential.is_user_context:
+            st.caption("Public metrics only: a Bearer token is app-only.")
+        if client is not None:
+            st.text(_rate_limit(client.rate_limit))
+        if not connection.endpoints.is_x:
+            st.caption(f"API: {connection.endpoints.api_base_url} (local sandbox)")
+        if st.button("Disconnect", key="xm_disconnect", width="stretch"):
+            flash("info", disconnect())
+            st.rerun()
+
+
+def require_connection() -> bool:
+    """On a page that needs a connection: True, or a pointer to the Connect page."""
+    if current_connection() is not None:
+        return True
+    st.info("Connect an account first (the Demo account works without any keys).")
+    st.page_link(CONNECT_PAGE, label="Go to Connect", icon=":material/login:")
+    return False
+
+
+def download_csv(label: str, data: bytes, *, file_name: str, key: str) -> None:
+    """A CSV download button that does not rerun the page."""
+    st.download_button(
+        label,
+        data=data,
+        file_name=file_name,
+        mime="text/csv",
+        key=key,
+        on_click="ignore",
+        icon=":material/download:",
+    )

@@ -1,0 +1,134 @@
+"""Helpers for the AppTests: sessions, consent pages answered over HTTP, downloads."""
+
+from __future__ import annotations
+
+import re
+from html import unescape
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qsl, urljoin, urlsplit
+
+import requests
+from streamlit.testing.v1 import AppTest
+
+REPO = Path(__file__).resolve().parents[2]
+APP = REPO / "app.py"
+APPTEST_TIMEOUT = 30
+HTTP_TIMEOUT = (3.05, 10.0)
+LOCAL_APP_URL = "http://localhost:8501/"
+
+
+def new_app() -> AppTest:
+    """A fresh browser session on the dashboard (not yet run)."""
+    return AppTest.from_file(str(APP), default_timeout=APPTEST_TIMEOUT)
+
+
+def element_texts(at: AppTest, kind: str) -> list[str]:
+    """The ``value`` of every element of one kind (success, error, text, caption …)."""
+    return [str(e.value) for e in getattr(at, kind)]
+
+
+def link_button_urls(at: AppTest) -> list[str]:
+    """The URLs of every ``st.link_button`` on the page."""
+    return [str(e.proto.url) for e in at.get("link_button")]
+
+
+class _Form:
+    def __init__(self, action: str, fields: dict[str, str]) -> None:
+        self.action = action
+        self.fields = fields
+
+
+def _form_of(page_url: str, html: str) -> _Form:
+    match = re.search(r'<form method="post" action="([^"]*)">(.*?)</form>', html, re.S)
+    assert match, f"no form on {page_url}: {html[:300]}"
+    fields = {
+        unescape(name): unescape(value)
+        for name, value in re.findall(
+            r'<input type="hidden" name="([^"]*)" value="([^"]*)">', match.group(2)
+        )
+    }
+    return _Form(urljoin(page_url, unescape(match.group(1))), fields)
+
+
+def submit_consent(
+    url: str, *, decision: str = "allow", user_id: str | None = None
+) -> requests.Response:
+    """Open a sandbox consent page and press one of its buttons, as a browser would."""
+    page = requests.get(url, timeout=HTTP_TIMEOUT)
+    assert page.status_code == 200, page.text[:300]
+    form = _form_of(url, page.text)
+    data = {**form.fields, "decision": decision}
+    if user_id is not None:
+        data["user_id"] = user_id
+    return requests.post(form.action, data=data, allow_redirects=False, timeout=HTTP_TIMEOUT)
+
+
+def consent_redirect(url: str, *, decision: str = "allow") -> dict[str, str]:
+    """The query parameters the consent page's 302 sends back to the app."""
+    answer = submit_consent(url, decision=decision)
+    assert answer.status_code in (302, 303), answer.text[:300]
+    location = answer.headers["Location"]
+    assert location.startswith(LOCAL_APP_URL), location
+    return dict(parse_qsl(urlsplit(location).query))
+
+
+def oauth1_pin(url: str) -> str:
+    """Authorize on the sandbox's OAuth 1.0a page and read the PIN it shows."""
+    answer = submit_consent(url)
+    assert answer.status_code == 200, answer.text[:300]
+    match = re.search(r'id="oauth_pin"[^>]*>([^<]+)<', answer.text)
+    assert match, answer.text[:300]
+    return match.group(1).strip()
+
+
+def land_callback(params: dict[str, str]) -> AppTest:
+    """A NEW session whose first run carries the OAuth callback's query parameters."""
+    at = new_app()
+    for key, value in params.items():
+        at.query_params[key] = value
+    return at.run()
+
+
+def connect_demo(sandbox: Any) -> AppTest:
+    """Connect the Demo account through the real PKCE round trip; returns the landed session."""
+    at = new_app().run()
+    at.button(key="xm_demo").click().run()
+    (url,) = link_button_urls(at)
+    return land_callback(consent_redirect(url))
+
+
+def connect_oauth1_keys(sandbox: Any, at: AppTest | None = None) -> AppTest:
+    """Connect the demo user by pasting the four OAuth 1.0a keys (base URL: the sandbox)."""
+    demo = sandbox.demo
+    at = at or new_app().run()
+    at.text_input(key="xm_oauth1_base").set_value(sandbox.base_url)
+    at.text_input(key="xm_o1_ck").set_value(demo.consumer_key)
+    at.text_input(key="xm_o1_cs").set_value(demo.consumer_secret)
+    at.text_input(key="xm_o1_at").set_value(demo.access_token)
+    at.text_input(key="xm_o1_as").set_value(demo.access_token_secret)
+    return at.button(key="xm_o1_connect").click().run()
+
+
+def connect_bearer(sandbox: Any) -> AppTest:
+    """Connect with the sandbox app's Bearer token (app-only)."""
+    at = new_app().run()
+    at.text_input(key="xm_bearer_base").set_value(sandbox.base_url)
+    at.text_input(key="xm_bearer_token").set_value(sandbox.demo.bearer_token)
+    return at.button(key="xm_bearer_connect").click().run()
+
+
+def api_calls(sandbox: Any) -> list[Any]:
+    """Every API request the sandbox logged (OAuth endpoints and pages excluded)."""
+    return [
+        e
+        for e in sandbox.request_log.entries()
+        if e.path.startswith("/2/") and "oauth2" not in e.path
+    ]
+
+
+def download_bytes(at: AppTest, key: str, recorded: dict[str, bytes]) -> bytes:
+    """What the download button ``key`` would save."""
+    url = str(at.download_button(key=key).proto.url)
+    file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
+    return recorded[file_id]

@@ -1,0 +1,86 @@
+"""AppTest fixtures: the dashboard driven in-process against the embedded sandbox.
+
+The sandbox is the app's own Demo-account sandbox (``pages.session.demo_sandbox`` is a
+``st.cache_resource``, so the test and the app share it). OAuth consent pages are answered
+over real HTTP, exactly as a browser would submit the form (see ``apptest_helpers``).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apptest_helpers import LOCAL_APP_URL
+
+from pages.session import demo_sandbox, result_cache
+
+
+@pytest.fixture(scope="session")
+def sandbox() -> Any:
+    """The Demo account's sandbox, shared with the app under test."""
+    running = demo_sandbox()
+    running.register_redirect_uri(LOCAL_APP_URL)
+    return running
+
+
+@pytest.fixture(autouse=True)
+def navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run app.py's ``st.navigation`` on every AppTest run, as ``streamlit run`` does.
+
+    AppTest resets ``PagesManager.uses_pages_directory`` before each run, and because our
+    page files live in ``pages/`` Streamlit would then fall back to the old pages-directory
+    mode and run the last page *without* app.py (no sidebar, no callback handling). The
+    real server clears the flag for good on its first ``st.navigation`` call.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    class NavigationPagesManager(PagesManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
+
+
+@pytest.fixture(autouse=True)
+def clean_state(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Each test: no configured credentials, a private config dir, empty caches and logs."""
+    for name in list(os.environ):
+        if name.startswith("X_"):
+            monkeypatch.delenv(name)
+    config_dir = tmp_path / "config"
+    monkeypatch.setenv("XMETRICS_CONFIG_DIR", str(config_dir))
+    result_cache().clear()
+    sandbox.faults.clear()
+    sandbox.request_log.clear()
+    yield config_dir
+    sandbox.faults.clear()
+
+
+@pytest.fixture
+def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
+    """Bytes behind every download button of the AppTests in this test, by media file id."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    recorded: dict[str, bytes] = {}
+
+    class RecordingStorage(MemoryMediaFileStorage):
+        def load_and_get_id(
+            self,
+            path_or_data: str | bytes,
+            mimetype: str,
+            kind: Any,
+            filename: str | None = None,
+        ) -> str:
+            file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
+            if isinstance(path_or_data, bytes):
+                recorded[file_id] = path_or_data
+            return file_id
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    return recorded
