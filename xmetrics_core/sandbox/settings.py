@@ -79,8 +79,8 @@ class SandboxSettings:
             raise ValueError(
                 "the sandbox needs at least 4 accounts (demo, protected, suspended, one more)"
             )
-        if self.demo_posts < 20:
-            raise ValueError("the demo account needs at least 20 Posts to cover every case")
+        if self.demo_posts < 30:
+            raise ValueError("the demo account needs at least 30 Posts to cover every case")
         merged = dict(DEFAULT_RATE_LIMITS)
         merged.update(self.rate_limits)
         object.__setattr__(self, "rate_limits", MappingProxyType(merged))

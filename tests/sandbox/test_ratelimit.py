@@ -1,0 +1,104 @@
+"""Rate limits: lowercase headers on every v2 response, windows per app and per user, 429."""
+
+from __future__ import annotations
+
+from tests.sandbox.helpers import bearer, get, oauth1, user_bearer
+from xmetrics_core.sandbox import SandboxSettings
+from xmetrics_core.sandbox.settings import TWEETS_LOOKUP, USERS_ME
+
+TOO_MANY = {
+    "title": "Too Many Requests",
+    "type": "about:blank",
+    "status": 429,
+    "detail": "Too Many Requests",
+}
+
+
+def test_captured_limits_and_headers_on_every_v2_response(fresh_sandbox) -> None:  # type: ignore[no-untyped-def]
+    post = fresh_sandbox.world.demo_posts[1]
+    response = get(
+        fresh_sandbox, "/2/tweets", params={"ids": post.id}, headers=bearer(fresh_sandbox)
+    )
+    now = int(fresh_sandbox.clock.timestamp())
+    assert response.headers["x-rate-limit-limit"] == "300"
+    assert response.headers["x-rate-limit-remaining"] == "299"
+    assert now + 895 <= int(response.headers["x-rate-limit-reset"]) <= now + 901
+    assert response.headers["api-version"] == "2.166"
+    assert response.headers["x-access-level"] == "read"
+    raw_names = [name for name, _ in response.raw.headers.items()]
+    assert "x-rate-limit-limit" in raw_names, "header names must be lowercase on the wire"
+    user = get(fresh_sandbox, "/2/tweets", params={"ids": post.id}, auth=oauth1(fresh_sandbox))
+    assert user.headers["x-rate-limit-limit"] == "900"
+    me = get(fresh_sandbox, "/2/users/me", auth=oauth1(fresh_sandbox))
+    assert me.headers["x-rate-limit-limit"] == "75"
+    timeline = get(
+        fresh_sandbox,
+        f"/2/users/{fresh_sandbox.world.demo_user_id}/tweets",
+        headers=bearer(fresh_sandbox),
+    )
+    assert timeline.headers["x-rate-limit-limit"] == "1500"
+    invalid = get(fresh_sandbox, "/2/tweets", params={"ids": "x"}, headers=bearer(fresh_sandbox))
+    assert invalid.status_code == 400 and invalid.headers["x-rate-limit-remaining"] == "298"
+
+
+def test_429_once_the_window_is_used_and_reset_after_it(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+    running = sandbox_factory(settings=SandboxSettings(rate_limits={TWEETS_LOOKUP: (3, 2)}))
+    post = running.world.demo_posts[1]
+    statuses = [
+        get(running, "/2/tweets", params={"ids": post.id}, headers=bearer(running)).status_code
+        for _ in range(4)
+    ]
+    assert statuses == [200, 200, 200, 429]
+    limited = get(running, "/2/tweets", params={"ids": post.id}, headers=bearer(running))
+    assert limited.json() == TOO_MANY
+    assert limited.headers["x-rate-limit-remaining"] == "0"
+    reset = int(limited.headers["x-rate-limit-reset"])
+    running.clock.advance(reset - running.clock.timestamp() + 1)
+    assert (
+        get(running, "/2/tweets", params={"ids": post.id}, headers=bearer(running)).status_code
+        == 200
+    )
+
+
+def test_user_windows_are_separate_from_the_app_and_from_each_other(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+    running = sandbox_factory(settings=SandboxSettings(rate_limits={TWEETS_LOOKUP: (1, 2)}))
+    post = running.world.demo_posts[1]
+    params = {"ids": post.id}
+    assert get(running, "/2/tweets", params=params, headers=bearer(running)).status_code == 200
+    assert get(running, "/2/tweets", params=params, headers=bearer(running)).status_code == 429
+    demo = [
+        get(running, "/2/tweets", params=params, auth=oauth1(running)).status_code for _ in range(3)
+    ]
+    assert demo == [200, 200, 429]
+    other = running.accounts[2].user_id
+    assert (
+        get(running, "/2/tweets", params=params, headers=user_bearer(running, other)).status_code
+        == 200
+    )
+    # OAuth 2.0 and OAuth 1.0a tokens of the same user share that user's window
+    assert get(running, "/2/tweets", params=params, headers=user_bearer(running)).status_code == 429
+
+
+def test_users_me_window_is_per_user(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+    running = sandbox_factory(settings=SandboxSettings(rate_limits={USERS_ME: (None, 1)}))
+    assert get(running, "/2/users/me", auth=oauth1(running)).status_code == 200
+    assert get(running, "/2/users/me", auth=oauth1(running)).status_code == 429
+
+
+def test_credits_run_out_with_402(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+    running = sandbox_factory(settings=SandboxSettings(credits=5))
+    ids = ",".join(p.id for p in running.world.demo_posts[1:4])
+    assert (
+        get(running, "/2/tweets", params={"ids": ids}, headers=bearer(running)).status_code == 200
+    )
+    assert running.credits_remaining == 2
+    assert (
+        get(running, "/2/tweets", params={"ids": ids}, headers=bearer(running)).status_code == 200
+    )
+    assert running.credits_remaining == 0
+    depleted = get(running, "/2/users/me", auth=oauth1(running))
+    assert depleted.status_code == 402
+    body = depleted.json()
+    assert body["title"] == "CreditsDepleted"
+    assert body["type"] == "https://api.twitter.com/2/problems/credits"
+    assert body["detail"].startswith("Your enrolled account [")
