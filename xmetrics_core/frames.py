@@ -1,0 +1,781 @@
+"""Tidy pandas frames built from a :class:`~xmetrics_core.models.FetchResult`.
+
+Every frame is built in one chain and every metric column name comes from the
+catalogue (``Metric.path``, e.g. ``public_metrics.like_count``). Records are
+flattened into column arrays in one pass; everything after that is vectorised
+pandas (no per-row Python over DataFrames, no ``inplace``; Copy-on-Write safe).
+
+Missing stays missing: a count X did not return is ``<NA>`` (nullable ``Int64``),
+a rate whose denominator is missing or zero is ``NaN``; nothing is ever filled
+with 0. Empty results give frames with the full schema and the same dtypes.
+
+Contexts
+    The catalogue names them ``total``, ``organic`` and ``promoted``
+    (:class:`~xmetrics_core.catalogue.Context`). X's ``public_metrics`` and
+    ``non_public_metrics`` are totals over every context, so the issue's
+    "public" context is our ``total``. The total of a split field comes from
+    :func:`~xmetrics_core.catalogue.total_metric` (non-public impressions, clicks
+    and playback quartiles; public likes, Retweets, replies and video views).
+
+Derived Post metrics (columns of :func:`posts_frame`)
+    ``engagements``
+        X's ``non_public_metrics.engagements`` where the API returned it;
+        otherwise the stated sum ``public retweet_count + quote_count +
+        like_count + reply_count + non_public url_link_clicks +
+        user_profile_clicks``, skipping missing parts (all parts missing →
+        ``<NA>``). ``engagements_source`` says which: ``"x"`` or ``"sum"``.
+    ``impressions``
+        The denominator used for the rate: ``non_public_metrics.impression_count``,
+        falling back to ``public_metrics.impression_count``.
+    ``engagement_rate``
+        ``engagements / impressions`` as a fraction (0.05 = 5 %); ``NaN`` when
+        impressions are 0 or missing (no division by zero).
+    ``retweets_and_comments``
+        ``public retweet_count + quote_count``, the "Retweets and comments"
+        total X's clients show; ``<NA>`` when either part is missing.
+
+Video quartiles (columns of :func:`quartiles_frame`, per media item and context)
+    With ``q_0 … q_100`` the users who played through to 0 (started), 25, 50,
+    75 and 100 % of the video:
+
+    * ``retention`` = ``q / q_0`` (fraction of starters still watching);
+    * ``step_dropoff`` = ``1 − q_i / q_(i−1)`` (share lost since the previous
+      quartile; negative when the count rises);
+    * ``absolute_drop`` = ``q_(i−1) − q_i`` (viewers lost; negative on a rise);
+    * ``completion_rate`` = ``q_100 / q_0``;
+    * ``rises`` is True where ``q_i > q_(i−1)``: viewers who skip ahead are counted
+      at a later quartile without the earlier one. Such rows are flagged, never
+      hidden or clipped.
+
+    Ratios are ``NaN`` when their denominator is missing or 0. The ``total``
+    context reads ``non_public_metrics.playback_*_count``.
+
+Why a video's numbers aggregate across Posts
+    X counts a video's views and quartiles on the media item (``media_key``),
+    summed over every Post that carries the same video (reposts, quotes, the
+    same upload attached twice). A video shared by two pasted Posts therefore
+    has one row per context here, listing both Posts in ``post_ids``; adding
+    its numbers per Post would double-count.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from itertools import pairwise
+from typing import Any, Final
+
+import numpy as np
+import numpy.typing as npt
+import pandas as pd
+
+from xmetrics_core.catalogue import (
+    ALL_GROUPS,
+    MEDIA_METRICS,
+    POST_METRICS,
+    QUARTILES,
+    Context,
+    Group,
+    Level,
+    Metric,
+    metric,
+    split_fields,
+    total_metric,
+)
+from xmetrics_core.models import FetchResult, IdStatus, MediaRecord, PostRecord
+
+# -- column names that are ours (metric columns are Metric.path) ------------------------------
+
+ID: Final = "id"
+POST_ID: Final = "post_id"
+POST_IDS: Final = "post_ids"
+MEDIA_KEY: Final = "media_key"
+MEDIA_KEYS: Final = "media_keys"
+CREATED_AT: Final = "created_at"
+AUTHOR_ID: Final = "author_id"
+TEXT: Final = "text"
+STATUS: Final = "status"
+STATUS_LABEL: Final = "status_label"
+STATUS_DETAIL: Final = "status_detail"
+SOURCE: Final = "source"
+POSITION: Final = "position"
+DETAIL: Final = "detail"
+CONTEXT: Final = "context"
+GROUP: Final = "group"
+METRIC: Final = "metric"
+LABEL: Final = "label"
+VALUE: Final = "value"
+ENGAGEMENTS: Final = "engagements"
+ENGAGEMENTS_SOURCE: Final = "engagements_source"
+IMPRESSIONS: Final = "impressions"
+ENGAGEMENT_RATE: Final = "engagement_rate"
+RETWEETS_AND_COMMENTS: Final = "retweets_and_comments"
+MEDIA_TYPE: Final = "type"
+DURATION_MS: Final = "duration_ms"
+PREVIEW_IMAGE_URL: Final = "preview_image_url"
+URL: Final = "url"
+HAS_SKIPS: Final = "has_skips"
+QUARTILE: Final = "quartile"
+VIEWERS: Final = "viewers"
+RETENTION: Final = "retention"
+STEP_DROPOFF: Final = "step_dropoff"
+ABSOLUTE_DROP: Final = "absolute_drop"
+COMPLETION_RATE: Final = "completion_rate"
+RISES: Final = "rises"
+ORGANIC: Final = Context.ORGANIC.value
+PROMOTED: Final = Context.PROMOTED.value
+TOTAL: Final = Context.TOTAL.value
+SUM_MATCHES: Final = "sum_matches"
+
+#: ``engagements_source`` values.
+SOURCE_X: Final = "x"
+SOURCE_SUM: Final = "sum"
+
+#: ``post_id`` of the one row per metric that :func:`split_frame` gives with ``per_post=False``.
+ALL_POSTS: Final = "All Posts"
+
+
+def completion_rate_column(context: Context) -> str:
+    """Media-frame column holding ``q_100 / q_0`` for one context, e.g. ``completion_rate.organic``."""
+    return f"{COMPLETION_RATE}.{context.value}"
+
+
+# -- metrics the derived columns read (looked up in the catalogue: a typo fails at import) ---
+
+
+def _post_metric(group: Group, field: str) -> Metric:
+    return metric(Level.POST, f"{group.value}.{field}")
+
+
+_X_ENGAGEMENTS = _post_metric(Group.NON_PUBLIC, "engagements")
+_ENGAGEMENT_PARTS: tuple[Metric, ...] = (
+    _post_metric(Group.PUBLIC, "retweet_count"),
+    _post_metric(Group.PUBLIC, "quote_count"),
+    _post_metric(Group.PUBLIC, "like_count"),
+    _post_metric(Group.PUBLIC, "reply_count"),
+    _post_metric(Group.NON_PUBLIC, "url_link_clicks"),
+    _post_metric(Group.NON_PUBLIC, "user_profile_clicks"),
+)
+_IMPRESSIONS_PRIMARY = total_metric(Level.POST, "impression_count")
+_IMPRESSIONS_FALLBACK = _post_metric(Group.PUBLIC, "impression_count")
+_RETWEETS_AND_COMMENTS_PARTS: tuple[Metric, Metric] = (
+    _post_metric(Group.PUBLIC, "retweet_count"),
+    _post_metric(Group.PUBLIC, "quote_count"),
+)
+
+_CONTEXTS: tuple[Context, ...] = tuple(Context)
+
+
+def _quartile_metrics(context: Context) -> tuple[Metric, ...]:
+    """The five playback metrics of one context, in quartile order."""
+    found = sorted(
+        (m for m in MEDIA_METRICS if m.quartile is not None and m.context is context),
+        key=lambda m: m.quartile or 0,
+    )
+    if [m.quartile for m in found] != list(QUARTILES):
+        raise RuntimeError(f"catalogue lacks playback quartiles for context {context.value}")
+    return tuple(found)
+
+
+_QUARTILE_METRICS: dict[Context, tuple[Metric, ...]] = {c: _quartile_metrics(c) for c in _CONTEXTS}
+
+# -- schemas ----------------------------------------------------------------------------------
+
+_STR: Final = "str"
+_INT: Final = "Int64"
+_FLOAT: Final = "float64"
+_BOOL: Final = "boolean"
+_TIME: Final = "datetime64[us, UTC]"
+#: Long frames repeat keys on many rows: categorical (codes + one copy of each string).
+_KEY: Final = "category"
+
+
+def _category(values: Iterable[str]) -> pd.CategoricalDtype:
+    return pd.CategoricalDtype(categories=list(values), ordered=True)
+
+
+_CONTEXT_DTYPE = _category(c.value for c in _CONTEXTS)
+_GROUP_DTYPE = _category(g.value for g in ALL_GROUPS)
+_POST_FIELD_DTYPE = _category(dict.fromkeys(m.field for m in POST_METRICS))
+_POST_LABEL_DTYPE = _category(dict.fromkeys(m.label for m in POST_METRICS))
+
+POST_METRIC_COLUMNS: tuple[str, ...] = tuple(m.path for m in POST_METRICS)
+MEDIA_METRIC_COLUMNS: tuple[str, ...] = tuple(m.path for m in MEDIA_METRICS)
+
+POSTS_SCHEMA: Mapping[str, str] = {
+    ID: _STR,
+    CREATED_AT: _TIME,
+    AUTHOR_ID: _STR,
+    TEXT: _STR,
+    STATUS: _STR,
+    STATUS_LABEL: _STR,
+    STATUS_DETAIL: _STR,
+    **dict.fromkeys(POST_METRIC_COLUMNS, _INT),
+    ENGAGEMENTS: _INT,
+    ENGAGEMENTS_SOURCE: _STR,
+    IMPRESSIONS: _INT,
+    ENGAGEMENT_RATE: _FLOAT,
+    RETWEETS_AND_COMMENTS: _INT,
+    MEDIA_KEYS: _STR,
+}
+STATUSES_SCHEMA: Mapping[str, str] = {
+    ID: _STR,
+    SOURCE: _STR,
+    POSITION: _INT,
+    STATUS: _STR,
+    STATUS_LABEL: _STR,
+    DETAIL: _STR,
+}
+METRICS_LONG_SCHEMA: Mapping[str, object] = {
+    POST_ID: _KEY,
+    CONTEXT: _CONTEXT_DTYPE,
+    GROUP: _GROUP_DTYPE,
+    METRIC: _POST_FIELD_DTYPE,
+    LABEL: _POST_LABEL_DTYPE,
+    VALUE: _INT,
+}
+MEDIA_SCHEMA: Mapping[str, str] = {
+    MEDIA_KEY: _STR,
+    MEDIA_TYPE: _STR,
+    DURATION_MS: _INT,
+    PREVIEW_IMAGE_URL: _STR,
+    URL: _STR,
+    POST_IDS: _STR,
+    **dict.fromkeys(MEDIA_METRIC_COLUMNS, _INT),
+    **{completion_rate_column(c): _FLOAT for c in _CONTEXTS},
+    HAS_SKIPS: "bool",
+}
+QUARTILES_SCHEMA: Mapping[str, object] = {
+    MEDIA_KEY: _KEY,
+    POST_IDS: _KEY,
+    CONTEXT: _CONTEXT_DTYPE,
+    QUARTILE: "int64",
+    VIEWERS: _INT,
+    RETENTION: _FLOAT,
+    STEP_DROPOFF: _FLOAT,
+    ABSOLUTE_DROP: _INT,
+    COMPLETION_RATE: _FLOAT,
+    RISES: _BOOL,
+}
+_SPLIT_FIELD_DTYPE = _category(split_fields(Level.POST))
+SPLIT_SCHEMA: Mapping[str, object] = {
+    POST_ID: _STR,
+    METRIC: _SPLIT_FIELD_DTYPE,
+    LABEL: _STR,
+    ORGANIC: _INT,
+    PROMOTED: _INT,
+    TOTAL: _INT,
+    SUM_MATCHES: _BOOL,
+}
+SPLIT_LONG_SCHEMA: Mapping[str, object] = {
+    POST_ID: _STR,
+    METRIC: _SPLIT_FIELD_DTYPE,
+    LABEL: _STR,
+    CONTEXT: _CONTEXT_DTYPE,
+    VALUE: _INT,
+    SUM_MATCHES: _BOOL,
+}
+
+# -- flattening records into column arrays (the one pass over Python objects) ----------------
+
+_NO_GROUP: Mapping[str, int | None] = {}
+
+FloatMatrix = npt.NDArray[np.float64]
+
+
+def _int_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
+    """Nullable Int64 array from Python ints and Nones (None → <NA>, never 0)."""
+    return _int_from_float(np.array(values, dtype=np.float64))
+
+
+def _int_from_float(values: FloatMatrix) -> pd.arrays.IntegerArray:
+    """Nullable Int64 array from floats where NaN means missing."""
+    missing = np.isnan(values)
+    return pd.arrays.IntegerArray(np.where(missing, 0.0, values).astype(np.int64), missing)
+
+
+def _metric_matrix(
+    records: Sequence[PostRecord] | Sequence[MediaRecord], metrics: Sequence[Metric]
+) -> FloatMatrix:
+    """records × metrics as float64, NaN where X left a value out (or sent null).
+
+    ``metrics`` must be grouped by group (catalogue order is). Counts are far below
+    2**53, so float64 holds them exactly.
+    """
+    by_group: dict[str, list[str]] = {}
+    for m in metrics:
+        by_group.setdefault(m.group.value, []).append(m.field)
+    groups = list(by_group.items())
+    if [f"{g}.{f}" for g, fields in groups for f in fields] != [m.path for m in metrics]:
+        raise ValueError("metrics must be grouped by group")
+    rows = [
+        [
+            values.get(field)
+            for group, fields in groups
+            for values in (r.metrics.get(group, _NO_GROUP),)
+            for field in fields
+        ]
+        for r in records
+    ]
+    return np.array(rows, dtype=np.float64).reshape(len(records), len(metrics))
+
+
+def _metric_columns(matrix: FloatMatrix, metrics: Sequence[Metric]) -> dict[str, object]:
+    return {m.path: _int_from_float(matrix[:, i]) for i, m in enumerate(metrics)}
+
+
+def _post_table(posts: Sequence[PostRecord]) -> pd.DataFrame:
+    """Post records as columns: id, created_at, author_id, text, media_keys, metric paths."""
+    return pd.DataFrame(
+        {
+            ID: pd.array([p.id for p in posts], dtype=_STR),
+            CREATED_AT: pd.DatetimeIndex([p.created_at for p in posts], dtype=_TIME),
+            AUTHOR_ID: pd.array([p.author_id for p in posts], dtype=_STR),
+            TEXT: pd.array([p.text for p in posts], dtype=_STR),
+            MEDIA_KEYS: pd.array([" ".join(p.media_keys) for p in posts], dtype=_STR),
+            **_metric_columns(_metric_matrix(posts, POST_METRICS), POST_METRICS),
+        }
+    )
+
+
+def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            ID: pd.array([s.id for s in statuses], dtype=_STR),
+            SOURCE: pd.array([s.source for s in statuses], dtype=_STR),
+            POSITION: _int_array([s.position if s.position >= 0 else None for s in statuses]),
+            STATUS: pd.array([s.status.value for s in statuses], dtype=_STR),
+            STATUS_LABEL: pd.array([s.status.label for s in statuses], dtype=_STR),
+            DETAIL: pd.array([s.detail for s in statuses], dtype=_STR),
+        }
+    )
+
+
+def _carriers(result: FetchResult) -> dict[str, str]:
+    """media_key → the Posts carrying it, space-joined: pasted Posts first (result order),
+    then any others the media record names."""
+    carriers: dict[str, dict[str, None]] = {}
+    for post in result.posts:
+        for key in post.media_keys:
+            carriers.setdefault(key, {})[post.id] = None
+    for media in result.media:
+        carriers.setdefault(media.media_key, {}).update(dict.fromkeys(media.post_ids))
+    return {key: " ".join(ids) for key, ids in carriers.items()}
+
+
+def _media_table(result: FetchResult) -> pd.DataFrame:
+    media = result.media
+    carriers = _carriers(result)
+    return pd.DataFrame(
+        {
+            MEDIA_KEY: pd.array([m.media_key for m in media], dtype=_STR),
+            MEDIA_TYPE: pd.array([m.type for m in media], dtype=_STR),
+            DURATION_MS: _int_array([m.duration_ms for m in media]),
+            PREVIEW_IMAGE_URL: pd.array([m.preview_image_url for m in media], dtype=_STR),
+            URL: pd.array([m.url for m in media], dtype=_STR),
+            POST_IDS: pd.array([carriers[m.media_key] for m in media], dtype=_STR),
+            **_metric_columns(_metric_matrix(media, MEDIA_METRICS), MEDIA_METRICS),
+        }
+    )
+
+
+# -- small pure helpers over columns ---------------------------------------------------------
+
+
+def _ratio(numerator: pd.Series, denominator: pd.Series) -> pd.Series:
+    """``numerator / denominator`` as float64; NaN where either is missing or the
+    denominator is 0 (zero denominators are masked before dividing, never divided by)."""
+    num = numerator.astype(_FLOAT)
+    den = denominator.astype(_FLOAT)
+    return num / den.where(den > 0)
+
+
+def _with_schema(frame: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFrame:
+    """Exactly the schema's columns, in its order, with its dtypes."""
+    return frame.reindex(columns=list(schema)).astype(dict(schema))  # type: ignore[arg-type]
+
+
+def _categorical_take(values: pd.Series, positions: npt.NDArray[np.intp]) -> pd.Categorical:
+    """``values[positions]`` as a categorical (one copy of each distinct string)."""
+    codes, uniques = pd.factorize(values)
+    return pd.Categorical.from_codes(codes[positions], categories=pd.Index(uniques))
+
+
+def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
+    """Add engagements (+ source), impressions, engagement_rate, retweets_and_comments."""
+    from_x = posts[_X_ENGAGEMENTS.path]
+    stated_sum = posts[[m.path for m in _ENGAGEMENT_PARTS]].sum(axis=1, min_count=1).astype(_INT)
+    engagements = from_x.fillna(stated_sum)
+    impressions = posts[_IMPRESSIONS_PRIMARY.path].fillna(posts[_IMPRESSIONS_FALLBACK.path])
+    retweets, quotes = (posts[m.path] for m in _RETWEETS_AND_COMMENTS_PARTS)
+    source = (
+        pd.Series(np.nan, index=posts.index, dtype=_STR)
+        .mask(stated_sum.notna().to_numpy(dtype=bool), SOURCE_SUM)
+        .mask(from_x.notna().to_numpy(dtype=bool), SOURCE_X)
+    )
+    derived: dict[str, Any] = {
+        ENGAGEMENTS: engagements,
+        ENGAGEMENTS_SOURCE: source,
+        IMPRESSIONS: impressions,
+        ENGAGEMENT_RATE: _ratio(engagements, impressions),
+        RETWEETS_AND_COMMENTS: retweets + quotes,
+    }
+    return posts.assign(**derived)
+
+
+# -- frames from the flattened tables (shared by the public functions and all_frames) --------
+
+
+def _posts_from(records: pd.DataFrame, statuses: Sequence[IdStatus]) -> pd.DataFrame:
+    by_status = _status_table(statuses).rename(columns={DETAIL: STATUS_DETAIL})
+    # object dtype: Arrow-string isin converts value by value in Python.
+    unmatched = records.loc[~records[ID].astype(object).isin(by_status[ID].astype(object))]
+    return (
+        pd.concat(
+            [
+                by_status.merge(records, on=ID, how="left", sort=False, validate="many_to_one"),
+                unmatched,
+            ],
+            ignore_index=True,
+        )
+        .astype(dict.fromkeys(POST_METRIC_COLUMNS, _INT))
+        .pipe(_with_derived_post_metrics)
+        .pipe(_with_schema, POSTS_SCHEMA)
+    )
+
+
+_POST_CONTEXT_CODES = np.array([_CONTEXTS.index(m.context) for m in POST_METRICS], dtype=np.int8)
+_POST_GROUP_CODES = np.array([ALL_GROUPS.index(m.group) for m in POST_METRICS], dtype=np.int8)
+_POST_FIELD_CODES = np.array(
+    [list(_POST_FIELD_DTYPE.categories).index(m.field) for m in POST_METRICS], dtype=np.int8
+)
+_POST_LABEL_CODES = np.array(
+    [list(_POST_LABEL_DTYPE.categories).index(m.label) for m in POST_METRICS], dtype=np.int8
+)
+
+
+def _present_values(records: pd.DataFrame) -> pd.DataFrame:
+    """(row, metric) positions of every value present, Post-major then catalogue order."""
+    values = records[list(POST_METRIC_COLUMNS)].to_numpy(dtype=np.float64, na_value=np.nan)
+    rows, cols = np.nonzero(~np.isnan(values))
+    return pd.DataFrame(
+        {
+            POST_ID: _categorical_take(records[ID], rows),
+            CONTEXT: pd.Categorical.from_codes(_POST_CONTEXT_CODES[cols], dtype=_CONTEXT_DTYPE),
+            GROUP: pd.Categorical.from_codes(_POST_GROUP_CODES[cols], dtype=_GROUP_DTYPE),
+            METRIC: pd.Categorical.from_codes(_POST_FIELD_CODES[cols], dtype=_POST_FIELD_DTYPE),
+            LABEL: pd.Categorical.from_codes(_POST_LABEL_CODES[cols], dtype=_POST_LABEL_DTYPE),
+            VALUE: _int_from_float(values[rows, cols]),
+        }
+    )
+
+
+def _metrics_long_from(records: pd.DataFrame) -> pd.DataFrame:
+    return records.pipe(_present_values).pipe(_with_schema, METRICS_LONG_SCHEMA)
+
+
+def _completion_rates(media: pd.DataFrame) -> dict[str, pd.Series]:
+    return {
+        completion_rate_column(c): _ratio(
+            media[_QUARTILE_METRICS[c][-1].path], media[_QUARTILE_METRICS[c][0].path]
+        )
+        for c in _CONTEXTS
+    }
+
+
+def _has_skips(media: pd.DataFrame) -> pd.Series:
+    """True where any context's count rises from one quartile to the next."""
+    rises = [
+        media[later.path].gt(media[earlier.path]).fillna(False)
+        for metrics in _QUARTILE_METRICS.values()
+        for earlier, later in pairwise(metrics)
+    ]
+    return pd.concat(rises, axis=1).any(axis=1)
+
+
+def _media_from(media: pd.DataFrame) -> pd.DataFrame:
+    return media.assign(**_completion_rates(media), **{HAS_SKIPS: _has_skips(media)}).pipe(
+        _with_schema, MEDIA_SCHEMA
+    )
+
+
+_N_QUARTILES = len(QUARTILES)
+
+
+def _quartile_rows(media: pd.DataFrame) -> pd.DataFrame:
+    """media × context × quartile rows, exactly len(QUARTILES) per (media, context) in
+    quartile order, for every (media, context) with at least one playback count.
+
+    Besides ``viewers`` it carries float helper columns ``_viewers``, ``_previous``
+    (the previous quartile's count; NaN at quartile 0), ``_starters`` (q_0) and
+    ``_finishers`` (q_100) of the same media × context.
+    """
+    n_contexts = len(_CONTEXTS)
+    paths = [m.path for c in _CONTEXTS for m in _QUARTILE_METRICS[c]]
+    counts = media[paths].to_numpy(dtype=np.float64, na_value=np.nan)
+    counts = counts.reshape(len(media) * n_contexts, _N_QUARTILES)
+    kept = np.flatnonzero(~np.isnan(counts).all(axis=1))
+    blocks = counts[kept]
+    previous = np.concatenate(
+        [np.full((len(kept), 1), np.nan), blocks[:, :-1]], axis=1, dtype=np.float64
+    )
+    media_pos = np.repeat(kept // n_contexts, _N_QUARTILES)
+    return pd.DataFrame(
+        {
+            MEDIA_KEY: _categorical_take(media[MEDIA_KEY], media_pos),
+            POST_IDS: _categorical_take(media[POST_IDS], media_pos),
+            CONTEXT: pd.Categorical.from_codes(
+                np.repeat(kept % n_contexts, _N_QUARTILES), dtype=_CONTEXT_DTYPE
+            ),
+            QUARTILE: np.tile(np.asarray(QUARTILES, dtype=np.int64), len(kept)),
+            "_viewers": blocks.ravel(),
+            "_previous": previous.ravel(),
+            "_starters": np.repeat(blocks[:, 0], _N_QUARTILES),
+            "_finishers": np.repeat(blocks[:, -1], _N_QUARTILES),
+        }
+    )
+
+
+def _rises(viewers: pd.Series, previous: pd.Series, quartile: pd.Series) -> pd.arrays.BooleanArray:
+    """viewers > previous; False at quartile 0; <NA> when either count is missing."""
+    first = (quartile == QUARTILES[0]).to_numpy()
+    unknown = (viewers.isna() | previous.isna()).to_numpy() & ~first
+    rising = (viewers > previous).to_numpy() & ~first
+    return pd.arrays.BooleanArray(rising, unknown)
+
+
+_QUARTILE_DERIVED: dict[str, Any] = {
+    VIEWERS: lambda d: _int_from_float(d["_viewers"].to_numpy()),
+    RETENTION: lambda d: _ratio(d["_viewers"], d["_starters"]),
+    STEP_DROPOFF: lambda d: 1.0 - _ratio(d["_viewers"], d["_previous"]),
+    ABSOLUTE_DROP: lambda d: _int_from_float((d["_previous"] - d["_viewers"]).to_numpy()),
+    COMPLETION_RATE: lambda d: _ratio(d["_finishers"], d["_starters"]),
+    RISES: lambda d: _rises(d["_viewers"], d["_previous"], d[QUARTILE]),
+}
+
+
+def _quartiles_from(media: pd.DataFrame) -> pd.DataFrame:
+    return (
+        media.pipe(_quartile_rows).assign(**_QUARTILE_DERIVED).pipe(_with_schema, QUARTILES_SCHEMA)
+    )
+
+
+_SPLIT_FIELDS = split_fields(Level.POST)
+_SPLIT_LABELS = {f: _post_metric(Group.ORGANIC, f).label for f in _SPLIT_FIELDS}
+_SPLIT_PATHS: dict[Context, list[str]] = {
+    Context.ORGANIC: [_post_metric(Group.ORGANIC, f).path for f in _SPLIT_FIELDS],
+    Context.PROMOTED: [_post_metric(Group.PROMOTED, f).path for f in _SPLIT_FIELDS],
+    Context.TOTAL: [total_metric(Level.POST, f).path for f in _SPLIT_FIELDS],
+}
+
+
+def _split_rows(records: pd.DataFrame) -> pd.DataFrame:
+    """(Post, split field) rows with organic, promoted and total, Post-major order; only
+    Posts with at least one organic or promoted value."""
+    parts = _SPLIT_PATHS[Context.ORGANIC] + _SPLIT_PATHS[Context.PROMOTED]
+    with_split = records.loc[records[parts].notna().any(axis=1)]
+
+    def stacked(context: Context) -> pd.arrays.IntegerArray:
+        matrix = with_split[_SPLIT_PATHS[context]].to_numpy(dtype=np.float64, na_value=np.nan)
+        return _int_from_float(matrix.ravel())
+
+    return pd.DataFrame(
+        {
+            POST_ID: np.repeat(with_split[ID].to_numpy(), len(_SPLIT_FIELDS)),
+            METRIC: pd.Categorical.from_codes(
+                np.tile(np.arange(len(_SPLIT_FIELDS)), len(with_split)), dtype=_SPLIT_FIELD_DTYPE
+            ),
+            ORGANIC: stacked(Context.ORGANIC),
+            PROMOTED: stacked(Context.PROMOTED),
+            TOTAL: stacked(Context.TOTAL),
+        }
+    )
+
+
+def _kleene_all(values: pd.Series) -> bool | None:
+    """False if any False; else None (unknown) if any missing; else True."""
+    if values.eq(False).fillna(False).any():
+        return False
+    if values.isna().any():
+        return None
+    return True
+
+
+def _summed_over_posts(split: pd.DataFrame) -> pd.DataFrame:
+    """One row per metric: organic, promoted and total summed over Posts (missing skipped;
+    all missing → <NA>); ``sum_matches`` False if any Post's check fails, <NA> if any is
+    unknown, else True."""
+    grouped = split.groupby(METRIC, sort=False, observed=True)
+    return (
+        grouped[[ORGANIC, PROMOTED, TOTAL]]
+        .sum(min_count=1)
+        .assign(**{SUM_MATCHES: grouped[SUM_MATCHES].agg(_kleene_all).astype(_BOOL)})
+        .reset_index()
+        .assign(**{POST_ID: ALL_POSTS})
+    )
+
+
+def _split_from(records: pd.DataFrame, *, per_post: bool) -> pd.DataFrame:
+    return (
+        records.pipe(_split_rows)
+        .assign(**{SUM_MATCHES: lambda d: d[TOTAL].eq(d[ORGANIC] + d[PROMOTED])})
+        .pipe(lambda d: d if per_post else _summed_over_posts(d))
+        .assign(**{LABEL: lambda d: d[METRIC].map(_SPLIT_LABELS).astype(_STR)})
+        .pipe(_with_schema, SPLIT_SCHEMA)
+        .reset_index(drop=True)
+    )
+
+
+# -- public frames ----------------------------------------------------------------------------
+
+
+def statuses_frame(result: FetchResult) -> pd.DataFrame:
+    """One row per :class:`IdStatus` in the result's order (unique IDs, then invalid tokens).
+
+    Columns: ``id, source, position, status, status_label, detail``; ``position`` is
+    ``<NA>`` when unknown.
+    """
+    return _status_table(result.statuses).pipe(_with_schema, STATUSES_SCHEMA)
+
+
+def posts_frame(result: FetchResult) -> pd.DataFrame:
+    """The wide Posts table: one row per pasted ID, so every ID shows its status.
+
+    Rows follow ``result.statuses`` (unique IDs in paste order, then invalid tokens); a
+    Post record without a status (should not happen) is appended with status missing.
+    IDs without metrics (not found, failed, invalid …) keep every metric ``<NA>``.
+
+    Columns: ``id, created_at, author_id, text, status, status_label, status_detail``,
+    every Post ``Metric.path`` (Int64), then the derived ``engagements`` (Int64),
+    ``engagements_source`` (``"x"`` | ``"sum"``), ``impressions`` (Int64),
+    ``engagement_rate`` (float, a fraction), ``retweets_and_comments`` (Int64) and
+    ``media_keys`` (space-joined). Formulas (see the module docstring):
+
+    * engagements = ``non_public_metrics.engagements`` if X gave it, else
+      retweet_count + quote_count + like_count + reply_count (public) +
+      url_link_clicks + user_profile_clicks (non-public), missing parts skipped,
+      all missing → <NA>;
+    * impressions = non-public impression_count, else public impression_count;
+    * engagement_rate = engagements / impressions; NaN when impressions are 0 or missing;
+    * retweets_and_comments = retweet_count + quote_count (public); <NA> if either is.
+    """
+    return _posts_from(_post_table(result.posts), result.statuses)
+
+
+def metrics_long_frame(result: FetchResult) -> pd.DataFrame:
+    """Post metrics in long form, what the charts read: one row per value X returned.
+
+    Columns: ``post_id`` (categorical), ``context`` (``total`` for public and non-public
+    metrics, which are totals over every context; else ``organic`` / ``promoted``),
+    ``group`` (X's group), ``metric`` (X's sub-field name, e.g. ``like_count``), ``label``
+    (the catalogue's label), ``value`` (Int64). Rows run Post by Post (result order),
+    metrics in catalogue order. A value X did not return has no row (never a 0).
+    """
+    return _metrics_long_from(_post_table(result.posts))
+
+
+def media_frame(result: FetchResult) -> pd.DataFrame:
+    """One row per media item (by ``media_key``, result order).
+
+    Columns: ``media_key, type, duration_ms, preview_image_url, url, post_ids`` (every
+    Post carrying it, space-joined, pasted Posts first), every media ``Metric.path``
+    (Int64; photos carry none, so all ``<NA>``), ``completion_rate.total`` /
+    ``.organic`` / ``.promoted`` (= playback_100_count / playback_0_count of that
+    context; NaN when q_0 is 0 or missing) and ``has_skips`` (True when any context's
+    count rises between consecutive quartiles; see :func:`quartiles_frame`). A video's
+    counts aggregate across every Post that carries it (see the module docstring).
+    """
+    return _media_from(_media_table(result))
+
+
+def quartiles_frame(result: FetchResult) -> pd.DataFrame:
+    """Video quartiles in long form: one row per media item × context × quartile.
+
+    Columns: ``media_key``, ``post_ids`` (both categorical), ``context``, ``quartile``
+    (0/25/50/75/100), ``viewers`` (Int64: users who played to that quartile),
+    ``retention`` = q / q_0, ``step_dropoff`` = 1 − q_i / q_(i−1) (NaN at quartile 0),
+    ``absolute_drop`` = q_(i−1) − q_i (``<NA>`` at quartile 0), ``completion_rate`` =
+    q_100 / q_0 (repeated on each row of a media × context) and ``rises`` (True where
+    q_i > q_(i−1): skips are flagged, never hidden; False at quartile 0; ``<NA>`` when
+    either count is missing). Ratios are NaN when their denominator is missing or 0.
+
+    A (media, context) appears only when X returned at least one playback count for it
+    (photos and public-only videos give no rows). ``total`` reads
+    ``non_public_metrics.playback_*_count``. Counts aggregate across every Post that
+    carries the video.
+    """
+    return _quartiles_from(_media_table(result))
+
+
+def split_frame(result: FetchResult, *, per_post: bool) -> pd.DataFrame:
+    """Organic vs promoted per split field: what the "organic vs promoted" chart shows.
+
+    Columns: ``post_id`` (``"All Posts"`` when ``per_post`` is False), ``metric`` (sub-field,
+    e.g. ``like_count``), ``label``, ``organic``, ``promoted``, ``total`` (from
+    ``catalogue.total_metric``: non-public impressions and clicks; public likes,
+    Retweets and replies) and ``sum_matches`` = (total == organic + promoted), ``<NA>``
+    when any part is missing. X documents public = organic + promoted, so False flags
+    a data problem.
+
+    Only Posts with organic or promoted metrics appear. With ``per_post=False`` each
+    metric is summed over those Posts (missing parts skipped, all missing → ``<NA>``)
+    and ``sum_matches`` is False if any Post's check fails, else ``<NA>`` if any is
+    unknown, else True.
+    """
+    return _split_from(_post_table(result.posts), per_post=per_post)
+
+
+def split_long_frame(split: pd.DataFrame) -> pd.DataFrame:
+    """:func:`split_frame` melted for the chart: one row per Post × metric × context.
+
+    Columns: ``post_id, metric, label, context`` (total, organic, promoted), ``value``
+    (Int64, ``<NA>`` when missing), ``sum_matches``. Rows: Post, metric, then context in
+    catalogue order (total, organic, promoted).
+    """
+    contexts = [c.value for c in _CONTEXTS]
+    return (
+        split.reset_index(names="_row")
+        .melt(
+            id_vars=["_row", POST_ID, METRIC, LABEL, SUM_MATCHES],
+            value_vars=contexts,
+            var_name=CONTEXT,
+            value_name=VALUE,
+        )
+        .assign(_order=lambda d: pd.Categorical(d[CONTEXT], categories=contexts).codes)
+        .sort_values(["_row", "_order"], kind="stable")
+        .pipe(_with_schema, SPLIT_LONG_SCHEMA)
+        .reset_index(drop=True)
+    )
+
+
+def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
+    """Every frame by its export name, in a fixed order (the zip's order).
+
+    Records are flattened once (Posts once, media once) and shared by every frame.
+    """
+    records = _post_table(result.posts)
+    media = _media_table(result)
+    return {
+        "posts": _posts_from(records, result.statuses),
+        "statuses": statuses_frame(result),
+        "metrics_long": _metrics_long_from(records),
+        "media": _media_from(media),
+        "quartiles": _quartiles_from(media),
+        "split_per_post": _split_from(records, per_post=True),
+        "split_all_posts": _split_from(records, per_post=False),
+    }
+
+
+__all__ = [
+    "ALL_POSTS",
+    "MEDIA_METRIC_COLUMNS",
+    "POST_METRIC_COLUMNS",
+    "all_frames",
+    "completion_rate_column",
+    "media_frame",
+    "metrics_long_frame",
+    "posts_frame",
+    "quartiles_frame",
+    "split_frame",
+    "split_long_frame",
+    "statuses_frame",
+]
