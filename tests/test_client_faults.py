@@ -294,3 +294,36 @@ def test_given_me_skips_users_me(clean: Any) -> None:
     with client_for(sandbox, credential) as client:
         client.fetch_posts([sandbox.world.demo_posts[0].id], me=me)
     assert sandbox.request_log.count(path="/2/users/me") == 0
+
+
+def test_debug_logs_never_carry_a_token(
+    fresh_sandbox: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    import logging
+    import threading
+
+    sandbox = fresh_sandbox
+    caplog.set_level(logging.DEBUG)
+    token = sandbox.issue_oauth2_token(sandbox.world.demo_user_id, scopes=SCOPES, lifetime=1)
+    credential = oauth2_credential(sandbox, token)
+    sandbox.clock.advance(5)
+    handed_back: list[OAuth2Credential] = []
+    callers: list[threading.Thread] = []
+    with client_for(sandbox, credential, on_credential_refreshed=handed_back.append) as client:
+        client.fetch_posts(
+            [p.id for p in sandbox.world.demo_posts[:120]],
+            progress=lambda done, total: callers.append(threading.current_thread()),
+        )
+    secrets = [
+        credential.access_token,
+        credential.refresh_token or "-",
+        sandbox.demo.client_secret,
+        handed_back[0].access_token,
+        handed_back[0].refresh_token or "-",
+    ]
+    assert "GET /2/tweets params=['expansions', 'ids', 'media.fields', 'tweet.fields']" in (
+        caplog.text
+    )
+    for secret in secrets:
+        assert secret not in caplog.text
+    assert callers and set(callers) == {threading.current_thread()}

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from xmetrics_core.catalogue import Group
-from xmetrics_core.client import XClient, XUser
+from xmetrics_core.client import XClient
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
 from xmetrics_core.models import PostStatus
 from xmetrics_core.references import parse_references, snowflake_time, within_private_window
@@ -261,14 +261,11 @@ def test_only_public_requested_means_one_public_pass(clean: Any) -> None:
     sandbox = clean
     ids = [p.id for p in sandbox.world.demo_posts[:30]]
     with client_for(sandbox, demo_oauth1(sandbox)) as client:
-        result = client.fetch_posts(
-            ids,
-            groups=[Group.PUBLIC],
-            me=XUser(id=sandbox.world.demo_user_id, username="", name=""),
-        )
+        result = client.fetch_posts(ids, groups=[Group.PUBLIC])
     assert {s.status for s in result.statuses} == {PostStatus.OK}
     assert all(set(p.metrics) == {"public_metrics"} for p in result.posts)
     assert sandbox.request_log.count(path="/2/tweets") == 1
+    assert sandbox.request_log.count(path="/2/users/me") == 0  # ownership is moot
 
 
 def test_never_promoted_posts_answered_empty_are_refetched_without_promoted(

@@ -298,6 +298,43 @@ class _BatchOutcome:
     """IDs that came back with neither data nor an error."""
 
 
+PUBLIC_ONLY: tuple[Group, ...] = (Group.PUBLIC,)
+NO_ANSWER = "X returned neither the Post nor an error"
+
+
+@dataclass(kw_only=True)
+class _FetchState:
+    """What one ``fetch_posts`` call has learnt so far (touched on the calling thread only)."""
+
+    order: dict[str, int]
+    """ID → index in the paste, to keep every pass in paste order."""
+    records: dict[str, PostRecord] = field(default_factory=dict)
+    statuses: dict[str, IdStatus] = field(default_factory=dict)
+    refusals: dict[str, str] = field(default_factory=dict)
+    media: list[Mapping[str, Any]] = field(default_factory=list)
+    done_batches: int = 0
+    total_batches: int = 0
+
+    def absorb(self, outcome: _BatchOutcome) -> None:
+        """Keep a batch's Posts, final statuses, media and Field Authorization refusals."""
+        for post in outcome.posts:
+            self.records[post.id] = post
+            self.statuses.pop(post.id, None)
+        self.statuses.update(outcome.final)
+        self.media.extend(outcome.media)
+        self.refusals.update(outcome.field_refused)
+
+    def unanswered(self, ids: Iterable[str]) -> None:
+        """IDs X answered with neither data nor an error, even public-only: FAILED."""
+        for post_id in ids:
+            self.statuses[post_id] = IdStatus(
+                id=post_id, status=PostStatus.FAILED, detail=NO_ANSWER
+            )
+
+    def in_paste_order(self, ids: Iterable[str]) -> list[str]:
+        return sorted(set(ids), key=self.order.__getitem__)
+
+
 def _ordered_groups(groups: Iterable[Group]) -> tuple[Group, ...]:
     wanted = set(groups)
     return tuple(g for g in ALL_GROUPS if g in wanted)
@@ -651,123 +688,70 @@ class XClient:
         wanted = set(ALL_GROUPS if groups is None else groups)
         asked = _ordered_groups((wanted & allowed) | {Group.PUBLIC})
         private = tuple(g for g in asked if g in PRIVATE_GROUPS)
-        if credential.is_user_context and me is None and refs:
+        if credential.is_user_context and private and me is None and refs:
             me = self._get_me(tally)
         now = self._clock()
 
-        by_id = {ref.id: ref for ref in refs}
         recent = [r.id for r in refs if private and within_private_window(r.created_at, now)]
         recent_set = set(recent)
         older = [r.id for r in refs if r.id not in recent_set]
         full = len(older) - len(older) % BATCH_SIZE
-        public_only = (Group.PUBLIC,)
+        state = _FetchState(order={ref.id: n for n, ref in enumerate(refs)})
 
-        records: dict[str, PostRecord] = {}
-        statuses: dict[str, IdStatus] = {}
-        refusals: dict[str, str] = {}
-        media_json: list[Mapping[str, Any]] = []
-        done = 0
-        total = 0
-
-        def run(batches: list[_Batch]) -> list[_BatchOutcome]:
-            nonlocal done, total
-            total += len(batches)
-            if not batches:
-                return []
-            pool = self._pool()
-            futures: list[Future[_BatchOutcome]] = [
-                pool.submit(self._run_batch, batch, tally) for batch in batches
-            ]
-            outcomes: list[_BatchOutcome] = []
-            try:
-                for future in as_completed(futures):
-                    outcomes.append(future.result())
-                    done += 1
-                    if progress is not None:
-                        progress(done, total)
-            except BaseException:
-                for future in futures:
-                    future.cancel()
-                raise
-            return outcomes
-
-        def absorb(outcome: _BatchOutcome) -> None:
-            for post in outcome.posts:
-                records[post.id] = post
-                statuses.pop(post.id, None)
-            statuses.update(outcome.final)
-            media_json.extend(outcome.media)
-            refusals.update(outcome.field_refused)
-
-        first = run(_batches(recent, asked) + _batches(older[:full], public_only))
-        for outcome in first:
-            absorb(outcome)
-        fallback = list(older[full:])
-        without_promoted: list[str] = []
+        # pass 1: private-eligible IDs with every group; full public-only batches of the rest
+        first = self._run_pass(
+            _batches(recent, asked) + _batches(older[:full], PUBLIC_ONLY), state, tally, progress
+        )
+        fallback, without_promoted = list(older[full:]), []
         for outcome in first:
             fallback.extend(outcome.field_refused)
             if Group.PROMOTED in outcome.batch.groups:
                 without_promoted.extend(outcome.empty)
             else:
-                fallback.extend(outcome.empty)
-        fallback_set = set(fallback)
-        fallback = [i for i in by_id if i in fallback_set]
+                state.unanswered(outcome.empty)
+        # pass 2: one public-only pass (+ the never-promoted known issue without promoted)
         reduced = tuple(g for g in asked if g is not Group.PROMOTED)
-        second = run(_batches(fallback, public_only) + _batches(without_promoted, reduced))
-        third_ids: list[str] = []
+        second = self._run_pass(
+            _batches(state.in_paste_order(fallback), PUBLIC_ONLY)
+            + _batches(without_promoted, reduced),
+            state,
+            tally,
+            progress,
+        )
+        last_resort: list[str] = []
         for outcome in second:
-            absorb(outcome)
-            if outcome.batch.groups != public_only:
-                third_ids.extend(outcome.field_refused)
-                third_ids.extend(outcome.empty)
+            if outcome.batch.groups == PUBLIC_ONLY:
+                state.unanswered(outcome.empty)
             else:
-                for post_id in outcome.empty:
-                    statuses[post_id] = IdStatus(
-                        id=post_id,
-                        status=PostStatus.FAILED,
-                        detail="X returned neither the Post nor an error",
-                    )
-        for outcome in run(_batches(third_ids, public_only)):
-            absorb(outcome)
-            for post_id in outcome.empty:
-                statuses[post_id] = IdStatus(
-                    id=post_id,
-                    status=PostStatus.FAILED,
-                    detail="X returned neither the Post nor an error",
-                )
+                last_resort.extend([*outcome.field_refused, *outcome.empty])
+        # pass 3 (only after a refused or empty pass 2 without promoted): public only
+        for outcome in self._run_pass(_batches(last_resort, PUBLIC_ONLY), state, tally, progress):
+            state.unanswered(outcome.empty)
 
-        ordered_posts: list[PostRecord] = []
-        ordered_statuses: list[IdStatus] = []
+        posts: list[PostRecord] = []
+        statuses: list[IdStatus] = []
         for ref in refs:
-            record = records.get(ref.id)
-            if record is not None:
+            record = state.records.get(ref.id)
+            if record is None:
+                final = state.statuses.get(ref.id) or IdStatus(
+                    id=ref.id, status=PostStatus.FAILED, detail="no answer from X for this Post"
+                )
+                status, detail = final.status, final.detail
+            else:
+                posts.append(record)
                 status, detail = self._status_of(
-                    record, ref, asked=asked, me=me, now=now, refusal=refusals.get(ref.id)
+                    record, ref, asked=asked, me=me, now=now, refusal=state.refusals.get(ref.id)
                 )
-                ordered_posts.append(record)
-                ordered_statuses.append(
-                    IdStatus(
-                        id=ref.id,
-                        status=status,
-                        detail=detail,
-                        source=ref.source,
-                        position=ref.position,
-                    )
-                )
-                continue
-            final = statuses.get(ref.id) or IdStatus(
-                id=ref.id, status=PostStatus.FAILED, detail="no answer from X for this Post"
-            )
-            ordered_statuses.append(
+            statuses.append(
                 IdStatus(
                     id=ref.id,
-                    status=final.status,
-                    detail=final.detail,
+                    status=status,
+                    detail=detail,
                     source=ref.source,
                     position=ref.position,
                 )
             )
-        ordered_statuses.extend(
+        statuses.extend(
             IdStatus(
                 id=bad.text,
                 status=PostStatus.INVALID,
@@ -778,15 +762,45 @@ class XClient:
             for bad in invalid
         )
         return FetchResult(
-            posts=tuple(ordered_posts),
-            media=_merge_media(media_json, ordered_posts),
-            statuses=tuple(ordered_statuses),
+            posts=tuple(posts),
+            media=_merge_media(state.media, posts),
+            statuses=tuple(statuses),
             groups=asked,
             rate_limit=self.rate_limit,
             api_calls=tally.calls,
             retries=tally.retries,
             fetched_at=now,
         )
+
+    def _run_pass(
+        self,
+        batches: list[_Batch],
+        state: _FetchState,
+        tally: _Tally,
+        progress: ProgressCallback | None,
+    ) -> list[_BatchOutcome]:
+        """Run one pass's batches on the pool; absorb and report progress on this thread."""
+        state.total_batches += len(batches)
+        if not batches:
+            return []
+        pool = self._pool()
+        futures: list[Future[_BatchOutcome]] = [
+            pool.submit(self._run_batch, batch, tally) for batch in batches
+        ]
+        outcomes: list[_BatchOutcome] = []
+        try:
+            for future in as_completed(futures):
+                outcome = future.result()
+                state.absorb(outcome)
+                outcomes.append(outcome)
+                state.done_batches += 1
+                if progress is not None:
+                    progress(state.done_batches, state.total_batches)
+        except BaseException:
+            for future in futures:
+                future.cancel()
+            raise
+        return outcomes
 
     # -- fetch helpers -------------------------------------------------------------------------
 
