@@ -1,0 +1,359 @@
+"""Figures: each chart's data equals its ``*_data`` frame (read from ``fig.data``), and the
+chart's CSV export equals that frame."""
+
+from __future__ import annotations
+
+import io
+import math
+from collections.abc import Mapping
+from datetime import UTC, datetime
+
+import pandas as pd
+import plotly.graph_objects as go
+import pytest
+
+from xmetrics_core import figures, frames
+from xmetrics_core.exports import safe_csv_bytes
+from xmetrics_core.models import FetchResult, IdStatus, MediaRecord, PostRecord, PostStatus
+
+
+def post(post_id: str, **groups: Mapping[str, int]) -> PostRecord:
+    return PostRecord(
+        id=post_id,
+        created_at=datetime(2026, 11, 20, tzinfo=UTC),
+        metrics={f"{group}_metrics": values for group, values in groups.items()},
+    )
+
+
+def playbacks(*counts: int) -> dict[str, int]:
+    return {f"playback_{q}_count": c for q, c in zip((0, 25, 50, 75, 100), counts, strict=True)}
+
+
+def result(*posts: PostRecord, media: tuple[MediaRecord, ...] = ()) -> FetchResult:
+    statuses = tuple(IdStatus(id=p.id, status=PostStatus.OK) for p in posts)
+    return FetchResult(posts=posts, media=media, statuses=statuses)
+
+
+SPLIT_POSTS = (
+    post(
+        "1",
+        public={"retweet_count": 7, "like_count": 40, "reply_count": 5, "impression_count": 1},
+        non_public={"impression_count": 1200, "url_link_clicks": 11, "user_profile_clicks": 9},
+        organic={
+            "impression_count": 900,
+            "retweet_count": 5,
+            "like_count": 30,
+            "reply_count": 4,
+            "url_link_clicks": 8,
+            "user_profile_clicks": 6,
+        },
+        promoted={
+            "impression_count": 300,
+            "retweet_count": 2,
+            "like_count": 10,
+            "reply_count": 1,
+            "url_link_clicks": 3,
+            "user_profile_clicks": 3,
+        },
+    ),
+    post(
+        "2",
+        public={"retweet_count": 1, "like_count": 9, "reply_count": 0},
+        non_public={"impression_count": 100, "url_link_clicks": 2, "user_profile_clicks": 1},
+        organic={
+            "impression_count": 100,
+            "retweet_count": 1,
+            "like_count": 8,
+            "reply_count": 0,
+            "url_link_clicks": 2,
+            "user_profile_clicks": 1,
+        },
+    ),
+)
+QUARTILE_MEDIA = (
+    MediaRecord(
+        media_key="13_a",
+        type="video",
+        metrics={
+            "non_public_metrics": playbacks(1000, 700, 750, 300, 100),
+            "organic_metrics": {**playbacks(600, 500, 400, 300, 50), "view_count": 600},
+        },
+    ),
+    MediaRecord(
+        media_key="13_b", type="video", metrics={"non_public_metrics": playbacks(10, 9, 8, 7, 6)}
+    ),
+)
+
+
+def split_long(*, per_post: bool) -> pd.DataFrame:
+    return frames.split_long_frame(frames.split_frame(result(*SPLIT_POSTS), per_post=per_post))
+
+
+def quartiles() -> pd.DataFrame:
+    return frames.quartiles_frame(result(media=QUARTILE_MEDIA))
+
+
+def csv_frame(data: pd.DataFrame) -> pd.DataFrame:
+    """What a user gets from the chart's CSV download, read back."""
+    return pd.read_csv(io.BytesIO(safe_csv_bytes(data)), dtype=str, keep_default_na=False)
+
+
+def same_numbers(left: list[object], right: list[object]) -> bool:
+    def norm(v: object) -> object:
+        return None if v is None or (isinstance(v, float) and math.isnan(v)) or v is pd.NA else v
+
+    return [norm(v) for v in left] == [norm(v) for v in right]
+
+
+# -- organic vs promoted ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("per_post", [False, True])
+def test_organic_vs_promoted_plots_exactly_its_data(per_post: bool) -> None:
+    long = split_long(per_post=per_post)
+    fig = figures.organic_vs_promoted_figure(long, per_post=per_post)
+    data = figures.organic_vs_promoted_data(long)
+    plotted = [
+        (t.meta["context"], custom[0], custom[1], y)
+        for t in fig.data
+        for custom, y in zip(t.customdata, t.y, strict=True)
+    ]
+    expected = list(
+        zip(
+            data["context"].astype(str),
+            data["post_id"].astype(str),
+            data["label"].astype(str),
+            [None if pd.isna(v) else int(v) for v in data["value"]],
+            strict=True,
+        )
+    )
+    assert sorted(plotted, key=str) == sorted(expected, key=str)
+    assert len(plotted) == len(long) == len(data)
+    assert [t.name for t in fig.data[:1]] == ["Organic"]
+    bars = [t for t in fig.data if isinstance(t, go.Bar)]
+    diamonds = [t for t in fig.data if isinstance(t, go.Scatter)]
+    assert {t.meta["context"] for t in bars} == {"organic", "promoted"}
+    assert {t.meta["context"] for t in diamonds} == {"total"}
+    assert fig.layout.barmode == "relative"
+
+
+def test_organic_vs_promoted_in_total_sums_the_posts() -> None:
+    fig = figures.organic_vs_promoted_figure(split_long(per_post=False), per_post=False)
+    by_context = {t.meta["context"]: dict(zip(t.x, t.y, strict=True)) for t in fig.data}
+    assert by_context["organic"]["Likes"] == 38
+    assert by_context["promoted"]["Likes"] == 10  # Post 2 was never promoted: skipped
+    assert by_context["total"]["Likes"] == 49
+    assert by_context["total"]["Impressions"] == 1300
+
+
+def test_organic_vs_promoted_per_post_has_one_row_per_metric() -> None:
+    fig = figures.organic_vs_promoted_figure(split_long(per_post=True), per_post=True)
+    titles = [a.text for a in fig.layout.annotations]
+    assert titles == [
+        "Impressions",
+        "Retweets",
+        "Likes",
+        "Replies",
+        "URL link clicks",
+        "Profile clicks",
+    ]
+    organic_likes = next(t for t in fig.data if t.meta == {"context": "organic", "label": "Likes"})
+    assert list(organic_likes.x) == ["1", "2"]
+    assert list(organic_likes.y) == [30, 8]
+    promoted_likes = next(
+        t for t in fig.data if t.meta == {"context": "promoted", "label": "Likes"}
+    )
+    assert list(promoted_likes.y) == [10, None]  # missing stays a gap, not 0
+
+
+def test_a_failed_sum_check_is_annotated() -> None:
+    broken = post(
+        "3",
+        public={"retweet_count": 1, "like_count": 99, "reply_count": 0},
+        non_public={"impression_count": 10, "url_link_clicks": 0, "user_profile_clicks": 0},
+        organic={
+            "impression_count": 10,
+            "retweet_count": 1,
+            "like_count": 5,
+            "reply_count": 0,
+            "url_link_clicks": 0,
+            "user_profile_clicks": 0,
+        },
+        promoted={
+            "impression_count": 0,
+            "retweet_count": 0,
+            "like_count": 1,
+            "reply_count": 0,
+            "url_link_clicks": 0,
+            "user_profile_clicks": 0,
+        },
+    )
+    long = frames.split_long_frame(frames.split_frame(result(broken), per_post=True))
+    fig = figures.organic_vs_promoted_figure(long, per_post=True)
+    notes = [a.text for a in fig.layout.annotations if "≠" in (a.text or "")]
+    assert notes == ["organic + promoted ≠ total for Likes (3)"]
+    assert not [
+        a
+        for a in figures.organic_vs_promoted_figure(
+            split_long(per_post=True), per_post=True
+        ).layout.annotations
+        if "≠" in (a.text or "")
+    ]
+
+
+# -- quartiles --------------------------------------------------------------------------------
+
+
+def test_quartile_retention_plots_exactly_its_data_with_one_trace_per_context() -> None:
+    q = quartiles()
+    fig = figures.quartile_retention_figure(q)
+    data = figures.quartile_retention_data(q)
+    assert [(t.meta["media_key"], t.meta["context"]) for t in fig.data] == [
+        ("13_a", "total"),
+        ("13_a", "organic"),
+        ("13_b", "total"),
+    ]
+    xs = [x for t in fig.data for x in t.x]
+    ys = [y for t in fig.data for y in t.y]
+    viewers = [c[0] for t in fig.data for c in t.customdata]
+    assert xs == data["quartile"].tolist()
+    assert ys == pytest.approx(data["retention_pct"].tolist())
+    assert viewers == data["viewers"].tolist()
+    assert ys[:5] == pytest.approx([100.0, 70.0, 75.0, 30.0, 10.0])
+    # the rise at 50% (700 → 750) is drawn with an open marker, not removed
+    assert list(fig.data[0].marker.symbol) == [
+        "circle",
+        "circle",
+        "circle-open",
+        "circle",
+        "circle",
+    ]
+    csv = csv_frame(data)
+    assert csv["viewers"].tolist() == [str(v) for v in data["viewers"]]
+    assert list(csv.columns) == list(data.columns)
+
+
+def test_quartile_retention_annotates_the_largest_step_drop() -> None:
+    fig = figures.quartile_retention_figure(quartiles())
+    # step drops: total 13_a: 30%, −7.1%, 60%, 66.7%; organic: 16.7%, 20%, 25%, 83.3%
+    [note] = [a for a in fig.layout.annotations if (a.text or "").startswith("Largest drop")]
+    assert note.x == 100
+    assert note.y == pytest.approx(50 / 600 * 100)
+    assert "83.3%" in note.text and "Organic" in note.text
+
+
+def test_quartile_counts_plot_exact_viewers_grouped_by_context() -> None:
+    q = quartiles()
+    fig = figures.quartile_counts_figure(q)
+    data = figures.quartile_counts_data(q)
+    assert fig.layout.barmode == "group"
+    assert [y for t in fig.data for y in t.y] == data["viewers"].tolist()
+    assert list(fig.data[0].x) == ["0%", "25%", "50%", "75%", "100%"]
+    assert list(fig.data[0].y) == [1000, 700, 750, 300, 100]
+    assert fig.layout.yaxis.title.text == "Viewers"
+    assert "%{y:,} viewers" in fig.data[0].hovertemplate
+
+
+# -- engagement rate --------------------------------------------------------------------------
+
+
+def test_engagement_rate_ranks_posts_and_leaves_out_missing_rates() -> None:
+    r = result(
+        post("low", public={"like_count": 1, "impression_count": 100}),
+        post("high", public={"like_count": 30, "impression_count": 100}),
+        post("zero", public={"like_count": 3, "impression_count": 0}),
+        post(
+            "mid", public={"like_count": 1}, non_public={"impression_count": 20, "engagements": 2}
+        ),
+    )
+    posts = frames.posts_frame(r)
+    fig = figures.engagement_rate_figure(posts)
+    data = figures.engagement_rate_data(posts)
+    [bars] = fig.data
+    assert list(bars.y) == ["high", "mid", "low"] == data["id"].tolist()
+    assert list(bars.x) == pytest.approx([30.0, 10.0, 1.0])
+    assert [c[:2] for c in bars.customdata] == [[30, 100], [2, 20], [1, 100]]
+    assert bars.orientation == "h"
+    assert fig.layout.xaxis.title.text == "Engagement rate (%)"
+    assert fig.layout.yaxis.autorange == "reversed"
+    assert [a.text for a in fig.layout.annotations] == [
+        "1 Post(s) without impressions are not shown"
+    ]
+    csv = csv_frame(data)
+    assert csv["id"].tolist() == ["high", "mid", "low"]
+    assert csv["engagements_source"].tolist() == ["sum", "x", "sum"]
+
+
+# -- every figure -----------------------------------------------------------------------------
+
+
+def _all_figures(r: FetchResult) -> dict[str, go.Figure]:
+    built = frames.all_frames(r)
+    return {
+        "split_total": figures.organic_vs_promoted_figure(
+            frames.split_long_frame(built["split_all_posts"]), per_post=False
+        ),
+        "split_posts": figures.organic_vs_promoted_figure(
+            frames.split_long_frame(built["split_per_post"]), per_post=True
+        ),
+        "retention": figures.quartile_retention_figure(built["quartiles"]),
+        "counts": figures.quartile_counts_figure(built["quartiles"]),
+        "rate": figures.engagement_rate_figure(built["posts"]),
+    }
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        FetchResult(),
+        FetchResult(statuses=(IdStatus(id="1", status=PostStatus.NOT_FOUND),)),
+        result(post("1"), media=(MediaRecord(media_key="3_p", type="photo"),)),
+    ],
+    ids=["empty", "all errors", "photos only"],
+)
+def test_no_data_gives_a_figure_saying_so(case: FetchResult) -> None:
+    for name, fig in _all_figures(case).items():
+        assert fig.data == (), name
+        assert [a.text for a in fig.layout.annotations] == [figures.NO_DATA], name
+
+
+def test_figures_use_okabe_ito_per_context_and_transparent_theme_neutral_layout() -> None:
+    r = result(*SPLIT_POSTS, media=QUARTILE_MEDIA)
+    default_template = go.Figure().layout.template
+    for name, fig in _all_figures(r).items():
+        assert fig.layout.paper_bgcolor == "rgba(0,0,0,0)", name
+        assert fig.layout.plot_bgcolor == "rgba(0,0,0,0)", name
+        assert fig.layout.template == default_template, name  # no hard-coded light/dark
+        for trace in fig.data:
+            context = (trace.meta or {}).get("context")
+            if context:
+                assert trace.marker.color == figures.CONTEXT_COLOURS[context], name
+            assert trace.hovertemplate, name
+    assert set(figures.CONTEXT_COLOURS.values()) <= set(figures.OKABE_ITO.values())
+
+
+def test_figures_build_from_the_sandbox_world(sandbox) -> None:  # type: ignore[no-untyped-def]
+    world = sandbox.world
+    owned = world.demo_posts
+    media = {k: world.media_item(k) for p in owned for k in p.media_keys}
+    r = FetchResult(
+        posts=tuple(PostRecord(id=p.id, media_keys=p.media_keys, metrics=p.metrics) for p in owned),
+        media=tuple(
+            MediaRecord(media_key=m.media_key, type=m.type, post_ids=m.post_ids, metrics=m.metrics)
+            for m in media.values()
+            if m is not None
+        ),
+        statuses=tuple(IdStatus(id=p.id, status=PostStatus.OK) for p in owned),
+    )
+    built = frames.all_frames(r)
+    figs = _all_figures(r)
+    retention = figures.quartile_retention_data(built["quartiles"])
+    assert [y for t in figs["retention"].data for y in t.y] == pytest.approx(
+        retention["retention_pct"].tolist(), nan_ok=True
+    )
+    rate = figures.engagement_rate_data(built["posts"])
+    assert list(figs["rate"].data[0].y) == rate["id"].tolist()
+    assert rate["engagement_rate_pct"].is_monotonic_decreasing
+    assert same_numbers(
+        [y for t in figs["counts"].data for y in t.y], built["quartiles"]["viewers"].tolist()
+    )
