@@ -669,11 +669,16 @@ class XClient:
           public metrics. Posts that came back with neither data nor an error (X's
           "never-promoted Post" known issue) are re-asked without ``promoted_metrics`` in
           their own batches (*E*); if that is refused too they get one public-only pass 3.
+          A public-only answer with neither data nor an error marks the Post FAILED.
 
-        With no such surprises the ``GET /2/tweets`` calls number exactly
-        ``ceil(R/100) + ceil((O + F)/100) (+ ceil(E/100))``, which is at most
-        ``ceil(N/100) + 1`` for N unique IDs. User credentials also call ``/2/users/me``
-        once when ``me`` is not given (it decides ownership via ``author_id``).
+        Without retries the ``GET /2/tweets`` calls number exactly
+        ``ceil(R/100) + ceil((O + F)/100) + ceil(E/100)`` (+ pass 3), which is
+        at most ``ceil(N/100) + 1`` for N unique IDs when E = 0. (E > 0 only when X answers
+        a never-promoted Post with nothing at all, the documented known issue; when X just
+        leaves the promoted group out, as the sandbox does by default, E = 0.) User
+        credentials asking for private groups also call ``/2/users/me`` once when ``me`` is
+        not given (ownership is ``author_id == me.id``). ``FetchResult.api_calls`` counts
+        every HTTP request sent, retries, ``/2/users/me`` and token refreshes included.
 
         **Result.** One :class:`IdStatus` per unique valid ID in input order, then one INVALID
         status per invalid token; records in input order; media merged by ``media_key``.
