@@ -12,8 +12,9 @@ from __future__ import annotations
 
 import json
 import os
-from collections.abc import Hashable
+from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any, Literal
 
 import streamlit as st
@@ -58,10 +59,24 @@ RESULT_MAX_ENTRIES = 64
 # -- server singletons --------------------------------------------------------------------------
 
 
+DEMO_NOW_ENV = "XMETRICS_DEMO_NOW"
+"""ISO-8601 time the Demo account's world is built around (default: now). With it the demo
+data (Post IDs included) is the same on every start: for screenshots and browser tests."""
+
+
+def demo_start_time(environ: Mapping[str, str]) -> datetime | None:
+    """``$XMETRICS_DEMO_NOW`` as an aware UTC time, or None (then the sandbox uses now)."""
+    text = environ.get(DEMO_NOW_ENV, "").strip()
+    if not text:
+        return None
+    moment = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 @st.cache_resource(show_spinner="Starting the Demo account's sandbox…")
 def demo_sandbox() -> Sandbox:
     """The embedded X API sandbox behind the Demo account: started once per server."""
-    return start_sandbox()
+    return start_sandbox(now=demo_start_time(os.environ))
 
 
 @st.cache_resource

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import base64
+import json
 import re
 from html import unescape
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
+import numpy as np
 import requests
 from streamlit.testing.v1 import AppTest
 
@@ -132,3 +135,20 @@ def download_bytes(at: AppTest, key: str, recorded: dict[str, bytes]) -> bytes:
     url = str(at.download_button(key=key).proto.url)
     file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
     return recorded[file_id]
+
+
+def plotly_specs(at: AppTest) -> dict[str, dict[str, Any]]:
+    """Every plotly chart on the page as its figure JSON, by the chart's key."""
+    specs: dict[str, dict[str, Any]] = {}
+    for element in at.get("plotly_chart"):
+        key = str(element.proto.id).rsplit("-", 1)[-1]
+        specs[key] = json.loads(element.proto.spec)
+    return specs
+
+
+def trace_values(values: Any) -> list[Any]:
+    """A trace's x/y as a list: plotly 7 sends numeric arrays as base64 ``bdata``."""
+    if isinstance(values, dict) and "bdata" in values:
+        raw = base64.b64decode(values["bdata"])
+        return np.frombuffer(raw, dtype=np.dtype(values["dtype"])).tolist()
+    return list(values) if values is not None else []

@@ -156,7 +156,7 @@ def test_a_wrong_bearer_token_says_what_to_do(sandbox: Any):
     at.button(key="xm_bearer_connect").click().run()
     # an app-only token is only checked on first use: connecting works, fetching says 401
     at.switch_page("pages/posts.py").run()
-    at.text_area(key="xm_posts_text").set_value(sandbox.world.demo_posts()[0].id)
+    at.text_area(key="xm_posts_text").set_value(sandbox.world.demo_posts[0].id)
     at.button(key="xm_fetch").click().run()
     assert not at.exception
     assert any("did not accept the credential" in e for e in element_texts(at, "error"))

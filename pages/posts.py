@@ -1,0 +1,50 @@
+"""Posts: paste IDs or URLs (or pick recent Posts), fetch, and see every metric."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from pages import views
+from pages.session import current_client, current_connection
+from pages.ui import require_connection
+from xmetrics_core.catalogue import PRIVATE_METRICS_WINDOW_DAYS
+
+st.title("Posts")
+if not require_connection():
+    st.stop()
+connection, client = current_connection(), current_client()
+assert connection is not None and client is not None
+
+with st.container(border=True):
+    st.text_area(
+        "Post IDs or URLs",
+        key=views.POSTS_TEXT_KEY,
+        height=110,
+        placeholder="1861234567890123456\nhttps://x.com/someone/status/1861234567890123457",
+        help="One or more Post IDs or x.com / twitter.com Post URLs, separated by spaces, "
+        "commas or new lines.",
+    )
+    views.recent_posts_picker(connection, client)
+    groups = views.group_checkboxes(connection)
+    fetch_col, refresh_col, _ = st.columns([1, 1, 4])
+    fetch = fetch_col.button("Fetch", key="xm_fetch", type="primary", icon=":material/download:")
+    refresh = refresh_col.button("Refresh", key="xm_refresh", icon=":material/refresh:")
+
+if fetch or refresh:
+    views.run_fetch(connection, client, groups=groups, refresh=refresh)
+
+result = views.current_result(connection)
+if result is None:
+    st.caption(
+        f"Private metric groups are served only for your own Posts of the last "
+        f"{PRIVATE_METRICS_WINDOW_DAYS} days; other Posts show public metrics."
+    )
+    st.stop()
+
+frames = views.result_frames(result)
+views.summary_cards(frames)
+views.statuses_section(result, frames)
+views.metrics_table_section(result, frames)
+views.split_chart_section(result, frames)
+views.engagement_rate_section(result, frames)
+views.zip_section(result, frames)

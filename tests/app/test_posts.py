@@ -1,0 +1,310 @@
+"""The Posts page: paste, fetch, statuses, the table, the split chart, downloads, caching."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from typing import Any
+
+import pandas as pd
+import pytest
+from apptest_helpers import (
+    api_calls,
+    connect_bearer,
+    connect_oauth1_keys,
+    download_bytes,
+    element_texts,
+    plotly_specs,
+    trace_values,
+)
+from streamlit.testing.v1 import AppTest
+
+from pages.session import demo_sandbox
+from xmetrics_core import exports, figures, frames
+from xmetrics_core.models import PostStatus
+from xmetrics_core.references import MAX_REFERENCES
+from xmetrics_core.sandbox import Fault
+
+
+def _ids(sandbox: Any) -> dict[str, str]:
+    """One Post of every kind the page must tell apart, from the sandbox's ground truth."""
+    world = sandbox.world
+    now = sandbox.clock.now()
+    demo = world.demo_posts
+    recent = [p for p in demo if p.within_private_window(now)]
+    other_user = next(u for u in world.users if u.id != world.demo_user_id and not u.protected)
+    return {
+        "promoted": next(p.id for p in recent if p.promoted),
+        "organic_only": next(p.id for p in recent if not p.promoted),
+        "too_old": next(p.id for p in demo if not p.within_private_window(now)),
+        "not_mine": world.posts_by(other_user.id)[0].id,
+        "deleted": world.deleted_ids[0],
+    }
+
+
+def _paste(sandbox: Any, ids: dict[str, str]) -> str:
+    handle = sandbox.world.user(sandbox.world.demo_user_id).username
+    return "\n".join(
+        [
+            ids["promoted"],
+            f"https://x.com/{handle}/status/{ids['organic_only']}",
+            f"{ids['too_old']}, {ids['not_mine']}",
+            ids["deleted"],
+            "not-a-post",
+            ids["promoted"],  # a duplicate: one status only
+        ]
+    )
+
+
+def fetch(at: AppTest, text: str) -> AppTest:
+    at.switch_page("pages/posts.py").run()
+    at.text_area(key="xm_posts_text").set_value(text)
+    return at.button(key="xm_fetch").click().run()
+
+
+@pytest.fixture
+def fetched(sandbox: Any) -> tuple[AppTest, dict[str, str]]:
+    ids = _ids(sandbox)
+    at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
+    assert not at.exception
+    return at, ids
+
+
+def _frame(at: AppTest, first_column: str, needs: str) -> pd.DataFrame:
+    for table in at.dataframe:
+        value = table.value
+        if list(value.columns[:1]) == [first_column] and needs in value.columns:
+            return value
+    raise AssertionError(f"no table with {needs}")
+
+
+def test_every_pasted_id_gets_exactly_one_status(fetched: tuple[AppTest, dict[str, str]]):
+    at, ids = fetched
+    statuses = _frame(at, "id", "status_label")
+    by_id = dict(zip(statuses["id"], statuses["status"], strict=True))
+    assert by_id == {
+        ids["promoted"]: PostStatus.OK.value,
+        ids["organic_only"]: PostStatus.NOT_PROMOTED.value,
+        ids["too_old"]: PostStatus.PUBLIC_ONLY_TOO_OLD.value,
+        ids["not_mine"]: PostStatus.PUBLIC_ONLY_NOT_OWNER.value,
+        ids["deleted"]: PostStatus.NOT_FOUND.value,
+        "not-a-post": PostStatus.INVALID.value,
+    }
+    assert list(statuses["id"])[:2] == [ids["promoted"], ids["organic_only"]], "paste order"
+
+
+def test_the_metrics_table_holds_the_sandbox_numbers(
+    sandbox: Any, fetched: tuple[AppTest, dict[str, str]]
+):
+    at, ids = fetched
+    table = _frame(at, "id", "public_metrics.like_count").set_index("id")
+    truth = sandbox.world.post(ids["promoted"])
+    assert (
+        table.loc[ids["promoted"], "public_metrics.like_count"]
+        == truth.public_metrics["like_count"]
+    )
+    assert (
+        table.loc[ids["promoted"], "promoted_metrics.impression_count"]
+        == truth.promoted_metrics["impression_count"]
+    )
+    assert pd.isna(table.loc[ids["not_mine"], "organic_metrics.impression_count"])
+    assert pd.isna(table.loc[ids["deleted"], "public_metrics.like_count"])
+
+
+def test_post_text_is_shown_only_as_plain_text(
+    sandbox: Any, fetched: tuple[AppTest, dict[str, str]]
+):
+    at, ids = fetched
+    table = _frame(at, "id", "text").set_index("id")
+    assert table.loc[ids["promoted"], "text"] == sandbox.world.post(ids["promoted"]).text
+    rendered = " ".join(element_texts(at, "markdown")) + " ".join(
+        str(h.proto.body) for h in at.get("html")
+    )
+    for post_id in (ids["promoted"], ids["organic_only"], ids["too_old"]):
+        text = sandbox.world.post(post_id).text.strip()
+        assert text[:20] not in rendered
+
+
+def test_summary_cards_add_up_the_table(fetched: tuple[AppTest, dict[str, str]]):
+    at, _ = fetched
+    posts = _frame(at, "id", "impressions")
+    cards = {m.label: m.value for m in at.metric}
+    impressions = int(posts["impressions"].sum())
+    engagements = int(posts["engagements"].sum())
+    assert cards["Impressions"] == f"{impressions:,}"
+    assert cards["Engagements"] == f"{engagements:,}"
+    both = posts["impressions"].notna() & posts["engagements"].notna()
+    rate = posts.loc[both, "engagements"].sum() / posts.loc[both, "impressions"].sum()
+    assert cards["Engagement rate"] == f"{rate:.2%}"
+    assert cards["Retweets and comments"] == f"{int(posts['retweets_and_comments'].sum()):,}"
+
+
+def test_the_organic_vs_promoted_chart_draws_the_split(
+    sandbox: Any, fetched: tuple[AppTest, dict[str, str]]
+):
+    at, ids = fetched
+    spec = plotly_specs(at)["xm_chart_split"]
+    drawn = {
+        trace["name"]: dict(zip(trace_values(trace["x"]), trace_values(trace["y"]), strict=True))
+        for trace in spec["data"]
+    }
+    # the Posts that carry a split: the two recent owned ones (the others are public only)
+    owned = [sandbox.world.post(ids["promoted"]), sandbox.world.post(ids["organic_only"])]
+    assert drawn["Organic"]["Impressions"] == sum(
+        p.organic_metrics["impression_count"] for p in owned
+    )
+    assert drawn["Promoted"]["Impressions"] == owned[0].promoted_metrics["impression_count"]
+    assert drawn["Organic"]["Likes"] == sum(p.organic_metrics["like_count"] for p in owned)
+    total = next(name for name in drawn if name.startswith("Total"))
+    assert drawn[total]["Likes"] == sum(p.public_metrics["like_count"] for p in owned)
+
+
+def test_the_per_post_split_draws_one_bar_per_post(
+    sandbox: Any, fetched: tuple[AppTest, dict[str, str]]
+):
+    at, ids = fetched
+    at.toggle(key="xm_split_per_post").set_value(True).run()
+    assert not at.exception
+    spec = plotly_specs(at)["xm_chart_split"]
+    organic = [t for t in spec["data"] if t["name"] == "Organic"]
+    posts = {x for trace in organic for x in trace_values(trace["x"])}
+    assert posts == {ids["promoted"], ids["organic_only"]}
+
+
+def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: dict[str, bytes]):
+    ids = _ids(sandbox)
+    at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
+    result = next(iter(_cached_results()))
+    expected = frames.all_frames(result)
+    assert download_bytes(at, "xm_dl_statuses", downloads) == exports.safe_csv_bytes(
+        expected["statuses"]
+    )
+    assert download_bytes(at, "xm_dl_posts", downloads) == exports.safe_csv_bytes(expected["posts"])
+    chart_data = figures.organic_vs_promoted_data(
+        frames.split_long_frame(expected["split_all_posts"])
+    )
+    assert download_bytes(at, "xm_chart_split_csv", downloads) == exports.safe_csv_bytes(chart_data)
+    assert download_bytes(at, "xm_chart_rate_csv", downloads) == exports.safe_csv_bytes(
+        figures.engagement_rate_data(expected["posts"])
+    )
+    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip", downloads)))
+    names = archive.namelist()
+    assert any(name.startswith("posts") for name in names)
+    assert any(name.startswith("statuses") for name in names)
+
+
+def _cached_results() -> list[Any]:
+    from pages.session import result_cache
+
+    cache = result_cache()
+    return [value for _, value in list(cache._entries.values())]  # noqa: SLF001
+
+
+def test_reruns_and_page_switches_make_no_api_calls(fetched: tuple[AppTest, dict[str, str]]):
+    at, _ = fetched
+    sandbox = demo_sandbox()
+    sandbox.request_log.clear()
+    at.run()
+    at.switch_page("pages/video.py").run()
+    at.switch_page("pages/connect.py").run()
+    at.switch_page("pages/posts.py").run()
+    assert not at.exception
+    assert api_calls(sandbox) == []
+    assert _frame(at, "id", "status_label").shape[0] == 6
+
+
+def test_fetching_the_same_posts_again_uses_the_cache_and_refresh_fetches(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, _ = fetched
+    sandbox = demo_sandbox()
+    sandbox.request_log.clear()
+    at.button(key="xm_fetch").click().run()
+    assert api_calls(sandbox) == []
+    at.button(key="xm_refresh").click().run()
+    assert not at.exception
+    assert any(call.path == "/2/tweets" for call in api_calls(sandbox))
+
+
+def test_another_session_with_another_credential_sees_nothing(
+    sandbox: Any, fetched: tuple[AppTest, dict[str, str]]
+):
+    other = connect_bearer(sandbox)
+    other.switch_page("pages/posts.py").run()
+    assert not other.exception
+    assert not any("status_label" in t.value.columns for t in other.dataframe)
+
+
+def test_empty_and_oversized_pastes_get_messages(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.button(key="xm_fetch").click().run()
+    assert any("Paste at least one Post ID" in w for w in element_texts(at, "warning"))
+    too_many = " ".join(str(10**15 + i) for i in range(MAX_REFERENCES + 1))
+    at.text_area(key="xm_posts_text").set_value(too_many)
+    at.button(key="xm_fetch").click().run()
+    assert not at.exception
+    (message,) = element_texts(at, "error")
+    assert f"{MAX_REFERENCES:,}" in message or str(MAX_REFERENCES) in message
+    assert api_calls(sandbox) == [] or all(c.path == "/2/users/me" for c in api_calls(sandbox))
+
+
+def test_only_invalid_tokens_show_their_statuses(sandbox: Any):
+    at = fetch(connect_oauth1_keys(sandbox), "hello https://example.com/a/status/1")
+    assert not at.exception
+    statuses = _frame(at, "id", "status_label")
+    assert set(statuses["status"]) == {PostStatus.INVALID.value}
+    assert len(statuses) == 2
+
+
+def test_bearer_disables_private_groups_and_says_why(sandbox: Any):
+    at = connect_bearer(sandbox)
+    at.switch_page("pages/posts.py").run()
+    boxes = {c.key: c for c in at.checkbox}
+    assert boxes["xm_group_public"].value is True
+    for key in ("xm_group_non_public", "xm_group_organic", "xm_group_promoted"):
+        assert boxes[key].disabled
+        assert "user-context" in boxes[key].help
+    assert any("Bearer token reads public metrics only" in c for c in element_texts(at, "caption"))
+
+
+def test_a_rate_limited_fetch_says_until_when_and_keeps_the_rest(sandbox: Any):
+    ids = _ids(sandbox)
+    at = connect_oauth1_keys(sandbox)
+    sandbox.faults.script(*[Fault(kind="status", status=429, reset_in=600)] * 12)
+    at = fetch(at, f"{ids['promoted']} not-a-post")
+    assert not at.exception
+    (warning,) = element_texts(at, "warning")
+    assert "1 ID(s) failed: rate limited" in warning
+    assert "UTC" in warning and "Results so far are kept" in warning
+    statuses = _frame(at, "id", "status_label")
+    assert list(statuses["status"]) == [PostStatus.FAILED.value, PostStatus.INVALID.value]
+
+
+def test_a_revoked_credential_gets_a_message_not_a_traceback(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    sandbox.faults.script(*[Fault(kind="status", status=401)] * 4)
+    at = fetch(at, _ids(sandbox)["promoted"])
+    assert not at.exception
+    (message,) = element_texts(at, "error")
+    assert "did not accept the credential" in message
+
+
+def test_recent_posts_can_be_picked(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.button(key="xm_load_recent").click().run()
+    picker = at.multiselect(key="xm_recent_pick")
+    now = sandbox.clock.now()
+    recent = [p.id for p in sandbox.world.demo_posts if p.within_private_window(now)]
+    assert len(picker.options) == len(recent)
+    assert all(
+        option.endswith(f"({post_id})")
+        for option, post_id in zip(picker.options, recent, strict=True)
+    )
+    assert api_calls(sandbox)[-1].path.endswith("/tweets")
+    picker.set_value(recent[:2])
+    at.button(key="xm_fetch").click().run()
+    assert not at.exception
+    statuses = _frame(at, "id", "status_label")
+    assert list(statuses["id"]) == recent[:2]
