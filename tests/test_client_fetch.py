@@ -319,3 +319,18 @@ def _days(n: int) -> Any:
     from datetime import timedelta
 
     return timedelta(days=n)
+
+
+def test_sessions_of_ended_calling_threads_are_released(clean: Any) -> None:
+    import threading
+
+    sandbox = clean
+    user_id = sandbox.world.demo_user_id
+    with client_for(sandbox, BearerCredential(token=sandbox.demo.bearer_token)) as client:
+        for _ in range(5):  # a new calling thread per call, like Streamlit's reruns
+            caller = threading.Thread(target=client.recent_posts, args=(user_id,))
+            caller.start()
+            caller.join(timeout=10)
+        client.recent_posts(user_id)
+        assert [thread for thread, _ in client._sessions] == [threading.current_thread()]
+    assert sandbox.request_log.count(path=f"/2/users/{user_id}/tweets") == 6

@@ -381,7 +381,7 @@ class XClient:
         self._rate_limit = RateLimitState()
         self._state_lock = threading.Lock()
         self._local = threading.local()
-        self._sessions: list[requests.Session] = []
+        self._sessions: list[tuple[threading.Thread, requests.Session]] = []
         self._executor: ThreadPoolExecutor | None = None
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -393,7 +393,7 @@ class XClient:
             sessions, self._sessions = self._sessions, []
         if executor is not None:
             executor.shutdown(wait=True)
-        for session in sessions:
+        for _, session in sessions:
             session.close()
 
     def __enter__(self) -> XClient:
@@ -418,13 +418,19 @@ class XClient:
             return self._rate_limit
 
     def _session(self) -> requests.Session:
+        """This thread's Session. Sessions of threads that have ended are closed here, so a
+        caller that uses a new thread per call (Streamlit reruns) does not pile them up."""
         session: requests.Session | None = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
             session.headers["User-Agent"] = USER_AGENT
             self._local.session = session
             with self._state_lock:
-                self._sessions.append(session)
+                ended = [s for thread, s in self._sessions if not thread.is_alive()]
+                self._sessions = [(t, s) for t, s in self._sessions if t.is_alive()]
+                self._sessions.append((threading.current_thread(), session))
+            for stale in ended:
+                stale.close()
         return session
 
     def _pool(self) -> ThreadPoolExecutor:
