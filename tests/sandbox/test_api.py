@@ -215,6 +215,7 @@ def test_hidden_accounts_posts_give_authorization_errors(sandbox: Sandbox, which
             {
                 "value": post.id,
                 "parameter": "ids",
+                "resource_id": post.id,
                 "resource_type": "tweet",
                 "section": "data",
                 "title": "Authorization Error",

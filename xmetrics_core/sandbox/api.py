@@ -29,7 +29,7 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from xmetrics_core.sandbox import problems
 from xmetrics_core.sandbox.settings import SandboxSettings
@@ -39,6 +39,7 @@ JsonDict = dict[str, object]
 Query = Mapping[str, Sequence[str]]
 
 ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
+EDIT_WINDOW = timedelta(minutes=30)
 
 TWEET_FIELDS = [
     "article",
@@ -155,6 +156,7 @@ _FIELD_ENUMS: dict[str, list[str]] = {
     "place.fields": PLACE_FIELDS,
     "user.fields": USER_FIELDS,
 }
+#: Parameter names as X lists them in "is not one of [...]" messages.
 _FIELD_PARAMS = (
     "expansions",
     "tweet.fields",
@@ -162,6 +164,15 @@ _FIELD_PARAMS = (
     "poll.fields",
     "place.fields",
     "user.fields",
+)
+#: The order in which X reports bad values of those parameters (captured).
+_VALUE_CHECK_ORDER = (
+    "tweet.fields",
+    "media.fields",
+    "poll.fields",
+    "place.fields",
+    "user.fields",
+    "expansions",
 )
 
 PRIVATE_GROUPS = ("non_public_metrics", "organic_metrics", "promoted_metrics")
@@ -233,7 +244,7 @@ def _validate_fields(
                     f"The query parameter [{name}] is not one of [{','.join(allowed_params)}]",
                 )
             )
-    for name in _FIELD_PARAMS:
+    for name in _VALUE_CHECK_ORDER:
         if name not in query or name not in allowed_params:
             continue
         if len(query[name]) > 1:
@@ -299,6 +310,12 @@ class ApiRenderer:
             body["author_id"] = post.author_id
         if "created_at" in fields:
             body["created_at"] = format_time(post.created_at)
+        if "edit_controls" in fields:
+            body["edit_controls"] = {
+                "edits_remaining": 5,
+                "is_edit_eligible": False,
+                "editable_until": format_time(post.created_at + EDIT_WINDOW),
+            }
         if "conversation_id" in fields:
             body["conversation_id"] = post.replied_to_id or post.id
         if "lang" in fields:
@@ -482,10 +499,18 @@ class ApiRenderer:
         """``GET /2/tweets/:id``."""
         allowed = ["id", *_FIELD_PARAMS]
         errors: list[JsonDict] = []
-        if not ID_PATTERN.match(post_id):
+        given = [post_id, *query.get("id", [])]
+        for value in given:
+            if not ID_PATTERN.match(value):
+                errors.append(
+                    problems.parameter_error(
+                        "id", given, f"The `id` query parameter value [{value}] is not valid"
+                    )
+                )
+        if len(given) > 1:
             errors.append(
                 problems.parameter_error(
-                    "id", [post_id], f"The `id` query parameter value [{post_id}] is not valid"
+                    "id", given, "Duplicate parameters are not allowed: the `id` query parameter"
                 )
             )
         errors.extend(_validate_fields(query, allowed, TWEET_EXPANSIONS))

@@ -97,11 +97,16 @@ def not_found(host: str, *, resource_type: str, parameter: str, value: str) -> J
 def not_authorized_for_resource(
     host: str, *, resource_type: str, parameter: str, value: str
 ) -> JsonDict:
-    """Partial error for a Post of a protected or suspended account."""
+    """Partial error for a Post of a protected or suspended account.
+
+    The 2020/2021 captures lack ``resource_id``; spec 2.166 requires it (as every other
+    resource problem carries it), so it is added.
+    """
     noun = "Tweet" if resource_type == "tweet" else resource_type
     return {
         "value": value,
         "parameter": parameter,
+        "resource_id": value,
         "resource_type": resource_type,
         "section": "data",
         "title": "Authorization Error",
