@@ -224,7 +224,8 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     remaining = result.rate_limit.remaining
     say(
         f"{fetched} of {len(parsed.refs)} Posts fetched ({summary}); {result.api_calls} API "
-        f"calls" + (f"; {remaining} requests left in this window" if remaining is not None else "")
+        f"call{'' if result.api_calls == 1 else 's'}"
+        + (f"; {remaining} requests left in this window" if remaining is not None else "")
     )
     return EXIT_OK if fetched else EXIT_NOTHING_FETCHED
 
