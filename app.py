@@ -2,8 +2,9 @@
 
 Every run: page config; an OAuth callback in the URL (on whatever page it lands) is
 finished and removed from the URL *before* navigation runs; configured credentials from
-``st.secrets``/the environment are noted for the Connect page; the sidebar shows the
-connection; then the chosen page runs.
+``st.secrets``/the environment are noted for the Connect page; the chosen page runs; then
+the sidebar shows the connection (after the page, so its rate limit includes the requests
+the page just made).
 """
 
 from __future__ import annotations
@@ -46,11 +47,11 @@ st.session_state[CONFIGURED_KEY] = _configured()
 
 navigation = st.navigation(
     [
-        st.Page("pages/connect.py", title="Connect", icon=":material/login:", default=True),
-        st.Page("pages/posts.py", title="Posts", icon=":material/bar_chart:"),
-        st.Page("pages/video.py", title="Video", icon=":material/movie:"),
+        st.Page("pages/connect.py", title="Connect", default=True),
+        st.Page("pages/posts.py", title="Posts"),
+        st.Page("pages/video.py", title="Video"),
     ]
 )
-render_connection_panel()
 show_flash()
 navigation.run()
+render_connection_panel()  # after the page, so the rate limit includes this run's requests

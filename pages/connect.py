@@ -45,7 +45,7 @@ def _show_pending_redirect() -> None:
         return
     url, label = target
     st.info("Opening the sign-in page… If nothing happens, use the button below.")
-    st.link_button(label, url, type="primary", icon=":material/open_in_new:")
+    st.link_button(label, url, type="primary")
     st.html(redirect_script(url), unsafe_allow_javascript=True)
 
 
@@ -109,7 +109,7 @@ def _connected_view() -> None:
     st.success(f"Connected as {connection.account_label}")
     st.text(f"Auth: {connection.auth_label}")
     st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
-    st.page_link("pages/posts.py", label="Fetch Post metrics", icon=":material/bar_chart:")
+    st.page_link("pages/posts.py", label="Fetch Post metrics")
     st.caption("Connect another way below to switch accounts; Disconnect is in the sidebar.")
 
 
@@ -248,7 +248,7 @@ def _oauth1_tab(remember: bool) -> None:
     pin_pending = st.session_state.get(PIN_PENDING_KEY)
     if pin_pending:
         request_token, url = pin_pending
-        st.link_button("1. Authorize the app (opens X)", url, icon=":material/open_in_new:")
+        st.link_button("1. Authorize the app (opens X)", url)
         pin = st.text_input("2. Enter the PIN X shows", key="xm_o1_pin_value")
         if st.button("Connect with PIN", key="xm_o1_pin_connect"):
             if not pin.strip():

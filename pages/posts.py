@@ -9,42 +9,48 @@ from pages.session import current_client, current_connection
 from pages.ui import require_connection
 from xmetrics_core.catalogue import PRIVATE_METRICS_WINDOW_DAYS
 
-st.title("Posts")
-if not require_connection():
-    st.stop()
-connection, client = current_connection(), current_client()
-assert connection is not None and client is not None
 
-with st.container(border=True):
-    st.text_area(
-        "Post IDs or URLs",
-        key=views.POSTS_TEXT_KEY,
-        height=110,
-        placeholder="1861234567890123456\nhttps://x.com/someone/status/1861234567890123457",
-        help="One or more Post IDs or x.com / twitter.com Post URLs, separated by spaces, "
-        "commas or new lines.",
-    )
-    views.recent_posts_picker(connection, client)
-    groups = views.group_checkboxes(connection)
-    fetch_col, refresh_col, _ = st.columns([1, 1, 4])
-    fetch = fetch_col.button("Fetch", key="xm_fetch", type="primary", icon=":material/download:")
-    refresh = refresh_col.button("Refresh", key="xm_refresh", icon=":material/refresh:")
+def posts_page() -> None:
+    """The page body (a function, so it can end early without ``st.stop``)."""
+    st.title("Posts")
+    if not require_connection():
+        return
+    connection, client = current_connection(), current_client()
+    assert connection is not None and client is not None
 
-if fetch or refresh:
-    views.run_fetch(connection, client, groups=groups, refresh=refresh)
+    with st.container(border=True):
+        st.text_area(
+            "Post IDs or URLs",
+            key=views.POSTS_TEXT_KEY,
+            height=110,
+            placeholder="1861234567890123456\nhttps://x.com/someone/status/1861234567890123457",
+            help="One or more Post IDs or x.com / twitter.com Post URLs, separated by spaces, "
+            "commas or new lines.",
+        )
+        views.recent_posts_picker(connection, client)
+        groups = views.group_checkboxes(connection)
+        fetch_col, refresh_col, _ = st.columns([1, 1, 4])
+        fetch = fetch_col.button("Fetch", key="xm_fetch", type="primary")
+        refresh = refresh_col.button("Refresh", key="xm_refresh")
 
-result = views.current_result(connection)
-if result is None:
-    st.caption(
-        f"Private metric groups are served only for your own Posts of the last "
-        f"{PRIVATE_METRICS_WINDOW_DAYS} days; other Posts show public metrics."
-    )
-    st.stop()
+    if fetch or refresh:
+        views.run_fetch(connection, client, groups=groups, refresh=refresh)
 
-frames = views.result_frames(result)
-views.summary_cards(frames)
-views.statuses_section(result, frames)
-views.metrics_table_section(result, frames)
-views.split_chart_section(result, frames)
-views.engagement_rate_section(result, frames)
-views.zip_section(result, frames)
+    result = views.current_result(connection)
+    if result is None:
+        st.caption(
+            f"Private metric groups are served only for your own Posts of the last "
+            f"{PRIVATE_METRICS_WINDOW_DAYS} days; other Posts show public metrics."
+        )
+        return
+
+    frames = views.result_frames(result)
+    views.summary_cards(frames)
+    views.statuses_section(result, frames)
+    views.metrics_table_section(result, frames)
+    views.split_chart_section(result, frames)
+    views.engagement_rate_section(result, frames)
+    views.zip_section(result, frames)
+
+
+posts_page()

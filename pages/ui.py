@@ -91,7 +91,7 @@ def render_connection_panel() -> None:
         st.subheader("Connection")
         if connection is None:
             st.caption("Not connected.")
-            st.page_link(CONNECT_PAGE, label="Connect an account", icon=":material/login:")
+            st.page_link(CONNECT_PAGE, label="Connect an account")
             return
         st.text(f"Account: {connection.account_label}")
         st.text(f"Auth: {connection.auth_label}")
@@ -112,7 +112,7 @@ def require_connection() -> bool:
     if current_connection() is not None:
         return True
     st.info("Connect an account first (the Demo account works without any keys).")
-    st.page_link(CONNECT_PAGE, label="Go to Connect", icon=":material/login:")
+    st.page_link(CONNECT_PAGE, label="Go to Connect")
     return False
 
 
@@ -125,5 +125,4 @@ def download_csv(label: str, data: bytes, *, file_name: str, key: str) -> None:
         mime="text/csv",
         key=key,
         on_click="ignore",
-        icon=":material/download:",
     )

@@ -8,23 +8,29 @@ from pages import views
 from pages.session import current_connection
 from pages.ui import require_connection
 
-st.title("Video")
-if not require_connection():
-    st.stop()
-connection = current_connection()
-assert connection is not None
 
-result = views.current_result(connection)
-if result is None:
-    st.info("Fetch some Posts on the Posts page first; their videos show up here.")
-    st.page_link("pages/posts.py", label="Go to Posts", icon=":material/bar_chart:")
-    st.stop()
+def video_page() -> None:
+    """The page body (a function, so it can end early without ``st.stop``)."""
+    st.title("Video")
+    if not require_connection():
+        return
+    connection = current_connection()
+    assert connection is not None
 
-frames = views.result_frames(result)
-videos = views.videos_of(result, frames)
-if videos.empty:
-    st.info("None of the fetched Posts carries a video.")
-    st.stop()
+    result = views.current_result(connection)
+    if result is None:
+        st.info("Fetch some Posts on the Posts page first; their videos show up here.")
+        st.page_link("pages/posts.py", label="Go to Posts")
+        return
 
-views.videos_section(result, videos, connection)
-views.quartile_section(result, frames, videos)
+    frames = views.result_frames(result)
+    videos = views.videos_of(result, frames)
+    if videos.empty:
+        st.info("None of the fetched Posts carries a video.")
+        return
+
+    views.videos_section(result, videos, connection)
+    views.quartile_section(result, frames, videos)
+
+
+video_page()

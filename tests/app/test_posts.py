@@ -80,6 +80,9 @@ def _frame(at: AppTest, first_column: str, needs: str) -> pd.DataFrame:
 
 def test_every_pasted_id_gets_exactly_one_status(fetched: tuple[AppTest, dict[str, str]]):
     at, ids = fetched
+    sidebar = [str(t.value) for t in at.sidebar.text]
+    assert any("of 900 requests left" in line for line in sidebar)
+    assert not any("of 75 requests left" in line for line in sidebar), "the /2/tweets limit shows"
     statuses = _frame(at, "id", "status_label")
     by_id = dict(zip(statuses["id"], statuses["status"], strict=True))
     assert by_id == {

@@ -1,0 +1,95 @@
+"""Browser-test helpers: Chromium (via Playwright) against ``streamlit run app.py`` on loopback.
+
+The server runs in its own process group with ``HOME`` and ``XMETRICS_CONFIG_DIR`` in a
+temporary folder, bounded by ``timeout``, and is killed at teardown. Every request the
+browser makes is recorded so tests can assert that nothing left 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.error import URLError
+from urllib.parse import urlsplit
+from urllib.request import urlopen
+
+REPO = Path(__file__).resolve().parents[2]
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = REPO / "test-artifacts"
+SCREENSHOTS = REPO / "docs" / "screenshots"
+SERVER_LIFETIME_SECONDS = 300
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+if TYPE_CHECKING:
+    from playwright.sync_api import Page
+
+LOCAL_HOSTS = frozenset({"127.0.0.1", "localhost"})
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class AppServer:
+    """A running ``streamlit run app.py``."""
+
+    base_url: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+    home: Path
+    config_dir: Path
+    demo_now: datetime
+    """The time the embedded Demo sandbox built its world around."""
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def wait_healthy(server: AppServer, *, deadline_seconds: float = 60) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"streamlit exited early:\n{server.log()}")
+        try:
+            with urlopen(f"{server.base_url}_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except (URLError, OSError):
+            time.sleep(0.2)
+    raise RuntimeError(f"streamlit did not become healthy:\n{server.log()}")
+
+
+@dataclass
+class RecordedPage:
+    """A browser tab and every URL it requested."""
+
+    page: Page
+    requested: list[str] = field(default_factory=list)
+
+    def foreign_requests(self) -> list[str]:
+        """Requests to anything but loopback (data: and blob: URLs never leave the page)."""
+        return [
+            url
+            for url in self.requested
+            if urlsplit(url).scheme not in ("data", "blob")
+            and urlsplit(url).hostname not in LOCAL_HOSTS
+        ]
+
+
+__all__ = ["ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "AppServer", "RecordedPage"]

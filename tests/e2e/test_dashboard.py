@@ -1,0 +1,129 @@
+"""What a user does in a real browser: Demo account, paste, fetch, charts, video, CSV.
+
+The server's embedded sandbox is built around a fixed time (``XMETRICS_DEMO_NOW``), so the
+test rebuilds the same world in-process to know the Post IDs and their numbers.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from datetime import datetime
+from pathlib import Path
+
+import pytest
+from browser_helpers import SCREENSHOTS, AppServer, RecordedPage
+from playwright.sync_api import Page, expect
+
+from xmetrics_core.sandbox.settings import SandboxSettings
+from xmetrics_core.sandbox.world import World, build_world
+
+pytestmark = pytest.mark.browser
+
+
+@pytest.fixture(scope="module")
+def world(app_server: AppServer) -> World:
+    """The Demo account's world, exactly as the server's sandbox built it."""
+    return build_world(seed=7, now=app_server.demo_now, settings=SandboxSettings())
+
+
+def _mixed_paste(world: World, now: datetime) -> tuple[str, list[str]]:
+    """IDs and URLs of the demo's Posts (recent, promoted, with video, too old)."""
+    demo = world.demo_posts
+    recent = [p for p in demo if p.within_private_window(now)]
+    promoted = next(p for p in recent if p.promoted)
+    with_video = [
+        p
+        for p in recent
+        if any((m := world.media_item(k)) is not None and m.type == "video" for k in p.media_keys)
+    ]
+    old = next(p for p in demo if not p.within_private_window(now))
+    handle = world.user(world.demo_user_id).username  # type: ignore[union-attr]
+    chosen = list(dict.fromkeys([promoted.id, *[p.id for p in with_video[:3]], old.id]))
+    lines = [
+        chosen[0],
+        *[f"https://x.com/{handle}/status/{post_id}" for post_id in chosen[1:-1]],
+        f"https://twitter.com/{handle}/status/{chosen[-1]}?s=20",
+    ]
+    return "\n".join(lines), chosen
+
+
+def _shot(page: Page, artifacts: Path, name: str, *, readme: bool = False) -> None:
+    page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
+    if readme:
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / f"{name}.png"),
+            clip={"x": 0, "y": 0, "width": 1400, "height": 1000},
+        )
+
+
+def _connect_demo(page: Page, server: AppServer) -> None:
+    page.goto(server.base_url)
+    expect(page.get_by_role("heading", name="Connect", exact=True)).to_be_visible()
+    page.get_by_role("button", name="Connect the Demo account").click()
+    page.wait_for_url("**/i/oauth2/authorize?**")
+    expect(page.get_by_role("button", name="Authorize app")).to_be_visible()
+    page.get_by_role("button", name="Authorize app").click()
+    expect(page.get_by_text("Connected as @", exact=False).first).to_be_visible()
+
+
+def test_demo_account_paste_fetch_chart_video_and_csv(
+    app_server: AppServer, app_page: RecordedPage, artifacts: Path, world: World
+):
+    page = app_page.page
+    page.goto(app_server.base_url)
+    expect(page.get_by_role("button", name="Connect the Demo account")).to_be_visible()
+    _shot(page, artifacts, "connect", readme=True)
+
+    _connect_demo(page, app_server)
+    assert "code=" not in page.url and "state=" not in page.url, page.url
+    _shot(page, artifacts, "connected")
+
+    page.get_by_role("link", name="Posts").click()
+    expect(page.get_by_role("heading", name="Posts", exact=True)).to_be_visible()
+    text, ids = _mixed_paste(world, app_server.demo_now)
+    box = page.get_by_role("textbox", name="Post IDs or URLs")
+    box.fill(text)
+    box.press("Control+Enter")
+    page.get_by_role("button", name="Fetch").click()
+    expect(page.get_by_text("Organic vs promoted")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    _shot(page, artifacts, "posts", readme=True)
+
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download metrics (CSV)").click()
+    rows = list(csv.DictReader(io.StringIO(Path(download.value.path()).read_text("utf-8-sig"))))
+    assert [row["id"] for row in rows] == ids
+    for row in rows:
+        truth = world.post(row["id"])
+        assert truth is not None
+        assert int(row["public_metrics.like_count"]) == truth.public_metrics["like_count"]
+        if truth.promoted_metrics is not None and truth.within_private_window(app_server.demo_now):
+            assert (
+                int(row["promoted_metrics.impression_count"])
+                == truth.promoted_metrics["impression_count"]
+            )
+
+    page.get_by_role("link", name="Video").click()
+    expect(page.get_by_role("heading", name="Video", exact=True)).to_be_visible()
+    expect(page.get_by_text("Quartile retention and drop-off")).to_be_visible()
+    expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
+    _shot(page, artifacts, "video", readme=True)
+
+    assert app_page.foreign_requests() == []
+
+
+def test_an_oauth_callback_with_a_wrong_state_is_refused(
+    app_server: AppServer, app_page: RecordedPage, artifacts: Path
+):
+    page = app_page.page
+    page.goto(f"{app_server.base_url}?code=stolen&state=forged")
+    expect(page.get_by_text("Sign-in failed", exact=False)).to_be_visible()
+    expect(page.get_by_role("button", name="Connect the Demo account")).to_be_visible()
+    assert "state=" not in page.url
+    _shot(page, artifacts, "wrong_state")
+    assert app_page.foreign_requests() == []
