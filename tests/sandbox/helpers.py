@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import requests
 from requests_oauthlib import OAuth1
 
 from xmetrics_core.sandbox import Sandbox, SandboxAccount
+
+#: The ``sandbox_factory`` fixture's type (see tests/conftest.py).
+SandboxFactory = Callable[..., Sandbox]
 
 TIMEOUT = 5.0
 ALL_TWEET_FIELDS = (

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from tests.sandbox.helpers import (
     ALL_MEDIA_FIELDS,
     ALL_TWEET_FIELDS,
     PRIVATE_TWEET_FIELDS,
+    SandboxFactory,
     bearer,
     get,
     oauth1,
@@ -15,7 +18,7 @@ from tests.sandbox.helpers import (
 )
 from xmetrics_core.sandbox import Sandbox, SandboxSettings
 from xmetrics_core.sandbox.api import private_sub_fields
-from xmetrics_core.sandbox.world import Post, format_time
+from xmetrics_core.sandbox.world import Media, Post, format_time
 
 INVALID_REQUEST = "https://api.twitter.com/2/problems/invalid-request"
 
@@ -305,7 +308,8 @@ def test_media_and_author_expansions_for_the_owner(sandbox: Sandbox) -> None:
         auth=oauth1(sandbox),
     ).json()
     now = sandbox.clock.now()
-    expected_private = any(world.post(i).within_private_window(now) for i in shared.post_ids)  # type: ignore[union-attr]
+    carriers = [p for p in world.demo_posts if p.id in shared.post_ids]
+    expected_private = any(p.within_private_window(now) for p in carriers)
     media = body["includes"]["media"]
     assert [m["media_key"] for m in media] == [shared.media_key]
     assert media[0]["public_metrics"] == dict(shared.public_metrics or {})
@@ -370,7 +374,9 @@ def test_missing_single_post_is_200_with_not_found_by_default(sandbox: Sandbox) 
     }
 
 
-def test_missing_single_post_status_and_problem_host_are_settings(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_missing_single_post_status_and_problem_host_are_settings(
+    sandbox_factory: SandboxFactory,
+) -> None:
     running = sandbox_factory(
         settings=SandboxSettings(missing_single_post_status=404, problem_host="api.x.com")
     )
@@ -410,7 +416,9 @@ def test_malformed_single_id_is_an_invalid_request(sandbox: Sandbox) -> None:
 # -- settings that change bodies ----------------------------------------------------------------
 
 
-def test_zero_link_clicks_are_omitted_or_present_by_setting(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_zero_link_clicks_are_omitted_or_present_by_setting(
+    sandbox_factory: SandboxFactory,
+) -> None:
     for omit in (True, False):
         running = sandbox_factory(settings=SandboxSettings(omit_zero_private_keys=omit))
         post = next(
@@ -428,7 +436,9 @@ def test_zero_link_clicks_are_omitted_or_present_by_setting(sandbox_factory) -> 
         assert ("url_link_clicks" in item["organic_metrics"]) is not omit
 
 
-def test_engagements_setting_adds_a_fourth_non_public_field(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_engagements_setting_adds_a_fourth_non_public_field(
+    sandbox_factory: SandboxFactory,
+) -> None:
     running = sandbox_factory(settings=SandboxSettings(include_engagements=True))
     assert len(private_sub_fields("non_public_metrics", running.settings)) == 4
     post = other_post(running)
@@ -450,8 +460,8 @@ def test_engagements_setting_adds_a_fourth_non_public_field(sandbox_factory) -> 
 
 
 def test_unpromoted_post_asked_for_promoted_metrics_omits_group_or_vanishes(
-    sandbox_factory,
-) -> None:  # type: ignore[no-untyped-def]
+    sandbox_factory: SandboxFactory,
+) -> None:
     for mode in ("omit", "empty"):
         running = sandbox_factory(settings=SandboxSettings(unpromoted_promoted_metrics=mode))
         post = next(p for p in recent_demo_posts(running) if not p.promoted)
@@ -593,3 +603,58 @@ def test_timeline_of_unknown_suspended_and_protected_users(sandbox: Sandbox) -> 
         sandbox, f"/2/users/{world.protected_user_id}/tweets", headers=bearer(sandbox)
     ).json()
     assert protected["errors"][0]["title"] == "Authorization Error"
+
+
+# -- media private groups -----------------------------------------------------------------------
+
+
+def recent_demo_video(sandbox: Sandbox) -> tuple[Post, Media]:
+    world = sandbox.world
+    for post in recent_demo_posts(sandbox):
+        for key in post.media_keys:
+            media = world.media_item(key)
+            if media is not None and media.type == "video" and media.promoted_metrics is not None:
+                return post, media
+    raise AssertionError("the demo account should have a recent promoted video")
+
+
+def media_of(
+    sandbox: Sandbox, post: Post, tweet_fields: str, **kwargs: Any
+) -> list[dict[str, object]]:
+    body = get(
+        sandbox,
+        "/2/tweets",
+        params={
+            "ids": post.id,
+            "tweet.fields": tweet_fields,
+            "expansions": "attachments.media_keys",
+            "media.fields": ALL_MEDIA_FIELDS,
+        },
+        **kwargs,
+    ).json()
+    media: list[dict[str, object]] = body.get("includes", {}).get("media", [])
+    return media
+
+
+def test_owner_gets_media_private_groups_with_the_posts_private_groups(sandbox: Sandbox) -> None:
+    post, video = recent_demo_video(sandbox)
+    [item] = media_of(sandbox, post, "public_metrics,organic_metrics", auth=oauth1(sandbox))
+    assert item["public_metrics"] == dict(video.public_metrics or {})
+    assert item["non_public_metrics"] == dict(video.non_public_metrics or {})
+    assert item["organic_metrics"] == dict(video.organic_metrics or {})
+    assert item["promoted_metrics"] == dict(video.promoted_metrics or {})
+    assert item["duration_ms"] == video.duration_ms
+
+
+def test_media_private_groups_need_private_post_groups_and_user_context(sandbox: Sandbox) -> None:
+    post, video = recent_demo_video(sandbox)
+    [public_only] = media_of(sandbox, post, "public_metrics", auth=oauth1(sandbox))
+    assert {k for k in public_only if k.endswith("_metrics")} == {"public_metrics"}
+    [app_only] = media_of(sandbox, post, "public_metrics", headers=bearer(sandbox))
+    assert {k for k in app_only if k.endswith("_metrics")} == {"public_metrics"}
+    assert app_only["public_metrics"] == dict(video.public_metrics or {})
+
+
+def test_media_of_a_dropped_post_is_not_included(sandbox: Sandbox) -> None:
+    old = next(p for p in old_demo_posts(sandbox) if p.media_keys)
+    assert media_of(sandbox, old, "organic_metrics", auth=oauth1(sandbox)) == []

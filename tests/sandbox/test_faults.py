@@ -32,6 +32,7 @@ def test_scripted_429_then_success(fresh_sandbox: Sandbox) -> None:
     reset = int(limited.headers["x-rate-limit-reset"])
     assert abs(reset - (fresh_sandbox.clock.timestamp() + 30)) <= 2
     assert limited.headers["x-rate-limit-remaining"] == "0"
+    assert limited.headers["x-rate-limit-limit"] == "300"
     assert lookup(fresh_sandbox).status_code == 200
     assert [e.fault for e in fresh_sandbox.request_log.entries(path="/2/tweets")] == [
         "status",
@@ -52,6 +53,9 @@ def test_drop_closes_the_connection_without_a_response(fresh_sandbox: Sandbox) -
     with pytest.raises(requests.exceptions.ConnectionError):
         lookup(fresh_sandbox)
     assert lookup(fresh_sandbox).status_code == 200
+    dropped, served = fresh_sandbox.request_log.entries(path="/2/tweets")
+    assert (dropped.fault, dropped.status) == ("drop", 0)
+    assert (served.fault, served.status) == (None, 200)
 
 
 def test_slow_response_trips_a_client_read_timeout(fresh_sandbox: Sandbox) -> None:
@@ -105,7 +109,9 @@ def test_seeded_rates_are_deterministic_and_close_to_the_rate(fresh_sandbox: San
 
 
 def test_decisions_do_not_depend_on_request_order() -> None:
-    keys = [(f"/2/tweets/{n}", {}) for n in range(50)]
+    keys: list[tuple[str, dict[str, str]]] = [
+        (f"/2/tweets/{n}", {"tweet.fields": "id"}) for n in range(50)
+    ]
     forward, backward = FaultInjector(), FaultInjector()
     config = FaultConfig(seed=9, rate_429=0.3, rate_drop=0.2)
     forward.configure(config)

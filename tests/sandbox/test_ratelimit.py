@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from tests.sandbox.helpers import bearer, get, oauth1, user_bearer
-from xmetrics_core.sandbox import SandboxSettings
+from tests.sandbox.helpers import SandboxFactory, bearer, get, oauth1, user_bearer
+from xmetrics_core.sandbox import Sandbox, SandboxSettings
 from xmetrics_core.sandbox.settings import TWEETS_LOOKUP, USERS_ME
 
 TOO_MANY = {
@@ -14,7 +14,7 @@ TOO_MANY = {
 }
 
 
-def test_captured_limits_and_headers_on_every_v2_response(fresh_sandbox) -> None:  # type: ignore[no-untyped-def]
+def test_captured_limits_and_headers_on_every_v2_response(fresh_sandbox: Sandbox) -> None:
     post = fresh_sandbox.world.demo_posts[1]
     response = get(
         fresh_sandbox, "/2/tweets", params={"ids": post.id}, headers=bearer(fresh_sandbox)
@@ -41,7 +41,7 @@ def test_captured_limits_and_headers_on_every_v2_response(fresh_sandbox) -> None
     assert invalid.status_code == 400 and invalid.headers["x-rate-limit-remaining"] == "298"
 
 
-def test_429_once_the_window_is_used_and_reset_after_it(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_429_once_the_window_is_used_and_reset_after_it(sandbox_factory: SandboxFactory) -> None:
     running = sandbox_factory(settings=SandboxSettings(rate_limits={TWEETS_LOOKUP: (3, 2)}))
     post = running.world.demo_posts[1]
     statuses = [
@@ -60,7 +60,9 @@ def test_429_once_the_window_is_used_and_reset_after_it(sandbox_factory) -> None
     )
 
 
-def test_user_windows_are_separate_from_the_app_and_from_each_other(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_user_windows_are_separate_from_the_app_and_from_each_other(
+    sandbox_factory: SandboxFactory,
+) -> None:
     running = sandbox_factory(settings=SandboxSettings(rate_limits={TWEETS_LOOKUP: (1, 2)}))
     post = running.world.demo_posts[1]
     params = {"ids": post.id}
@@ -79,13 +81,13 @@ def test_user_windows_are_separate_from_the_app_and_from_each_other(sandbox_fact
     assert get(running, "/2/tweets", params=params, headers=user_bearer(running)).status_code == 429
 
 
-def test_users_me_window_is_per_user(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_users_me_window_is_per_user(sandbox_factory: SandboxFactory) -> None:
     running = sandbox_factory(settings=SandboxSettings(rate_limits={USERS_ME: (None, 1)}))
     assert get(running, "/2/users/me", auth=oauth1(running)).status_code == 200
     assert get(running, "/2/users/me", auth=oauth1(running)).status_code == 429
 
 
-def test_credits_run_out_with_402(sandbox_factory) -> None:  # type: ignore[no-untyped-def]
+def test_credits_run_out_with_402(sandbox_factory: SandboxFactory) -> None:
     running = sandbox_factory(settings=SandboxSettings(credits=5))
     ids = ",".join(p.id for p in running.world.demo_posts[1:4])
     assert (

@@ -42,7 +42,8 @@ class LoggedRequest:
     """One request as the sandbox saw it.
 
     ``auth`` is one of ``bearer``, ``oauth1``, ``oauth2_user``, ``basic``, ``none``, ``invalid``.
-    ``fault`` names the injected fault (``status``, ``drop``, ``slow``, ``malformed``) or is None.
+    ``fault`` names the injected fault (``status``, ``drop``, ``slow``, ``malformed``) or is None;
+    ``status`` is 0 when the connection was dropped without a response.
     """
 
     method: str

@@ -246,7 +246,7 @@ class Sandbox:
                 params=redact(params),
                 auth=outcome.auth.kind,
                 user_id=outcome.auth.user_id,
-                status=outcome.response.status_code,
+                status=0 if outcome.fault == "drop" else outcome.response.status_code,
                 fault=outcome.fault,
             )
         )
@@ -269,13 +269,7 @@ class Sandbox:
         }
         handler = routes.get((method, path))
         if handler is None:
-            body = {
-                "title": "Not Found",
-                "type": "about:blank",
-                "status": 404,
-                "detail": "Not Found",
-            }
-            return _Outcome(response=_json(404, body), auth=_Auth(kind="none"))
+            return _Outcome(response=_json(404, _not_found()), auth=_Auth(kind="none"))
         return handler(request)
 
     # -- v2 -----------------------------------------------------------------------------------
@@ -302,20 +296,15 @@ class Sandbox:
             return _Outcome(
                 response=_json(401, problems.unauthorized()), auth=auth, fault=_fault_name(fault)
             )
-        if fault is not None and fault.kind == "status":
-            return _Outcome(response=self._fault_response(fault, auth), auth=auth, fault="status")
-
         route = self._route_v2(request)
         if route is None:
-            body = {
-                "title": "Not Found",
-                "type": "about:blank",
-                "status": 404,
-                "detail": "Not Found",
-            }
-            return _Outcome(response=_json(404, body), auth=auth, fault=_fault_name(fault))
+            return _Outcome(response=_json(404, _not_found()), auth=auth, fault=_fault_name(fault))
         endpoint, argument = route
         caller = auth.caller
+        if fault is not None and fault.kind == "status":
+            limit = self.settings.rate_limit_for(endpoint, user_context=caller.user_context)
+            response = self._fault_response(fault, caller, limit=limit or 0)
+            return _Outcome(response=response, auth=auth, fault="status")
         if endpoint == USERS_ME and not caller.user_context:
             response = _json(403, problems.unsupported_authentication(self.settings.problem_host))
             return _Outcome(response=response, auth=auth, fault=_fault_name(fault))
@@ -375,20 +364,18 @@ class Sandbox:
             "x-access-level": "read-write-directmessages" if caller.user_context else "read",
         }
 
-    def _fault_response(self, fault: Fault, auth: _Auth) -> Response:
-        caller = auth.caller
+    def _fault_response(self, fault: Fault, caller: Caller, *, limit: int) -> Response:
         if fault.status == 429:
             reset = int(self.clock.timestamp()) + fault.reset_in
             headers = {
-                "x-rate-limit-limit": "0",
+                "x-rate-limit-limit": str(limit),
                 "x-rate-limit-remaining": "0",
                 "x-rate-limit-reset": str(reset),
                 **self._common_headers(caller),
             }
             return _json(429, problems.too_many_requests(), headers)
-        return _json(
-            fault.status, problems.server_error(fault.status), self._common_headers(caller)
-        )
+        body = problems.server_error(fault.status)
+        return _json(fault.status, body, self._common_headers(caller))
 
     def _authenticate(self, request: Request) -> _Auth:
         authorization = request.headers.get("Authorization", "")
@@ -598,6 +585,10 @@ def _redirect(location: str) -> Response:
 
 def _with_query(url: str, extra: Mapping[str, str]) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(extra)}"
+
+
+def _not_found() -> dict[str, object]:
+    return {"title": "Not Found", "type": "about:blank", "status": 404, "detail": "Not Found"}
 
 
 def _fault_name(fault: Fault | None) -> str | None:

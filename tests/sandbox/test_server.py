@@ -1,0 +1,79 @@
+"""The server's lifecycle and routing: start, stop, context manager, unknown paths, helpers."""
+
+from __future__ import annotations
+
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from datetime import UTC, datetime
+
+import pytest
+import requests
+
+from tests.sandbox.helpers import TIMEOUT, bearer, get
+from xmetrics_core.sandbox import FaultConfig, Sandbox, start_sandbox
+
+
+def test_context_manager_serves_on_loopback_and_releases_the_port() -> None:
+    with start_sandbox() as running:
+        assert running.base_url.startswith("http://127.0.0.1:")
+        assert (
+            get(running, "/2/tweets", params={"ids": "20"}, headers=bearer(running)).status_code
+            == 200
+        )
+        port = running.port
+    with pytest.raises(requests.exceptions.ConnectionError):
+        requests.get(f"http://127.0.0.1:{port}/2/users/me", timeout=1)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", port))  # free again
+    running.stop()  # stopping twice is harmless
+
+
+def test_fixed_now_anchors_the_world_and_the_clock() -> None:
+    now = datetime(2026, 3, 1, 12, tzinfo=UTC)
+    with start_sandbox(now=now, seed=3) as running:
+        assert running.world.now == now
+        assert abs((running.clock.now() - now).total_seconds()) < 5
+        newest = running.world.demo_posts[0]
+        assert (now - newest.created_at).total_seconds() < 3600
+
+
+def test_unknown_paths_and_methods_are_404(sandbox: Sandbox) -> None:
+    assert get(sandbox, "/2/nothing", headers=bearer(sandbox)).status_code == 404
+    assert get(sandbox, "/elsewhere").status_code == 404
+    response = requests.post(
+        sandbox.base_url + "/2/tweets", headers=bearer(sandbox), timeout=TIMEOUT
+    )
+    assert response.status_code == 404
+
+
+def test_issue_oauth2_token_refuses_unknown_users(sandbox: Sandbox) -> None:
+    with pytest.raises(KeyError):
+        sandbox.issue_oauth2_token("1")
+    token = sandbox.issue_oauth2_token(
+        sandbox.accounts[2].user_id, scopes=("tweet.read", "users.read")
+    )
+    assert "refresh_token" not in token
+    assert token["scope"] == "tweet.read users.read"
+
+
+def test_threads_serve_concurrent_slow_requests(fresh_sandbox: Sandbox) -> None:
+    fresh_sandbox.faults.configure(FaultConfig(latency_ms=300))
+    post = fresh_sandbox.world.demo_posts[1].id
+    started = time.monotonic()
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        statuses = list(
+            pool.map(
+                lambda _: (
+                    get(
+                        fresh_sandbox,
+                        "/2/tweets",
+                        params={"ids": post},
+                        headers=bearer(fresh_sandbox),
+                    ).status_code
+                ),
+                range(4),
+            )
+        )
+    assert statuses == [200] * 4
+    assert time.monotonic() - started < 1.0, "four 300 ms requests should overlap"
