@@ -1,0 +1,68 @@
+"""Fixtures of the hostile-world suite (issue 6): the dashboard in AppTest, and helpers.
+
+The AppTests here drive ``app.py`` in-process against the app's own Demo-account sandbox
+(``pages.session.demo_sandbox``) or against sandboxes with hostile settings reached through the
+Connect page's "API base URL". They reuse ``tests/app/apptest_helpers.py`` (put on ``sys.path``
+here, exactly as ``tests/app`` itself does) and mirror that folder's per-test isolation:
+no ``X_*`` variables, a private config dir, an empty result cache and no leftover faults.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+for helpers in (HERE.parent / "app", HERE.parent / "e2e"):
+    if str(helpers) not in sys.path:
+        sys.path.insert(0, str(helpers))
+
+from apptest_helpers import LOCAL_APP_URL  # noqa: E402
+
+from pages.session import demo_sandbox, result_cache  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def demo() -> Any:
+    """The Demo account's sandbox, shared with the app under test."""
+    running = demo_sandbox()
+    running.register_redirect_uri(LOCAL_APP_URL)
+    return running
+
+
+@pytest.fixture
+def navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run app.py's ``st.navigation`` on every AppTest run, as ``streamlit run`` does
+    (see ``tests/app/conftest.py`` for why AppTest needs this)."""
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    class NavigationPagesManager(PagesManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
+
+
+@pytest.fixture
+def dashboard(
+    demo: Any, navigation_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
+    """Isolation for one AppTest test; yields the remember-me config dir."""
+    for name in list(os.environ):
+        if name.startswith("X_"):
+            monkeypatch.delenv(name)
+    config_dir = tmp_path / "config"
+    monkeypatch.setenv("XMETRICS_CONFIG_DIR", str(config_dir))
+    result_cache().clear()
+    demo.faults.clear()
+    demo.request_log.clear()
+    yield config_dir
+    demo.faults.clear()
+    result_cache().clear()
