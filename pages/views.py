@@ -333,14 +333,29 @@ def split_chart_section(result: FetchResult, frames: Mapping[str, pd.DataFrame])
     )
 
 
+RATE_CHART_MAX_POSTS = 50
+"""The engagement-rate ranking shows at most this many Posts (the highest rates)."""
+
+
+def _top_rated(posts: pd.DataFrame) -> pd.DataFrame:
+    ranked = figures.engagement_rate_data(posts)
+    if len(ranked) <= RATE_CHART_MAX_POSTS:
+        return posts
+    keep = set(ranked[fr.ID].head(RATE_CHART_MAX_POSTS))
+    return posts.loc[posts[fr.ID].isin(keep)]
+
+
 def engagement_rate_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> None:
-    """Posts ranked by engagement rate."""
+    """Posts ranked by engagement rate (the highest ones when there are many)."""
     st.subheader("Engagement rate")
-    posts = frames["posts"]
+    shown: pd.DataFrame = memo(result, "rated", lambda: _top_rated(frames["posts"]))
+    rated = int(frames["posts"][fr.ENGAGEMENT_RATE].notna().sum())
+    if len(shown) < len(frames["posts"]) and rated > RATE_CHART_MAX_POSTS:
+        st.caption(f"The {RATE_CHART_MAX_POSTS} highest rates of {rated} Posts with a rate.")
     chart_with_download(
         result,
-        memo(result, "fig:rate", lambda: figures.engagement_rate_figure(posts)),
-        memo(result, "data:rate", lambda: figures.engagement_rate_data(posts)),
+        memo(result, "fig:rate", lambda: figures.engagement_rate_figure(shown)),
+        memo(result, "data:rate", lambda: figures.engagement_rate_data(shown)),
         name="engagement_rate",
         label="Download chart data (CSV)",
         key="xm_chart_rate",
@@ -357,7 +372,6 @@ def zip_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> None
         mime="application/zip",
         key="xm_dl_zip",
         on_click="ignore",
-        icon=":material/folder_zip:",
     )
 
 
