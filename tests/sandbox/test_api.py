@@ -658,3 +658,21 @@ def test_media_private_groups_need_private_post_groups_and_user_context(sandbox:
 def test_media_of_a_dropped_post_is_not_included(sandbox: Sandbox) -> None:
     old = next(p for p in old_demo_posts(sandbox) if p.media_keys)
     assert media_of(sandbox, old, "organic_metrics", auth=oauth1(sandbox)) == []
+
+
+def test_timeline_since_and_until_ids_are_exclusive_and_win_over_times(sandbox: Sandbox) -> None:
+    world = sandbox.world
+    posts = world.demo_posts
+    body = get(
+        sandbox,
+        f"/2/users/{world.demo_user_id}/tweets",
+        params={
+            "max_results": "100",
+            "since_id": posts[12].id,
+            "until_id": posts[3].id,
+            "start_time": "2010-11-06T00:00:01Z",
+            "end_time": posts[40].created_at.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        },
+        headers=bearer(sandbox),
+    ).json()
+    assert [d["id"] for d in body["data"]] == [p.id for p in posts[4:12]]

@@ -38,13 +38,14 @@ def test_fixed_now_anchors_the_world_and_the_clock() -> None:
         assert (now - newest.created_at).total_seconds() < 3600
 
 
-def test_unknown_paths_and_methods_are_404(sandbox: Sandbox) -> None:
+def test_unknown_paths_are_404_and_wrong_methods_405(sandbox: Sandbox) -> None:
     assert get(sandbox, "/2/nothing", headers=bearer(sandbox)).status_code == 404
     assert get(sandbox, "/elsewhere").status_code == 404
     response = requests.post(
         sandbox.base_url + "/2/tweets", headers=bearer(sandbox), timeout=TIMEOUT
     )
-    assert response.status_code == 404
+    assert response.status_code == 405
+    assert response.json()["type"] == "about:blank"
 
 
 def test_issue_oauth2_token_refuses_unknown_users(sandbox: Sandbox) -> None:

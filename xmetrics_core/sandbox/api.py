@@ -20,7 +20,12 @@ Behaviour follows ``FACTS.md``:
   ``not-authorized-for-resource`` "Authorization Error"s; deleted or unknown IDs give
   "Not Found Error"s (``GET /2/tweets/:id``: status ``missing_single_post_status``).
 * On the user timeline with private groups, the owner gets only Posts of the last 30 days (as
-  X documents); anyone else gets Field Authorization Errors for each Post.
+  X documents); anyone else gets Field Authorization Errors for each Post. ``since_id`` and
+  ``until_id`` (exclusive) take precedence over ``start_time``/``end_time`` (inclusive); the
+  world has replies but no Retweets, so ``exclude=retweets`` removes nothing.
+* Not modelled: ``includes.tweets`` (``referenced_tweets.id`` is accepted, nothing is
+  expanded), polls, places, context annotations, and the timeline's "next_token with
+  result_count 0" edge case.
 """
 
 from __future__ import annotations

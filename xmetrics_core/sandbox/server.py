@@ -18,9 +18,11 @@ until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
 ``POST /2/oauth2/revoke``           revocation
 ==================================  ==========================================================
 
-Order of checks on a v2 call: fault injection (faults.py; the OAuth endpoints are never faulted),
-authentication (401 ``about:blank``), endpoint auth kind (403), rate limit (429, ratelimit.py),
-credits (402), then validation (400) and the body. Every v2 response carries lowercase
+Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
+Order of checks on a v2 call: fault injection first (latency, dropped connection, slow response;
+faults.py — the OAuth endpoints are never faulted), authentication (401 ``about:blank``), a
+scripted or seeded 429/500/503, endpoint auth kind (403), rate limit (429, ratelimit.py),
+credits (402), then validation (400) and the body (which a ``malformed`` fault truncates). Every v2 response carries lowercase
 ``x-rate-limit-*``, ``api-version`` and ``x-access-level`` headers. Every request is recorded in
 the request log with secrets redacted; werkzeug's own access log is silenced because URLs can
 carry request tokens.
@@ -30,7 +32,6 @@ from __future__ import annotations
 
 import base64
 import json
-import re
 import socket
 import struct
 import threading
@@ -41,6 +42,8 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import unquote, urlencode
 
+from werkzeug.exceptions import HTTPException, MethodNotAllowed
+from werkzeug.routing import Map, Rule
 from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
@@ -72,8 +75,27 @@ JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
 DEFAULT_OAUTH2_SCOPES = ("tweet.read", "users.read", "offline.access")
 
-_TWEET_PATH = re.compile(r"^/2/tweets/([^/]+)$")
-_USER_TWEETS_PATH = re.compile(r"^/2/users/([^/]+)/tweets$")
+V2_ENDPOINTS = frozenset({TWEETS_LOOKUP, TWEET_BY_ID, USERS_ME, USER_TWEETS})
+
+
+def _route_map() -> Map:
+    """Every path the sandbox serves, as werkzeug rules (endpoint names are route keys)."""
+    return Map(
+        [
+            Rule("/2/tweets", endpoint=TWEETS_LOOKUP, methods=["GET"]),
+            Rule("/2/tweets/<resource_id>", endpoint=TWEET_BY_ID, methods=["GET"]),
+            Rule("/2/users/me", endpoint=USERS_ME, methods=["GET"]),
+            Rule("/2/users/<resource_id>/tweets", endpoint=USER_TWEETS, methods=["GET"]),
+            Rule("/oauth2/token", endpoint="app_only_token", methods=["POST"]),
+            Rule("/oauth/request_token", endpoint="oauth1_request_token", methods=["POST"]),
+            Rule("/oauth/authorize", endpoint="oauth1_authorize", methods=["GET", "POST"]),
+            Rule("/oauth/access_token", endpoint="oauth1_access_token", methods=["POST"]),
+            Rule("/i/oauth2/authorize", endpoint="oauth2_authorize", methods=["GET", "POST"]),
+            Rule("/2/oauth2/token", endpoint="oauth2_token", methods=["POST"]),
+            Rule("/2/oauth2/revoke", endpoint="oauth2_revoke", methods=["POST"]),
+        ],
+        strict_slashes=False,
+    )
 
 
 class _QuietHandler(WSGIRequestHandler):
@@ -96,6 +118,9 @@ class _Auth:
     @property
     def caller(self) -> Caller:
         return Caller(kind=self.kind, user_id=self.user_id)
+
+
+_NO_AUTH = _Auth(kind="none")
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -152,6 +177,7 @@ class Sandbox:
         self._limiter = RateLimiter(clock=self.clock, window_seconds=settings.window_seconds)
         self._credits = _Credits(settings.credits)
         self._stopping = threading.Event()
+        self._routes = _route_map()
         self._server: BaseWSGIServer = make_server(
             settings.host,
             settings.port,
@@ -253,27 +279,38 @@ class Sandbox:
         return outcome.response(environ, start_response)
 
     def _dispatch(self, request: Request, environ: dict[str, Any]) -> _Outcome:
-        path, method = request.path, request.method
-        if path.startswith("/2/") and not path.startswith("/2/oauth2/"):
-            return self._v2(request, environ)
-        routes = {
-            ("POST", "/oauth2/token"): self._app_only_token,
-            ("POST", "/oauth/request_token"): self._oauth1_request_token,
-            ("GET", "/oauth/authorize"): self._oauth1_authorize_page,
-            ("POST", "/oauth/authorize"): self._oauth1_authorize_submit,
-            ("POST", "/oauth/access_token"): self._oauth1_access_token,
-            ("GET", "/i/oauth2/authorize"): self._oauth2_authorize_page,
-            ("POST", "/i/oauth2/authorize"): self._oauth2_authorize_submit,
-            ("POST", "/2/oauth2/token"): self._oauth2_token,
-            ("POST", "/2/oauth2/revoke"): self._oauth2_revoke,
+        adapter = self._routes.bind_to_environ(environ)
+        try:
+            endpoint, arguments = adapter.match()
+        except MethodNotAllowed:
+            return _Outcome(response=_json(405, _problem(405, "Method Not Allowed")), auth=_NO_AUTH)
+        except HTTPException:
+            return _Outcome(response=_json(404, _problem(404, "Not Found")), auth=_NO_AUTH)
+        if endpoint in V2_ENDPOINTS:
+            return self._v2(request, environ, endpoint, str(arguments.get("resource_id", "")))
+        handlers = {
+            "app_only_token": self._app_only_token,
+            "oauth1_request_token": self._oauth1_request_token,
+            "oauth1_authorize": (
+                self._oauth1_authorize_page
+                if request.method == "GET"
+                else self._oauth1_authorize_submit
+            ),
+            "oauth1_access_token": self._oauth1_access_token,
+            "oauth2_authorize": (
+                self._oauth2_authorize_page
+                if request.method == "GET"
+                else self._oauth2_authorize_submit
+            ),
+            "oauth2_token": self._oauth2_token,
+            "oauth2_revoke": self._oauth2_revoke,
         }
-        handler = routes.get((method, path))
-        if handler is None:
-            return _Outcome(response=_json(404, _not_found()), auth=_Auth(kind="none"))
-        return handler(request)
+        return handlers[endpoint](request)
 
     # -- v2 -----------------------------------------------------------------------------------
-    def _v2(self, request: Request, environ: dict[str, Any]) -> _Outcome:
+    def _v2(
+        self, request: Request, environ: dict[str, Any], endpoint: str, argument: str
+    ) -> _Outcome:
         query = {k: request.args.getlist(k) for k in request.args}
         decision = self.faults.decide(
             method=request.method,
@@ -296,10 +333,6 @@ class Sandbox:
             return _Outcome(
                 response=_json(401, problems.unauthorized()), auth=auth, fault=_fault_name(fault)
             )
-        route = self._route_v2(request)
-        if route is None:
-            return _Outcome(response=_json(404, _not_found()), auth=auth, fault=_fault_name(fault))
-        endpoint, argument = route
         caller = auth.caller
         if fault is not None and fault.kind == "status":
             limit = self.settings.rate_limit_for(endpoint, user_context=caller.user_context)
@@ -342,21 +375,6 @@ class Sandbox:
         return _Outcome(
             response=_json(answer.status, answer.body, headers), auth=auth, fault=_fault_name(fault)
         )
-
-    @staticmethod
-    def _route_v2(request: Request) -> tuple[str, str] | None:
-        if request.method != "GET":
-            return None
-        path = request.path
-        if path == "/2/tweets":
-            return TWEETS_LOOKUP, ""
-        if path == "/2/users/me":
-            return USERS_ME, ""
-        if match := _TWEET_PATH.match(path):
-            return TWEET_BY_ID, unquote(match.group(1))
-        if match := _USER_TWEETS_PATH.match(path):
-            return USER_TWEETS, unquote(match.group(1))
-        return None
 
     def _common_headers(self, caller: Caller) -> dict[str, str]:
         return {
@@ -550,11 +568,18 @@ class Sandbox:
         return _Outcome(response=_json(answer.status, answer.body), auth=auth)
 
 
+#: The captured-behaviour defaults (a frozen value, safe to share).
+DEFAULT_SETTINGS = SandboxSettings()
+
+
 def start_sandbox(
-    *, settings: SandboxSettings | None = None, seed: int = 7, now: datetime | None = None
+    *, settings: SandboxSettings = DEFAULT_SETTINGS, seed: int = 7, now: datetime | None = None
 ) -> Sandbox:
-    """Build the seeded world and serve it on 127.0.0.1 (ephemeral port) on a daemon thread."""
-    return Sandbox(settings=settings or SandboxSettings(), seed=seed, now=now).start()
+    """Build the seeded world and serve it on 127.0.0.1 (ephemeral port) on a daemon thread.
+
+    ``now`` anchors the world and starts the sandbox clock (default: the real time).
+    """
+    return Sandbox(settings=settings, seed=seed, now=now).start()
 
 
 # -- helpers --------------------------------------------------------------------------------
@@ -587,8 +612,8 @@ def _with_query(url: str, extra: Mapping[str, str]) -> str:
     return f"{url}{'&' if '?' in url else '?'}{urlencode(extra)}"
 
 
-def _not_found() -> dict[str, object]:
-    return {"title": "Not Found", "type": "about:blank", "status": 404, "detail": "Not Found"}
+def _problem(status: int, title: str) -> dict[str, object]:
+    return {"title": title, "type": "about:blank", "status": status, "detail": title}
 
 
 def _fault_name(fault: Fault | None) -> str | None:
