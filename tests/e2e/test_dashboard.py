@@ -1,13 +1,15 @@
 """What a user does in a real browser: Demo account, paste, fetch, charts, video, CSV.
 
 The server's embedded sandbox is built around a fixed time (``XMETRICS_DEMO_NOW``), so the
-test rebuilds the same world in-process to know the Post IDs and their numbers.
+test rebuilds the same world in-process to know the Post IDs and their numbers. Screenshots
+go to test-artifacts/; ``XMETRICS_UPDATE_SCREENSHOTS=1`` also refreshes the README's.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime
 from pathlib import Path
 
@@ -19,6 +21,9 @@ from xmetrics_core.sandbox.settings import SandboxSettings
 from xmetrics_core.sandbox.world import World, build_world
 
 pytestmark = pytest.mark.browser
+
+UPDATE_SCREENSHOTS_ENV = "XMETRICS_UPDATE_SCREENSHOTS"
+"""Set to 1 to rewrite docs/screenshots/*.png (the README's) from this run."""
 
 
 @pytest.fixture(scope="module")
@@ -40,21 +45,24 @@ def _mixed_paste(world: World, now: datetime) -> tuple[str, list[str]]:
     old = next(p for p in demo if not p.within_private_window(now))
     handle = world.user(world.demo_user_id).username  # type: ignore[union-attr]
     chosen = list(dict.fromkeys([promoted.id, *[p.id for p in with_video[:3]], old.id]))
+    deleted = world.deleted_ids[0]
     lines = [
         chosen[0],
         *[f"https://x.com/{handle}/status/{post_id}" for post_id in chosen[1:-1]],
-        f"https://twitter.com/{handle}/status/{chosen[-1]}?s=20",
+        f"https://twitter.com/{handle}/status/{chosen[-1]}?s=20, {deleted}",
+        "not-a-post",
     ]
-    return "\n".join(lines), chosen
+    return "\n".join(lines), [*chosen, deleted, "not-a-post"]
 
 
-def _shot(page: Page, artifacts: Path, name: str, *, readme: bool = False) -> None:
+def _shot(page: Page, artifacts: Path, name: str, *, readme_height: int = 0) -> None:
+    """A full screenshot into test-artifacts/; README ones too when asked to refresh them."""
     page.screenshot(path=str(artifacts / f"{name}.png"), full_page=True)
-    if readme:
+    if readme_height and os.environ.get(UPDATE_SCREENSHOTS_ENV) == "1":
         SCREENSHOTS.mkdir(parents=True, exist_ok=True)
         page.screenshot(
             path=str(SCREENSHOTS / f"{name}.png"),
-            clip={"x": 0, "y": 0, "width": 1400, "height": 1000},
+            clip={"x": 0, "y": 0, "width": 1400, "height": readme_height},
         )
 
 
@@ -74,7 +82,7 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     page = app_page.page
     page.goto(app_server.base_url)
     expect(page.get_by_role("button", name="Connect the Demo account")).to_be_visible()
-    _shot(page, artifacts, "connect", readme=True)
+    _shot(page, artifacts, "connect", readme_height=760)
 
     _connect_demo(page, app_server)
     assert "code=" not in page.url and "state=" not in page.url, page.url
@@ -91,7 +99,7 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
     expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
-    _shot(page, artifacts, "posts", readme=True)
+    _shot(page, artifacts, "posts", readme_height=1900)
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download metrics (CSV)").click()
@@ -99,7 +107,9 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     assert [row["id"] for row in rows] == ids
     for row in rows:
         truth = world.post(row["id"])
-        assert truth is not None
+        if truth is None:  # the deleted ID and the invalid token: a status, no numbers
+            assert row["public_metrics.like_count"] == ""
+            continue
         assert int(row["public_metrics.like_count"]) == truth.public_metrics["like_count"]
         if truth.promoted_metrics is not None and truth.within_private_window(app_server.demo_now):
             assert (
@@ -112,7 +122,7 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     expect(page.get_by_text("Quartile retention and drop-off")).to_be_visible()
     expect(page.get_by_test_id("stPlotlyChart").first).to_be_visible()
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
-    _shot(page, artifacts, "video", readme=True)
+    _shot(page, artifacts, "video", readme_height=1560)
 
     assert app_page.foreign_requests() == []
 
