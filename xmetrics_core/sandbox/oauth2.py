@@ -3,6 +3,7 @@
 * Authorize (``/i/oauth2/authorize``): ``response_type=code``, a known ``client_id``, a
   ``redirect_uri`` registered *exactly* (else an error page, no redirect), ``state``,
   ``code_challenge`` and ``code_challenge_method`` S256 or plain, non-empty known scopes.
+  The consent page lets any account but the suspended one sign in (default: the demo owner).
 * Codes are single use (spent by the first exchange attempt) and expire ``auth_code_lifetime``
   seconds (30) after issue on the sandbox clock; the verifier is checked with oauthlib's
   ``code_challenge_method_s256`` / ``_plain`` helpers.

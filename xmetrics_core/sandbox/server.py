@@ -73,6 +73,8 @@ from xmetrics_core.sandbox.world import World, build_world
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
+#: How often the serving loop checks for stop(): bounds how long stop() takes.
+SHUTDOWN_POLL_SECONDS = 0.05
 DEFAULT_OAUTH2_SCOPES = ("tweet.read", "users.read", "offline.access")
 
 V2_ENDPOINTS = frozenset({TWEETS_LOOKUP, TWEET_BY_ID, USERS_ME, USER_TWEETS})
@@ -201,7 +203,10 @@ class Sandbox:
             demo_user_id=self.world.demo_user_id,
         )
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"xmetrics-sandbox-{self.port}", daemon=True
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": SHUTDOWN_POLL_SECONDS},
+            name=f"xmetrics-sandbox-{self.port}",
+            daemon=True,
         )
 
     def __repr__(self) -> str:
