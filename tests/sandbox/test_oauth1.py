@@ -163,3 +163,12 @@ def test_every_account_has_working_access_tokens(sandbox: Sandbox) -> None:
     for account in sandbox.accounts[:-1]:  # all but the suspended one
         me = get(sandbox, "/2/users/me", auth=oauth1(sandbox, account))
         assert me.json()["data"]["id"] == account.user_id
+
+
+def test_suspended_account_cannot_authorize(sandbox: Sandbox) -> None:
+    _, page, _ = start_flow(sandbox, "oob")
+    refused = submit(
+        sandbox.base_url, page, "Authorize app", user_id=sandbox.world.suspended_user_id
+    )
+    assert refused.status_code == 400
+    assert "oauth_pin" not in refused.text

@@ -20,6 +20,7 @@ import threading
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import parse_qsl
 
 from oauthlib.common import UNICODE_ASCII_CHARACTER_SET, Request
 from oauthlib.oauth1 import RequestValidator
@@ -332,8 +333,6 @@ def _oauth_param(headers: dict[str, str], body: str, name: str) -> str | None:
         for key, value in params:
             if key == name:
                 return value
-    from urllib.parse import parse_qsl
-
     for key, value in parse_qsl(body or ""):
         if key == name:
             return value

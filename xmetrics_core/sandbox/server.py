@@ -481,7 +481,8 @@ class Sandbox:
         token = request.form.get("oauth_token", "")
         user_id = request.form.get("user_id", self.world.demo_user_id)
         callback = self._oauth1.validator.pending_callback(token)
-        if callback is None or self.world.user(user_id) is None:
+        user = self.world.user(user_id)
+        if callback is None or user is None or user.suspended:
             html = pages.error_page(
                 "Invalid request", "This authorization request is unknown or expired."
             )
