@@ -16,7 +16,7 @@ from typing import Any
 import streamlit as st
 
 from pages.session import CONFIGURED_KEY, handle_oauth_callback
-from pages.ui import render_connection_panel, show_flash
+from pages.ui import render_connection_panel, report_unexpected, show_flash
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
 
 
@@ -53,5 +53,8 @@ navigation = st.navigation(
     ]
 )
 show_flash()
-navigation.run()
+try:
+    navigation.run()
+except Exception as exc:  # never a traceback on the page (Streamlit's reruns are not Exceptions)
+    report_unexpected(exc)
 render_connection_panel()  # after the page, so the rate limit includes this run's requests

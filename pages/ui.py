@@ -6,6 +6,7 @@ names) is shown through ``st.text``/``st.dataframe`` or escaped first.
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime
 
 import streamlit as st
@@ -33,6 +34,12 @@ from xmetrics_core.errors import (
 from xmetrics_core.models import RateLimitState
 
 CONNECT_PAGE = "pages/connect.py"
+UNEXPECTED_PROBLEM = (
+    "This page hit an unexpected problem and stopped; nothing you fetched is lost. Reload the "
+    "page. If it happens again, press Refresh on Posts or reconnect on Connect; the details "
+    "are in the server's log."
+)
+log = logging.getLogger("xmetrics.app")
 
 
 def explain(exc: Exception) -> str:
@@ -68,6 +75,12 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, XApiError):
         return f"The request failed: {exc.message}. Try again, or reconnect."
     return f"{exc}"
+
+
+def report_unexpected(exc: Exception) -> None:
+    """The last line of defence: log the error for the operator, tell the user what to do."""
+    log.error("page failed: %s", type(exc).__name__, exc_info=exc)
+    st.error(UNEXPECTED_PROBLEM)
 
 
 def show_flash() -> None:

@@ -46,6 +46,25 @@ def navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
 
 
+@pytest.fixture
+def real_error_handling() -> None:
+    """Ask for this to keep app.py's last line of defence (see the next fixture)."""
+
+
+@pytest.fixture(autouse=True)
+def unexpected_errors_fail_tests(
+    request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """app.py turns an unexpected exception into a message; in tests it must surface."""
+    if "real_error_handling" in request.fixturenames:
+        return
+
+    def reraise(exc: Exception) -> None:
+        raise exc
+
+    monkeypatch.setattr("pages.ui.report_unexpected", reraise)
+
+
 @pytest.fixture(autouse=True)
 def clean_state(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test: no configured credentials, a private config dir, empty caches and logs."""

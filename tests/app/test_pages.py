@@ -44,3 +44,20 @@ def test_the_connect_page_is_the_default_and_leads_with_the_demo_account():
     assert subheaders.index("Demo account") < subheaders.index("Your X account")
     assert at.button(key="xm_demo").label == "Connect the Demo account"
     assert at.sidebar.caption[0].value == "Not connected."
+
+
+def test_an_unexpected_error_becomes_a_message_not_a_traceback(
+    sandbox: Any, monkeypatch: pytest.MonkeyPatch, real_error_handling: None
+):
+    import pages.ui
+    from pages import views
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("a bug")
+
+    at = connect_oauth1_keys(sandbox)
+    monkeypatch.setattr(views, "group_checkboxes", broken)
+    at.switch_page("pages/posts.py").run()
+    assert not at.exception
+    assert [e.value for e in at.error] == [pages.ui.UNEXPECTED_PROBLEM]
+    assert any(t.value.startswith("Account: @") for t in at.sidebar.text)

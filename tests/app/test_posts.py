@@ -311,3 +311,33 @@ def test_recent_posts_can_be_picked(sandbox: Any):
     assert not at.exception
     statuses = _frame(at, "id", "status_label")
     assert list(statuses["id"]) == recent[:2]
+
+
+def test_an_expiring_oauth2_token_is_refreshed_before_use_and_kept(sandbox: Any, clean_state: Any):
+    from dataclasses import replace
+    from datetime import UTC, datetime
+
+    from apptest_helpers import connect_demo
+
+    from pages.session import CLIENT_KEY, CONNECTION_KEY, REMEMBERED_KEY, build_client
+    from xmetrics_core.connection import RememberedConnections
+
+    at = connect_demo(sandbox)
+    connection = at.session_state[CONNECTION_KEY]
+    expiring = replace(connection.credential, expires_at=datetime.now(UTC))
+    at.session_state[CONNECTION_KEY] = connection.with_credential(expiring)
+    at.session_state[CLIENT_KEY] = build_client(expiring, connection.endpoints)
+    at.session_state[REMEMBERED_KEY] = True
+    sandbox.request_log.clear()
+
+    at = fetch(at, _ids(sandbox)["promoted"])
+    assert not at.exception
+    assert [e.path for e in sandbox.request_log.entries()][0] == "/2/oauth2/token"
+    refreshed = at.session_state[CONNECTION_KEY]
+    assert refreshed.credential.access_token != expiring.access_token
+    assert refreshed.credential.expires_at > datetime.now(UTC)
+    assert refreshed.fingerprint == connection.fingerprint, "the cache key survives a refresh"
+    (remembered,) = RememberedConnections(config_dir=clean_state).load()
+    assert remembered.connection.credential == refreshed.credential
+    statuses = _frame(at, "id", "status_label")
+    assert list(statuses["status"]) == [PostStatus.OK.value]
