@@ -164,6 +164,7 @@ def establish_connection(
         account=account,
         source=source,
     )
+    _close_client()
     st.session_state[CONNECTION_KEY] = connection
     st.session_state[CLIENT_KEY] = client
     st.session_state[REMEMBERED_KEY] = remember
@@ -183,9 +184,17 @@ def sync_refreshed_credential() -> None:
         remembered_connections().save(updated)
 
 
+def _close_client() -> None:
+    """Stop the worker threads of the session's previous client, if any."""
+    client = current_client()
+    if client is not None:
+        client.close()
+
+
 def disconnect() -> str:
     """Revoke where X allows it, forget this session's connection; returns what happened."""
     connection = current_connection()
+    _close_client()
     for key in (CONNECTION_KEY, CLIENT_KEY, REMEMBERED_KEY):
         st.session_state.pop(key, None)
     if connection is None:
@@ -296,6 +305,7 @@ def start_oauth1_sign_in(
             endpoints=endpoints,
             consumer_key=consumer_key,
             consumer_secret=consumer_secret,
+            redirect_uri=callback,
             request_token=pending.request_token,
             request_token_secret=pending.request_token_secret,
             remember=remember,

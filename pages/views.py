@@ -419,6 +419,11 @@ def videos_section(result: FetchResult, videos: pd.DataFrame, connection: Connec
                 preview = row[fr.PREVIEW_IMAGE_URL]
                 if isinstance(preview, str) and may_load_in_browser(preview, connection.endpoints):
                     st.image(preview, width="stretch")
+                elif isinstance(preview, str):
+                    st.caption(
+                        "Preview image not loaded: it is hosted off this computer, and only a "
+                        "real X connection loads images from X."
+                    )
                 st.text(f"{row[fr.MEDIA_KEY]} · {_duration(row[fr.DURATION_MS])}")
                 viewed = row[views_column]
                 st.metric("Views", "—" if pd.isna(viewed) else f"{int(viewed):,}")

@@ -341,3 +341,20 @@ def test_an_expiring_oauth2_token_is_refreshed_before_use_and_kept(sandbox: Any,
     assert remembered.connection.credential == refreshed.credential
     statuses = _frame(at, "id", "status_label")
     assert list(statuses["status"]) == [PostStatus.OK.value]
+
+
+def test_another_account_never_gets_this_accounts_cached_results(
+    sandbox: Any, fetched: tuple[AppTest, dict[str, str]]
+):
+    _, ids = fetched
+    other_account = sandbox.accounts[1]
+    other = connect_oauth1_keys(sandbox)
+    other.text_input(key="xm_o1_at").set_value(other_account.access_token)
+    other.text_input(key="xm_o1_as").set_value(other_account.access_token_secret)
+    other.button(key="xm_o1_connect").click().run()
+    sandbox.request_log.clear()
+    other = fetch(other, _paste(sandbox, ids))
+    assert not other.exception
+    assert any(call.path == "/2/tweets" for call in api_calls(sandbox)), "not served from cache"
+    statuses = _frame(other, "id", "status_label").set_index("id")["status"]
+    assert statuses[ids["promoted"]] == PostStatus.PUBLIC_ONLY_NOT_OWNER.value
