@@ -17,7 +17,7 @@ from pages.session import (
     start_oauth2_sign_in,
     this_app_url,
 )
-from pages.ui import explain
+from pages.ui import explain, leave_pages_directory_mode
 from xmetrics_core.connection import (
     OAUTH2_SCOPES,
     AuthMethod,
@@ -297,6 +297,7 @@ def _oauth2_tab(remember: bool) -> None:
         st.rerun()
 
 
+leave_pages_directory_mode()
 st.title("Connect")
 _show_pending_redirect()
 _connected_view()

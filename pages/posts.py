@@ -6,12 +6,13 @@ import streamlit as st
 
 from pages import views
 from pages.session import current_client, current_connection
-from pages.ui import require_connection
+from pages.ui import leave_pages_directory_mode, require_connection
 from xmetrics_core.catalogue import PRIVATE_METRICS_WINDOW_DAYS
 
 
 def posts_page() -> None:
     """The page body (a function, so it can end early without ``st.stop``)."""
+    leave_pages_directory_mode()
     st.title("Posts")
     if not require_connection():
         return

@@ -77,6 +77,23 @@ def explain(exc: Exception) -> str:
     return f"{exc}"
 
 
+def leave_pages_directory_mode() -> None:
+    """Make sure this page runs inside app.py's ``st.navigation``, never on its own.
+
+    Our page files live in ``pages/``, which Streamlit also knows from its older
+    pages-directory mode: on a server's very first run, before app.py has called
+    ``st.navigation`` once, a URL such as ``/video`` would run this file alone (no page
+    config, no sidebar, no OAuth callback handling). Page files call this first: it turns
+    that mode off for good and reruns, and app.py then runs as the frame. Afterwards it is
+    a no-op.
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+
+    if PagesManager.uses_pages_directory:
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+
+
 def report_unexpected(exc: Exception) -> None:
     """The last line of defence: log the error for the operator, tell the user what to do."""
     log.error("page failed: %s", type(exc).__name__, exc_info=exc)

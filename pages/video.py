@@ -6,11 +6,12 @@ import streamlit as st
 
 from pages import views
 from pages.session import current_connection
-from pages.ui import require_connection
+from pages.ui import leave_pages_directory_mode, require_connection
 
 
 def video_page() -> None:
     """The page body (a function, so it can end early without ``st.stop``)."""
+    leave_pages_directory_mode()
     st.title("Video")
     if not require_connection():
         return

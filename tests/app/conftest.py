@@ -26,15 +26,23 @@ def sandbox() -> Any:
     return running
 
 
+@pytest.fixture
+def pages_directory_mode() -> None:
+    """Ask for this to let AppTest fall into the old pages-directory mode (see below)."""
+
+
 @pytest.fixture(autouse=True)
-def navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
+def navigation_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
     """Run app.py's ``st.navigation`` on every AppTest run, as ``streamlit run`` does.
 
     AppTest resets ``PagesManager.uses_pages_directory`` before each run, and because our
     page files live in ``pages/`` Streamlit would then fall back to the old pages-directory
     mode and run the last page *without* app.py (no sidebar, no callback handling). The
-    real server clears the flag for good on its first ``st.navigation`` call.
+    real server clears the flag for good on its first ``st.navigation`` call, and each page
+    hands over to app.py if it ever runs alone (``pages.ui.leave_pages_directory_mode``).
     """
+    if "pages_directory_mode" in request.fixturenames:
+        return
     from streamlit.runtime.pages_manager import PagesManager
     from streamlit.testing.v1 import app_test as app_test_module
 

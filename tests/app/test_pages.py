@@ -61,3 +61,12 @@ def test_an_unexpected_error_becomes_a_message_not_a_traceback(
     assert not at.exception
     assert [e.value for e in at.error] == [pages.ui.UNEXPECTED_PROBLEM]
     assert any(t.value.startswith("Account: @") for t in at.sidebar.text)
+
+
+@pytest.mark.parametrize("page", PAGES)
+def test_a_page_run_on_its_own_hands_over_to_app_py(pages_directory_mode: None, page: str):
+    at = new_app().run()
+    at.switch_page(page).run()  # AppTest now runs the page file alone, as a fresh server might
+    assert not at.exception
+    assert [s.value for s in at.sidebar.subheader] == ["Connection"], "app.py ran as the frame"
+    assert at.title[0].value == page.removeprefix("pages/").removesuffix(".py").capitalize()
