@@ -104,7 +104,7 @@ def group_checkboxes(connection: Connection) -> tuple[Group, ...]:
     locked = [o for o in group_options(connection.credential) if not o.enabled]
     if locked:
         names = ", ".join(o.group.label for o in locked)
-        st.caption(f"{names}: disabled, because this {locked[0].reason}.")
+        st.caption(f"{names} disabled: each {locked[0].reason}.")
     return tuple(chosen)
 
 
