@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import os
+import time
 
 import pytest
 import requests
 
 from tests.sandbox.helpers import TIMEOUT, bearer, get, oauth1, user_bearer
-from xmetrics_core.sandbox import Sandbox
+from xmetrics_core.sandbox import Fault, Sandbox
 from xmetrics_core.sandbox.requestlog import REDACTED, redact
 
 
@@ -87,3 +88,19 @@ def test_log_is_consistent_under_concurrent_requests(fresh_sandbox: Sandbox) -> 
             )
         )
     assert fresh_sandbox.request_log.count(path="/2/tweets") == 40
+
+
+def test_requests_in_flight_when_cleared_are_not_logged_afterwards(fresh_sandbox: Sandbox) -> None:
+    fresh_sandbox.faults.script(Fault(kind="slow", seconds=0.6))
+    post = fresh_sandbox.world.demo_posts[1]
+    with pytest.raises(requests.exceptions.ReadTimeout):
+        requests.get(
+            fresh_sandbox.base_url + "/2/tweets",
+            params={"ids": post.id},
+            headers=bearer(fresh_sandbox),
+            timeout=0.2,
+        )
+    fresh_sandbox.request_log.clear()
+    get(fresh_sandbox, "/2/users/me", auth=oauth1(fresh_sandbox))
+    time.sleep(0.7)  # the slow request completes on the server now
+    assert [e.path for e in fresh_sandbox.request_log.entries()] == ["/2/users/me"]

@@ -1,8 +1,11 @@
 """The request log: what the sandbox was asked, so tests and benchmarks can count calls.
 
-Every request (v2 and OAuth endpoints alike) is recorded as a :class:`LoggedRequest`.
-Secret-bearing parameters are redacted before they are stored, so the log never holds a token,
-code, verifier or secret.
+Every request (v2 and OAuth endpoints alike) is recorded as a :class:`LoggedRequest` when it
+completes. Secret-bearing parameters are redacted before they are stored, so the log never holds
+a token, code, verifier or secret. :meth:`RequestLog.clear` also forgets requests that were
+still in flight (e.g. a "slow" fault the client gave up on): a request is only recorded if no
+``clear()`` happened since it arrived, so a shared sandbox's log is not polluted by the
+previous test's stragglers.
 """
 
 from __future__ import annotations
@@ -61,10 +64,19 @@ class RequestLog:
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._entries: list[LoggedRequest] = []
+        self._generation = 0
 
-    def append(self, entry: LoggedRequest) -> None:
-        """Record one request (its params must already be redacted)."""
+    def begin(self) -> int:
+        """Call when a request arrives; pass the result to :meth:`append` when it completes."""
         with self._lock:
+            return self._generation
+
+    def append(self, entry: LoggedRequest, *, begun: int | None = None) -> None:
+        """Record one request (params already redacted), unless the log was cleared since
+        ``begun`` (the value :meth:`begin` returned when the request arrived)."""
+        with self._lock:
+            if begun is not None and begun != self._generation:
+                return
             self._entries.append(entry)
 
     def entries(self, path: str | None = None, method: str | None = None) -> list[LoggedRequest]:
@@ -82,6 +94,7 @@ class RequestLog:
         return len(self.entries(path, method))
 
     def clear(self) -> None:
-        """Forget every entry."""
+        """Forget every entry, and every request still in flight."""
         with self._lock:
             self._entries.clear()
+            self._generation += 1

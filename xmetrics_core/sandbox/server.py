@@ -261,6 +261,7 @@ class Sandbox:
 
     # -- WSGI ---------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        begun = self.request_log.begin()
         request = Request(environ)
         params = _params(request)
         try:
@@ -279,7 +280,8 @@ class Sandbox:
                 user_id=outcome.auth.user_id,
                 status=0 if outcome.fault == "drop" else outcome.response.status_code,
                 fault=outcome.fault,
-            )
+            ),
+            begun=begun,
         )
         return outcome.response(environ, start_response)
 
