@@ -27,7 +27,7 @@ from xmetrics_core.connection import (
     groups_label,
 )
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
-from xmetrics_core.errors import XApiError
+from xmetrics_core.errors import Unauthorized, XApiError
 from xmetrics_core.oauth import fetch_app_bearer_token
 
 PIN_PENDING_KEY = "xm_pin_request_token"
@@ -150,13 +150,23 @@ def _remembered_section() -> None:
     st.subheader("Remembered on this computer")
     for index, entry in enumerate(remembered):
         if st.button(f"Reconnect as {entry.label}", key=f"xm_reconnect_{index}"):
-            _connect_now(
-                entry.connection.credential,
-                method=AuthMethod.REMEMBERED,
-                endpoints=entry.connection.endpoints,
-                remember=True,
-                source="this computer",
-            )
+            try:
+                connection = establish_connection(
+                    entry.connection.credential,
+                    method=AuthMethod.REMEMBERED,
+                    endpoints=entry.connection.endpoints,
+                    remember=True,
+                    source="this computer",
+                )
+            except Unauthorized as exc:  # revoked or expired: it will never work again
+                remembered_connections().forget(entry.connection)
+                st.error(explain(exc))
+                return
+            except (XApiError, ValueError) as exc:
+                st.error(explain(exc))
+                return
+            flash("success", f"Connected as {connection.account_label}.")
+            st.rerun()
 
 
 def _bearer_tab(remember: bool) -> None:

@@ -191,6 +191,21 @@ def _close_client() -> None:
         client.close()
 
 
+def drop_refused_connection() -> None:
+    """X answered 401 for this session's credential: it is revoked or expired for good.
+
+    Forget it everywhere (session, cached results, the remember-me file) without trying to
+    revoke it; the caller tells the user to sign in again.
+    """
+    connection = current_connection()
+    _close_client()
+    for key in (CONNECTION_KEY, CLIENT_KEY, REMEMBERED_KEY):
+        st.session_state.pop(key, None)
+    if connection is not None:
+        result_cache().discard_credential(connection.fingerprint)
+        remembered_connections().forget(connection)
+
+
 def disconnect() -> str:
     """Revoke where X allows it, forget this session's connection; returns what happened."""
     connection = current_connection()

@@ -11,20 +11,26 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NoReturn
 
 import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.session import cache_key, result_cache, sync_refreshed_credential
+from pages.session import (
+    cache_key,
+    drop_refused_connection,
+    flash,
+    result_cache,
+    sync_refreshed_credential,
+)
 from pages.ui import download_csv, explain
 from xmetrics_core import exports, figures
 from xmetrics_core import frames as fr
 from xmetrics_core.catalogue import MEDIA_METRICS, POST_METRICS, Context, Group
 from xmetrics_core.client import XClient, XUser
 from xmetrics_core.connection import Connection, group_options, may_load_in_browser
-from xmetrics_core.errors import XApiError
+from xmetrics_core.errors import Unauthorized, XApiError
 from xmetrics_core.models import FetchResult, PostRecord, PostStatus
 from xmetrics_core.references import InputTooLarge, parse_references
 
@@ -65,6 +71,8 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
     ):
         try:
             recent = client.recent_posts(connection.account.id, days=RECENT_DAYS)
+        except Unauthorized as exc:
+            refused(exc)
         except (XApiError, ValueError) as exc:
             st.error(explain(exc))
             return
@@ -111,6 +119,13 @@ def group_checkboxes(connection: Connection) -> tuple[Group, ...]:
 # -- fetching -------------------------------------------------------------------------------------
 
 
+def refused(exc: Unauthorized) -> NoReturn:
+    """X refused the credential (revoked or expired): disconnect, say so, start over."""
+    drop_refused_connection()
+    flash("error", explain(exc))
+    st.rerun()
+
+
 def run_fetch(
     connection: Connection, client: XClient, *, groups: tuple[Group, ...], refresh: bool
 ) -> None:
@@ -148,6 +163,8 @@ def run_fetch(
             result = client.fetch_posts(
                 parsed, groups=groups, me=_me(connection), progress=progress
             )
+        except Unauthorized as exc:
+            refused(exc)
         except (XApiError, ValueError) as exc:
             st.error(explain(exc))
             return

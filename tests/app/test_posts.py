@@ -284,13 +284,25 @@ def test_a_rate_limited_fetch_says_until_when_and_keeps_the_rest(sandbox: Any):
     assert list(statuses["status"]) == [PostStatus.FAILED.value, PostStatus.INVALID.value]
 
 
-def test_a_revoked_credential_gets_a_message_not_a_traceback(sandbox: Any):
+def test_a_refused_credential_is_dropped_with_a_message_not_a_traceback(
+    sandbox: Any, clean_state: Any
+):
+    from pages.session import CONNECTION_KEY
+    from xmetrics_core.connection import RememberedConnections
+
     at = connect_oauth1_keys(sandbox)
+    at.checkbox(key="xm_remember").check()
+    at = connect_oauth1_keys(sandbox, at)
+    assert RememberedConnections(config_dir=clean_state).load()
     sandbox.faults.script(*[Fault(kind="status", status=401)] * 4)
     at = fetch(at, _ids(sandbox)["promoted"])
     assert not at.exception
     (message,) = element_texts(at, "error")
     assert "did not accept the credential" in message
+    with pytest.raises(KeyError):
+        at.session_state[CONNECTION_KEY]
+    assert RememberedConnections(config_dir=clean_state).load() == ()
+    assert any("Connect an account first" in i for i in element_texts(at, "info"))
 
 
 def test_recent_posts_can_be_picked(sandbox: Any):

@@ -26,7 +26,11 @@ from browser_helpers import (
     free_port,
     wait_healthy,
 )
-from playwright.sync_api import Browser, Playwright, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+
+EXPECT_TIMEOUT_MS = 30_000
+"""Generous: the first chart of a page load parses plotly.js, slow on 2 busy cores."""
+expect.set_options(timeout=EXPECT_TIMEOUT_MS)
 
 NO_CHROMIUM = (
     "Debian's Chromium is not installed at /usr/bin/chromium "
@@ -139,7 +143,7 @@ def app_page(chromium_browser: Browser) -> Iterator[RecordedPage]:
     context = chromium_browser.new_context(
         accept_downloads=True, viewport={"width": 1400, "height": 2200}
     )
-    context.set_default_timeout(20_000)
+    context.set_default_timeout(EXPECT_TIMEOUT_MS)
     page = context.new_page()
     recorded = RecordedPage(page=page)
     page.on("request", lambda request: recorded.requested.append(request.url))
