@@ -15,8 +15,9 @@ from typing import Any
 
 import streamlit as st
 
-from pages.session import CONFIGURED_KEY, handle_oauth_callback
+from pages.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
 from pages.ui import render_connection_panel, report_unexpected, show_flash
+from pages.views import PERSISTENT_WIDGET_KEYS
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
 
 
@@ -44,6 +45,7 @@ if handle_oauth_callback(callback_params):
     st.query_params.clear()
 
 st.session_state[CONFIGURED_KEY] = _configured()
+keep_widget_values(PERSISTENT_WIDGET_KEYS)
 
 navigation = st.navigation(
     [

@@ -118,6 +118,17 @@ def pop_flash() -> Flash | None:
     return value if isinstance(value, Flash) else None
 
 
+def keep_widget_values(keys: tuple[str, ...]) -> None:
+    """Hand page widgets their values back, so they survive a switch to another page.
+
+    Streamlit drops a widget's value at the end of a run that does not draw it; assigning
+    it through Session State first makes it plain session data until the widget returns.
+    """
+    for key in keys:
+        if key in st.session_state:
+            st.session_state[key] = st.session_state[key]
+
+
 def current_connection() -> Connection | None:
     """This session's connection, or None."""
     value = st.session_state.get(CONNECTION_KEY)

@@ -39,6 +39,24 @@ RECENT_PICK_KEY = "xm_recent_pick"
 QUERY_KEY = "xm_posts_query"
 MEMO_KEY = "xm_posts_memo"
 RECENT_DAYS = 30
+SPLIT_PER_POST_KEY = "xm_split_per_post"
+
+
+def group_key(group: Group) -> str:
+    """The session key of one metric group's checkbox."""
+    return f"xm_group_{group.key}"
+
+
+VIDEO_PICK_KEY = "xm_video_pick"
+PERSISTENT_WIDGET_KEYS: tuple[str, ...] = (
+    POSTS_TEXT_KEY,
+    RECENT_PICK_KEY,
+    SPLIT_PER_POST_KEY,
+    VIDEO_PICK_KEY,
+    *(group_key(group) for group in Group),
+)
+"""Page widgets whose values survive switching pages (Streamlit forgets a widget's value
+when a run does not draw it; app.py hands these back before every page)."""
 
 
 # -- inputs ---------------------------------------------------------------------------------------
@@ -85,6 +103,9 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
         st.caption(f"No Posts in the last {RECENT_DAYS} days.")
         return
     labels = {post.id: _recent_label(post) for post in recent}
+    kept = st.session_state.get(RECENT_PICK_KEY)
+    if isinstance(kept, list):
+        st.session_state[RECENT_PICK_KEY] = [i for i in kept if i in labels]
     st.multiselect(
         f"My recent Posts ({len(recent)} in the last {RECENT_DAYS} days)",
         options=list(labels),
@@ -94,22 +115,35 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
     )
 
 
+GROUPS_OWNER_KEY = "xm_groups_for"
+
+
 def group_checkboxes(connection: Connection) -> tuple[Group, ...]:
-    """One checkbox per metric group; the ones this credential cannot unlock are disabled."""
+    """One checkbox per metric group; the ones this credential cannot unlock are disabled.
+
+    Every unlocked group starts ticked for a new connection; the choice then survives page
+    switches (see :data:`PERSISTENT_WIDGET_KEYS`).
+    """
     st.write("Metric groups")
+    options = group_options(connection.credential)
+    if st.session_state.get(GROUPS_OWNER_KEY) != connection.fingerprint:
+        st.session_state[GROUPS_OWNER_KEY] = connection.fingerprint
+        for option in options:
+            st.session_state[group_key(option.group)] = option.enabled
     chosen: list[Group] = []
     columns = st.columns(len(Group))
-    for column, option in zip(columns, group_options(connection.credential), strict=True):
+    for column, option in zip(columns, options, strict=True):
+        if not option.enabled:
+            st.session_state[group_key(option.group)] = False
         checked = column.checkbox(
             option.group.label,
-            value=option.enabled,
             disabled=not option.enabled,
-            key=f"xm_group_{option.group.key}",
+            key=group_key(option.group),
             help=option.reason or f"X's {option.group.value}",
         )
         if checked and option.enabled:
             chosen.append(option.group)
-    locked = [o for o in group_options(connection.credential) if not o.enabled]
+    locked = [o for o in options if not o.enabled]
     if locked:
         names = ", ".join(o.group.label for o in locked)
         st.caption(f"{names} disabled: each {locked[0].reason}.")
@@ -333,7 +367,7 @@ def split_chart_section(result: FetchResult, frames: Mapping[str, pd.DataFrame])
             "30 days, with a user-context sign-in and those groups chosen."
         )
         return
-    per_post = st.toggle("One bar per Post", key="xm_split_per_post")
+    per_post = st.toggle("One bar per Post", key=SPLIT_PER_POST_KEY)
     name = "split_per_post" if per_post else "split_all_posts"
     split_long = memo(result, f"long:{name}", lambda: fr.split_long_frame(frames[name]))
     chart_with_download(
@@ -393,8 +427,6 @@ def zip_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> None
 
 
 # -- video ----------------------------------------------------------------------------------------
-
-VIDEO_PICK_KEY = "xm_video_pick"
 
 
 def videos_of(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
@@ -459,6 +491,8 @@ def quartile_section(
     """Retention and drop-off per quartile for one chosen video, organic vs promoted."""
     st.subheader("Quartile retention and drop-off")
     labels = {str(row[fr.MEDIA_KEY]): _video_label(row) for _, row in videos.iterrows()}
+    if st.session_state.get(VIDEO_PICK_KEY) not in labels:
+        st.session_state.pop(VIDEO_PICK_KEY, None)  # a video of an earlier fetch
     media_key = st.selectbox(
         "Video", options=list(labels), format_func=labels.__getitem__, key=VIDEO_PICK_KEY
     )

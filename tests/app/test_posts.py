@@ -370,3 +370,17 @@ def test_another_account_never_gets_this_accounts_cached_results(
     assert any(call.path == "/2/tweets" for call in api_calls(sandbox)), "not served from cache"
     statuses = _frame(other, "id", "status_label").set_index("id")["status"]
     assert statuses[ids["promoted"]] == PostStatus.PUBLIC_ONLY_NOT_OWNER.value
+
+
+def test_the_paste_and_the_group_choice_survive_a_page_switch(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.text_area(key="xm_posts_text").set_value("123 456")
+    at.checkbox(key="xm_group_promoted").uncheck().run()
+    at.switch_page("pages/video.py").run()
+    at.switch_page("pages/posts.py").run()
+    assert not at.exception
+    assert at.text_area(key="xm_posts_text").value == "123 456"
+    assert at.checkbox(key="xm_group_promoted").value is False
+    assert at.checkbox(key="xm_group_organic").value is True
+    assert not at.warning, "no 'value set via Session State' warnings"

@@ -124,6 +124,12 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
     _shot(page, artifacts, "video", readme_height=1560)
 
+    page.emulate_media(color_scheme="dark")  # the system setting Streamlit follows
+    page.get_by_role("link", name="Posts").click()
+    page.locator(".js-plotly-plot .main-svg").first.wait_for()
+    expect(page.get_by_test_id("stApp")).to_have_css("color-scheme", "dark")
+    _shot(page, artifacts, "posts_dark")
+
     assert app_page.foreign_requests() == []
 
 
