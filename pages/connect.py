@@ -162,7 +162,17 @@ def _remembered_section() -> None:
                 remembered_connections().forget(entry.connection)
                 st.error(explain(exc))
                 return
-            except (XApiError, ValueError) as exc:
+            except XApiError as exc:
+                if entry.connection.method is AuthMethod.DEMO:  # tokens die with the sandbox
+                    remembered_connections().forget(entry.connection)
+                    st.warning(
+                        "The Demo account's sandbox has restarted since this was remembered, "
+                        "so its tokens are gone. Connect the Demo account again."
+                    )
+                else:
+                    st.error(explain(exc))
+                return
+            except ValueError as exc:
                 st.error(explain(exc))
                 return
             flash("success", f"Connected as {connection.account_label}.")

@@ -349,3 +349,25 @@ def test_no_secret_is_ever_shown(sandbox: Any):
     }
     masked = {t.key for t in at.text_input if t.proto.type == t.proto.PASSWORD}
     assert secret_inputs <= masked
+
+
+def test_a_remembered_demo_connection_from_a_previous_sandbox_is_forgotten(
+    sandbox: Any, clean_state: Path
+):
+    from dataclasses import replace
+
+    from xmetrics_core.connection import RememberedConnections, endpoints_for
+
+    at = connect_demo(sandbox)
+    store = RememberedConnections(config_dir=clean_state)
+    connection = _connection(at)
+    assert connection is not None
+    gone = endpoints_for("http://127.0.0.1:9")  # the old sandbox's port, nothing listens
+    store.save(replace(connection, endpoints=gone))
+
+    later = new_app().run()
+    later.button(key="xm_reconnect_0").click().run()
+    assert not later.exception
+    assert _connection(later) is None
+    assert any("Connect the Demo account again" in w for w in element_texts(later, "warning"))
+    assert store.load() == ()
