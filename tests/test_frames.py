@@ -611,3 +611,14 @@ def test_frames_agree_with_the_sandbox_world(sandbox) -> None:  # type: ignore[n
         assert rows["post_ids"].astype(str).iloc[0].split() == list(
             dict.fromkeys([p.id for p in owned if m.media_key in p.media_keys] + list(m.post_ids))
         )
+
+
+def test_a_null_from_x_is_missing_not_zero() -> None:
+    row = one_row(
+        frames.posts_frame(
+            result(post("1", public={"like_count": None, "retweet_count": 2, "quote_count": 1}))
+        )
+    )  # type: ignore[dict-item]
+    assert row["public_metrics.like_count"] is NA
+    assert row["public_metrics.retweet_count"] == 2
+    assert row["engagements"] == 3

@@ -61,7 +61,8 @@ Why a video's numbers aggregate across Posts
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import pairwise
+from itertools import chain, pairwise
+from operator import itemgetter
 from typing import Any, Final
 
 import numpy as np
@@ -77,6 +78,7 @@ from xmetrics_core.catalogue import (
     Group,
     Level,
     Metric,
+    label_of,
     metric,
     split_fields,
     total_metric,
@@ -257,19 +259,20 @@ QUARTILES_SCHEMA: Mapping[str, object] = {
     RISES: _BOOL,
 }
 _SPLIT_FIELD_DTYPE = _category(split_fields(Level.POST))
+_SPLIT_LABEL_DTYPE = _category(dict.fromkeys(label_of(f) for f in split_fields(Level.POST)))
 SPLIT_SCHEMA: Mapping[str, object] = {
-    POST_ID: _STR,
+    POST_ID: _KEY,
     METRIC: _SPLIT_FIELD_DTYPE,
-    LABEL: _STR,
+    LABEL: _SPLIT_LABEL_DTYPE,
     ORGANIC: _INT,
     PROMOTED: _INT,
     TOTAL: _INT,
     SUM_MATCHES: _BOOL,
 }
 SPLIT_LONG_SCHEMA: Mapping[str, object] = {
-    POST_ID: _STR,
+    POST_ID: _KEY,
     METRIC: _SPLIT_FIELD_DTYPE,
-    LABEL: _STR,
+    LABEL: _SPLIT_LABEL_DTYPE,
     CONTEXT: _CONTEXT_DTYPE,
     VALUE: _INT,
     SUM_MATCHES: _BOOL,
@@ -288,9 +291,51 @@ def _int_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
 
 
 def _int_from_float(values: FloatMatrix) -> pd.arrays.IntegerArray:
-    """Nullable Int64 array from floats where NaN means missing."""
+    """Nullable Int64 array from floats where NaN means missing (one int64 copy)."""
     missing = np.isnan(values)
-    return pd.arrays.IntegerArray(np.where(missing, 0.0, values).astype(np.int64), missing)
+    data = np.zeros(values.shape, dtype=np.int64)
+    np.copyto(data, values, casting="unsafe", where=~missing)
+    return pd.arrays.IntegerArray(data, missing)
+
+
+def _group_block(
+    groups: Sequence[Mapping[str, int | None] | None], fields: Sequence[str]
+) -> FloatMatrix:
+    """One metric group's fields for every record (rows) as float64; NaN where missing.
+
+    The fast path reads every field of every record that has the group with one C-level
+    ``itemgetter`` call per record; a sub-key X left out (or a null) falls back to
+    ``.get`` for that group.
+    """
+    block = np.full((len(groups), len(fields)), np.nan)
+    present = [i for i, values in enumerate(groups) if values is not None]
+    if not present:
+        return block
+    chosen = [values for values in groups if values is not None]
+    getter = itemgetter(*fields)
+    rows: Iterable[Iterable[int | None]] = (
+        map(getter, chosen) if len(fields) > 1 else ((getter(v),) for v in chosen)
+    )
+    try:
+        counts = np.fromiter(
+            chain.from_iterable(rows), dtype=np.int64, count=len(chosen) * len(fields)
+        )
+        values = counts.astype(np.float64)
+    except (KeyError, TypeError, OverflowError):  # a missing sub-key, a null, a huge value
+        slow = [tuple(v.get(f) for f in fields) for v in chosen]
+        values = np.array(slow, dtype=np.float64)
+    block[present] = values.reshape(len(present), len(fields))
+    return block
+
+
+def _group_of_each(
+    all_groups: Sequence[Mapping[str, Mapping[str, int | None]]], group: str
+) -> list[Mapping[str, int | None] | None]:
+    """Each record's ``group`` dict, None where X did not return the group."""
+    try:  # every record has it: one C-level pass
+        return list(map(itemgetter(group), all_groups))
+    except KeyError:
+        return [g.get(group) for g in all_groups]
 
 
 def _metric_matrix(
@@ -298,25 +343,20 @@ def _metric_matrix(
 ) -> FloatMatrix:
     """records × metrics as float64, NaN where X left a value out (or sent null).
 
-    ``metrics`` must be grouped by group (catalogue order is). Counts are far below
-    2**53, so float64 holds them exactly.
+    ``metrics`` must come grouped by group (the catalogue's order is). Counts are far
+    below 2**53, so float64 holds them exactly.
     """
     by_group: dict[str, list[str]] = {}
     for m in metrics:
         by_group.setdefault(m.group.value, []).append(m.field)
-    groups = list(by_group.items())
-    if [f"{g}.{f}" for g, fields in groups for f in fields] != [m.path for m in metrics]:
+    if [f"{g}.{f}" for g, fields in by_group.items() for f in fields] != [m.path for m in metrics]:
         raise ValueError("metrics must be grouped by group")
-    rows = [
-        [
-            values.get(field)
-            for group, fields in groups
-            for values in (r.metrics.get(group, _NO_GROUP),)
-            for field in fields
-        ]
-        for r in records
+    all_groups = [r.metrics for r in records]
+    blocks = [
+        _group_block(_group_of_each(all_groups, group), fields)
+        for group, fields in by_group.items()
     ]
-    return np.array(rows, dtype=np.float64).reshape(len(records), len(metrics))
+    return np.hstack(blocks) if blocks else np.empty((len(records), 0))
 
 
 def _metric_columns(matrix: FloatMatrix, metrics: Sequence[Metric]) -> dict[str, object]:
@@ -333,7 +373,8 @@ def _post_table(posts: Sequence[PostRecord]) -> pd.DataFrame:
             TEXT: pd.array([p.text for p in posts], dtype=_STR),
             MEDIA_KEYS: pd.array([" ".join(p.media_keys) for p in posts], dtype=_STR),
             **_metric_columns(_metric_matrix(posts, POST_METRICS), POST_METRICS),
-        }
+        },
+        copy=False,
     )
 
 
@@ -346,7 +387,8 @@ def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
             STATUS: pd.array([s.status.value for s in statuses], dtype=_STR),
             STATUS_LABEL: pd.array([s.status.label for s in statuses], dtype=_STR),
             DETAIL: pd.array([s.detail for s in statuses], dtype=_STR),
-        }
+        },
+        copy=False,
     )
 
 
@@ -374,7 +416,8 @@ def _media_table(result: FetchResult) -> pd.DataFrame:
             URL: pd.array([m.url for m in media], dtype=_STR),
             POST_IDS: pd.array([carriers[m.media_key] for m in media], dtype=_STR),
             **_metric_columns(_metric_matrix(media, MEDIA_METRICS), MEDIA_METRICS),
-        }
+        },
+        copy=False,
     )
 
 
@@ -394,7 +437,9 @@ def _with_schema(frame: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFr
     return frame.reindex(columns=list(schema)).astype(dict(schema))  # type: ignore[arg-type]
 
 
-def _categorical_take(values: pd.Series, positions: npt.NDArray[np.intp]) -> pd.Categorical:
+def _categorical_take(
+    values: pd.Series, positions: npt.NDArray[np.signedinteger[Any]]
+) -> pd.Categorical:
     """``values[positions]`` as a categorical (one copy of each distinct string)."""
     codes, uniques = pd.factorize(values)
     return pd.Categorical.from_codes(codes[positions], categories=pd.Index(uniques))
@@ -425,8 +470,8 @@ def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
 # -- frames from the flattened tables (shared by the public functions and all_frames) --------
 
 
-def _posts_from(records: pd.DataFrame, statuses: Sequence[IdStatus]) -> pd.DataFrame:
-    by_status = _status_table(statuses).rename(columns={DETAIL: STATUS_DETAIL})
+def _posts_from(records: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    by_status = statuses.rename(columns={DETAIL: STATUS_DETAIL})
     # object dtype: Arrow-string isin converts value by value in Python.
     unmatched = records.loc[~records[ID].astype(object).isin(by_status[ID].astype(object))]
     return (
@@ -454,9 +499,11 @@ _POST_LABEL_CODES = np.array(
 
 
 def _present_values(records: pd.DataFrame) -> pd.DataFrame:
-    """(row, metric) positions of every value present, Post-major then catalogue order."""
+    """One row per value present, Post-major then catalogue order."""
     values = records[list(POST_METRIC_COLUMNS)].to_numpy(dtype=np.float64, na_value=np.nan)
-    rows, cols = np.nonzero(~np.isnan(values))
+    present = ~np.isnan(values)
+    rows = np.repeat(np.arange(len(values), dtype=np.int32), present.sum(axis=1))
+    cols = np.broadcast_to(np.arange(values.shape[1], dtype=np.int8), values.shape)[present]
     return pd.DataFrame(
         {
             POST_ID: _categorical_take(records[ID], rows),
@@ -464,8 +511,9 @@ def _present_values(records: pd.DataFrame) -> pd.DataFrame:
             GROUP: pd.Categorical.from_codes(_POST_GROUP_CODES[cols], dtype=_GROUP_DTYPE),
             METRIC: pd.Categorical.from_codes(_POST_FIELD_CODES[cols], dtype=_POST_FIELD_DTYPE),
             LABEL: pd.Categorical.from_codes(_POST_LABEL_CODES[cols], dtype=_POST_LABEL_DTYPE),
-            VALUE: _int_from_float(values[rows, cols]),
-        }
+            VALUE: _int_from_float(values[present]),
+        },
+        copy=False,
     )
 
 
@@ -501,23 +549,32 @@ def _media_from(media: pd.DataFrame) -> pd.DataFrame:
 _N_QUARTILES = len(QUARTILES)
 
 
-def _quartile_rows(media: pd.DataFrame) -> pd.DataFrame:
-    """media × context × quartile rows, exactly len(QUARTILES) per (media, context) in
-    quartile order, for every (media, context) with at least one playback count.
+def _ratio_array(numerator: FloatMatrix, denominator: FloatMatrix) -> FloatMatrix:
+    """Element-wise ``numerator / denominator``; NaN where either is missing or the
+    denominator is 0 (those cells are never divided)."""
+    out = np.full(np.broadcast_shapes(numerator.shape, denominator.shape), np.nan)
+    np.divide(numerator, denominator, out=out, where=denominator > 0)
+    return out
 
-    Besides ``viewers`` it carries float helper columns ``_viewers``, ``_previous``
-    (the previous quartile's count; NaN at quartile 0), ``_starters`` (q_0) and
-    ``_finishers`` (q_100) of the same media × context.
+
+def _quartile_rows(media: pd.DataFrame) -> pd.DataFrame:
+    """media × context × quartile rows with every quartile measure, exactly
+    len(QUARTILES) rows per (media, context), in quartile order, for every (media,
+    context) with at least one playback count.
+
+    Computed on (media × context) × quartile blocks: ``q`` the counts, ``previous`` the
+    count one quartile earlier (NaN at quartile 0), ``q[:, 0]`` the starters.
     """
     n_contexts = len(_CONTEXTS)
     paths = [m.path for c in _CONTEXTS for m in _QUARTILE_METRICS[c]]
     counts = media[paths].to_numpy(dtype=np.float64, na_value=np.nan)
     counts = counts.reshape(len(media) * n_contexts, _N_QUARTILES)
-    kept = np.flatnonzero(~np.isnan(counts).all(axis=1))
-    blocks = counts[kept]
-    previous = np.concatenate(
-        [np.full((len(kept), 1), np.nan), blocks[:, :-1]], axis=1, dtype=np.float64
-    )
+    kept = np.flatnonzero(~np.isnan(counts).all(axis=1)).astype(np.int32)
+    q = counts[kept]
+    previous = np.concatenate([np.full((len(kept), 1), np.nan), q[:, :-1]], axis=1)
+    starters = q[:, :1]
+    first = np.zeros(q.shape, dtype=bool)
+    first[:, 0] = True
     media_pos = np.repeat(kept // n_contexts, _N_QUARTILES)
     return pd.DataFrame(
         {
@@ -527,36 +584,22 @@ def _quartile_rows(media: pd.DataFrame) -> pd.DataFrame:
                 np.repeat(kept % n_contexts, _N_QUARTILES), dtype=_CONTEXT_DTYPE
             ),
             QUARTILE: np.tile(np.asarray(QUARTILES, dtype=np.int64), len(kept)),
-            "_viewers": blocks.ravel(),
-            "_previous": previous.ravel(),
-            "_starters": np.repeat(blocks[:, 0], _N_QUARTILES),
-            "_finishers": np.repeat(blocks[:, -1], _N_QUARTILES),
-        }
+            VIEWERS: _int_from_float(q.ravel()),
+            RETENTION: _ratio_array(q, starters).ravel(),
+            STEP_DROPOFF: (1.0 - _ratio_array(q, previous)).ravel(),
+            ABSOLUTE_DROP: _int_from_float((previous - q).ravel()),
+            COMPLETION_RATE: np.repeat(_ratio_array(q[:, -1], q[:, 0]), _N_QUARTILES),
+            RISES: pd.arrays.BooleanArray(
+                ((q > previous) & ~first).ravel(),
+                ((np.isnan(q) | np.isnan(previous)) & ~first).ravel(),
+            ),
+        },
+        copy=False,
     )
-
-
-def _rises(viewers: pd.Series, previous: pd.Series, quartile: pd.Series) -> pd.arrays.BooleanArray:
-    """viewers > previous; False at quartile 0; <NA> when either count is missing."""
-    first = (quartile == QUARTILES[0]).to_numpy()
-    unknown = (viewers.isna() | previous.isna()).to_numpy() & ~first
-    rising = (viewers > previous).to_numpy() & ~first
-    return pd.arrays.BooleanArray(rising, unknown)
-
-
-_QUARTILE_DERIVED: dict[str, Any] = {
-    VIEWERS: lambda d: _int_from_float(d["_viewers"].to_numpy()),
-    RETENTION: lambda d: _ratio(d["_viewers"], d["_starters"]),
-    STEP_DROPOFF: lambda d: 1.0 - _ratio(d["_viewers"], d["_previous"]),
-    ABSOLUTE_DROP: lambda d: _int_from_float((d["_previous"] - d["_viewers"]).to_numpy()),
-    COMPLETION_RATE: lambda d: _ratio(d["_finishers"], d["_starters"]),
-    RISES: lambda d: _rises(d["_viewers"], d["_previous"], d[QUARTILE]),
-}
 
 
 def _quartiles_from(media: pd.DataFrame) -> pd.DataFrame:
-    return (
-        media.pipe(_quartile_rows).assign(**_QUARTILE_DERIVED).pipe(_with_schema, QUARTILES_SCHEMA)
-    )
+    return media.pipe(_quartile_rows).pipe(_with_schema, QUARTILES_SCHEMA)
 
 
 _SPLIT_FIELDS = split_fields(Level.POST)
@@ -572,7 +615,8 @@ def _split_rows(records: pd.DataFrame) -> pd.DataFrame:
     """(Post, split field) rows with organic, promoted and total, Post-major order; only
     Posts with at least one organic or promoted value."""
     parts = _SPLIT_PATHS[Context.ORGANIC] + _SPLIT_PATHS[Context.PROMOTED]
-    with_split = records.loc[records[parts].notna().any(axis=1)]
+    needed = [ID, *dict.fromkeys(parts + _SPLIT_PATHS[Context.TOTAL])]
+    with_split = records[needed].loc[records[parts].notna().any(axis=1)]
 
     def stacked(context: Context) -> pd.arrays.IntegerArray:
         matrix = with_split[_SPLIT_PATHS[context]].to_numpy(dtype=np.float64, na_value=np.nan)
@@ -580,14 +624,17 @@ def _split_rows(records: pd.DataFrame) -> pd.DataFrame:
 
     return pd.DataFrame(
         {
-            POST_ID: np.repeat(with_split[ID].to_numpy(), len(_SPLIT_FIELDS)),
+            POST_ID: _categorical_take(
+                with_split[ID], np.repeat(np.arange(len(with_split)), len(_SPLIT_FIELDS))
+            ),
             METRIC: pd.Categorical.from_codes(
                 np.tile(np.arange(len(_SPLIT_FIELDS)), len(with_split)), dtype=_SPLIT_FIELD_DTYPE
             ),
             ORGANIC: stacked(Context.ORGANIC),
             PROMOTED: stacked(Context.PROMOTED),
             TOTAL: stacked(Context.TOTAL),
-        }
+        },
+        copy=False,
     )
 
 
@@ -619,7 +666,7 @@ def _split_from(records: pd.DataFrame, *, per_post: bool) -> pd.DataFrame:
         records.pipe(_split_rows)
         .assign(**{SUM_MATCHES: lambda d: d[TOTAL].eq(d[ORGANIC] + d[PROMOTED])})
         .pipe(lambda d: d if per_post else _summed_over_posts(d))
-        .assign(**{LABEL: lambda d: d[METRIC].map(_SPLIT_LABELS).astype(_STR)})
+        .assign(**{LABEL: lambda d: d[METRIC].map(_SPLIT_LABELS).astype(_SPLIT_LABEL_DTYPE)})
         .pipe(_with_schema, SPLIT_SCHEMA)
         .reset_index(drop=True)
     )
@@ -658,7 +705,7 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
     * engagement_rate = engagements / impressions; NaN when impressions are 0 or missing;
     * retweets_and_comments = retweet_count + quote_count (public); <NA> if either is.
     """
-    return _posts_from(_post_table(result.posts), result.statuses)
+    return _posts_from(_post_table(result.posts), _status_table(result.statuses))
 
 
 def metrics_long_frame(result: FetchResult) -> pd.DataFrame:
@@ -750,18 +797,29 @@ def split_long_frame(split: pd.DataFrame) -> pd.DataFrame:
 def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
     """Every frame by its export name, in a fixed order (the zip's order).
 
-    Records are flattened once (Posts once, media once) and shared by every frame.
+    Records are flattened once (Posts once, media once) and shared by every frame; the
+    frames with the largest temporaries are built first and the media table is released
+    early, which keeps the peak memory low.
     """
+    media_table = _media_table(result)
+    quartiles = _quartiles_from(media_table)
+    media = _media_from(media_table)
+    del media_table
     records = _post_table(result.posts)
-    media = _media_table(result)
+    metrics_long = _metrics_long_from(records)
+    split_per_post = _split_from(records, per_post=True)
+    split_all_posts = _split_from(records, per_post=False)
+    statuses = _status_table(result.statuses)
+    posts = _posts_from(records, statuses)
+    del records
     return {
-        "posts": _posts_from(records, result.statuses),
-        "statuses": statuses_frame(result),
-        "metrics_long": _metrics_long_from(records),
-        "media": _media_from(media),
-        "quartiles": _quartiles_from(media),
-        "split_per_post": _split_from(records, per_post=True),
-        "split_all_posts": _split_from(records, per_post=False),
+        "posts": posts,
+        "statuses": statuses.pipe(_with_schema, STATUSES_SCHEMA),
+        "metrics_long": metrics_long,
+        "media": media,
+        "quartiles": quartiles,
+        "split_per_post": split_per_post,
+        "split_all_posts": split_all_posts,
     }
 
 

@@ -1,0 +1,244 @@
+"""Benchmark: build the Posts, metrics-long and quartile frames for 100,000 Posts with video.
+
+Input: synthetic raw X API v2 lookup pages (``GET /2/tweets``, 100 Posts per page, every
+metric group on Posts and on their videos), generated here as parsed-JSON dicts.
+
+Measured, on the same input:
+
+* **ours**: raw pages → ``FetchResult`` through the client's own parse
+  (``client.post_from_json`` and ``client._merge_media``, the functions ``fetch_posts``
+  uses) → ``frames.all_frames`` (all seven frames: posts, statuses, metrics long, media,
+  quartiles, organic vs promoted per Post and over all Posts; a superset of the posts +
+  long + quartile frames the issue names). ``ours_s`` includes the parse;
+  ``frames_only_s`` is ``all_frames`` on an already parsed ``FetchResult``.
+* **baseline**: ``pandas.json_normalize`` of the Posts and of the media (what twarc-csv's
+  DataFrameConverter does at its core). It only flattens: no long frame, no quartiles.
+  twarc-csv itself is not installed here (and installing it was out of scope), so it is
+  not measured.
+
+Time is the best of ``--repeats`` runs without tracing. Peak memory is measured in a
+separate run: ``tracemalloc``'s peak (Python and NumPy allocations) plus the peak growth
+of pyarrow's pool, sampled every millisecond (pandas 3 keeps strings in Arrow buffers,
+which tracemalloc cannot see); the sum is an upper bound of the combined peak. The raw
+pages are built first and frozen out of the garbage collector (``gc.freeze``) for both
+sides, as a long-lived input; the parsed ``FetchResult`` is frozen too before the
+frames-only runs.
+``raw_json_mb`` is the size of the pages serialised with ``json.dumps`` (UTF-8).
+
+Run: ``.venv/bin/python bench/bench_frames.py [--posts N] [--repeats R]``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import random
+import threading
+import time
+import tracemalloc
+from collections.abc import Callable, Sequence
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pandas as pd
+import pyarrow
+
+from xmetrics_core.catalogue import QUARTILES, Group, Level, fields_of
+from xmetrics_core.client import _merge_media, post_from_json
+from xmetrics_core.frames import all_frames
+from xmetrics_core.models import FetchResult, IdStatus, PostStatus
+
+RawPage = dict[str, Any]
+PAGE_SIZE = 100
+EPOCH = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def _post_groups(rng: random.Random) -> dict[str, dict[str, int]]:
+    groups: dict[str, dict[str, int]] = {}
+    organic = {f: rng.randrange(0, 5_000) for f in fields_of(Level.POST, Group.ORGANIC)}
+    promoted = {f: rng.randrange(0, 1_000) for f in fields_of(Level.POST, Group.PROMOTED)}
+    groups[Group.ORGANIC.value] = organic
+    groups[Group.PROMOTED.value] = promoted
+    totals = {f: organic[f] + promoted[f] for f in organic}
+    groups[Group.PUBLIC.value] = {
+        f: totals.get(f, rng.randrange(0, 500)) for f in fields_of(Level.POST, Group.PUBLIC)
+    }
+    groups[Group.NON_PUBLIC.value] = {
+        f: totals.get(f, rng.randrange(0, 9_000)) for f in fields_of(Level.POST, Group.NON_PUBLIC)
+    }
+    return groups
+
+
+def _media_groups(rng: random.Random) -> dict[str, dict[str, int]]:
+    def playbacks() -> list[int]:
+        counts = [rng.randrange(100, 10_000)]
+        for _ in QUARTILES[1:]:
+            counts.append(int(counts[-1] * rng.uniform(0.4, 1.05)))
+        return counts
+
+    groups: dict[str, dict[str, int]] = {}
+    for group in (Group.NON_PUBLIC, Group.ORGANIC, Group.PROMOTED):
+        values = iter(playbacks())
+        groups[group.value] = {
+            f: next(values, rng.randrange(0, 20_000)) for f in fields_of(Level.MEDIA, group)
+        }
+    groups[Group.PUBLIC.value] = {
+        f: rng.randrange(0, 20_000) for f in fields_of(Level.MEDIA, Group.PUBLIC)
+    }
+    return groups
+
+
+def synthetic_pages(n_posts: int, *, seed: int = 7) -> list[RawPage]:
+    """Raw lookup pages: every Post carries its own video, every group present."""
+    rng = random.Random(seed)
+    pages: list[RawPage] = []
+    for start in range(0, n_posts, PAGE_SIZE):
+        data: list[dict[str, Any]] = []
+        media: list[dict[str, Any]] = []
+        for i in range(start, min(start + PAGE_SIZE, n_posts)):
+            post_id = str(1_850_000_000_000_000_000 + i)
+            media_key = f"13_{1_850_000_000_000_000_000 + i}"
+            created = EPOCH + timedelta(seconds=i)
+            data.append(
+                {
+                    "id": post_id,
+                    "text": f"Post {i} with a video 🍿 https://t.co/x{i}",
+                    "author_id": "2244994945",
+                    "created_at": created.strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+                    "edit_history_tweet_ids": [post_id],
+                    "attachments": {"media_keys": [media_key]},
+                    **_post_groups(rng),
+                }
+            )
+            media.append(
+                {
+                    "media_key": media_key,
+                    "type": "video",
+                    "duration_ms": rng.randrange(5_000, 600_000),
+                    "preview_image_url": f"https://pbs.twimg.com/ext_tw_video_thumb/{i}/pu/img/x.jpg",
+                    **_media_groups(rng),
+                }
+            )
+        pages.append({"data": data, "includes": {"media": media}})
+    return pages
+
+
+def to_fetch_result(pages: Sequence[RawPage]) -> FetchResult:
+    """Raw pages → FetchResult through the client's own parse (``post_from_json`` for
+    ``data[]``, ``_merge_media`` for ``includes.media``), one OK status per Post."""
+    posts = tuple(post_from_json(raw) for page in pages for raw in page.get("data", ()))
+    media_json = [m for page in pages for m in page.get("includes", {}).get("media", ())]
+    statuses = tuple(IdStatus(id=p.id, status=PostStatus.OK, source=p.id) for p in posts)
+    return FetchResult(posts=posts, media=_merge_media(media_json, posts), statuses=statuses)
+
+
+def ours(pages: Sequence[RawPage]) -> dict[str, pd.DataFrame]:
+    """Raw pages → FetchResult → every frame (posts, statuses, metrics long, media,
+    quartiles, organic vs promoted per Post and over all Posts)."""
+    return all_frames(to_fetch_result(pages))
+
+
+def baseline(pages: Sequence[RawPage]) -> tuple[pd.DataFrame, ...]:
+    posts = [p for page in pages for p in page.get("data", ())]
+    media = [m for page in pages for m in page.get("includes", {}).get("media", ())]
+    return pd.json_normalize(posts), pd.json_normalize(media)
+
+
+def best_time(run: Callable[[], object], repeats: int) -> float:
+    best = float("inf")
+    for _ in range(repeats):
+        gc.collect()
+        start = time.perf_counter()
+        run()
+        best = min(best, time.perf_counter() - start)
+    return best
+
+
+def _arrow_peak_while(run: Callable[[], object]) -> tuple[object, int]:
+    """Run ``run`` while a thread samples pyarrow's pool every millisecond; return its
+    result and the highest growth of Arrow-allocated bytes seen."""
+    pool = pyarrow.default_memory_pool()
+    before = pool.bytes_allocated()
+    peak = 0
+    done = threading.Event()
+
+    def sample() -> None:
+        nonlocal peak
+        while not done.is_set():
+            peak = max(peak, pool.bytes_allocated() - before)
+            done.wait(0.001)
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    sampler.start()
+    try:
+        kept = run()
+    finally:
+        done.set()
+        sampler.join()
+    return kept, max(peak, pool.bytes_allocated() - before)
+
+
+def peak_bytes(run: Callable[[], object]) -> int:
+    """Peak memory of ``run``: tracemalloc's peak (Python and NumPy) plus the sampled peak
+    of Arrow's pool (pandas 3 strings), an upper bound of the combined peak."""
+    gc.collect()
+    tracemalloc.start()
+    kept, arrow_peak = _arrow_peak_while(run)
+    _, traced_peak = tracemalloc.get_traced_memory()
+    tracemalloc.stop()
+    del kept
+    return traced_peak + arrow_peak
+
+
+def _raw_size(pages: Sequence[RawPage]) -> int:
+    return sum(len(json.dumps(page, ensure_ascii=False).encode()) for page in pages)
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--posts", type=int, default=100_000)
+    parser.add_argument("--repeats", type=int, default=1)
+    args = parser.parse_args(argv)
+
+    pages = synthetic_pages(args.posts)
+    raw_bytes = _raw_size(pages)
+    ours(pages[:10])  # warm-up: imports, caches
+    baseline(pages[:10])
+    gc.collect()
+    gc.freeze()  # the input is long-lived: keep it out of both sides' collections
+
+    ours_peak = peak_bytes(lambda: ours(pages))
+    baseline_peak = peak_bytes(lambda: baseline(pages))
+    ours_s = best_time(lambda: ours(pages), args.repeats)
+    baseline_s = best_time(lambda: baseline(pages), args.repeats)
+
+    result = to_fetch_result(pages)
+    gc.collect()
+    gc.freeze()
+    frames_peak = peak_bytes(lambda: all_frames(result))
+    frames_s = best_time(lambda: all_frames(result), args.repeats)
+    built = all_frames(result)
+
+    mb = 1024 * 1024
+    rows = " ".join(f"{name}={len(frame)}" for name, frame in built.items())
+    print(f"rows: {rows}")
+    print(
+        f"parse+frames {ours_s:.2f}s (peak {ours_peak / mb:.0f} MB), "
+        f"frames from FetchResult {frames_s:.2f}s (peak {frames_peak / mb:.0f} MB), "
+        f"json_normalize {baseline_s:.2f}s (peak {baseline_peak / mb:.0f} MB), "
+        f"raw JSON {raw_bytes / mb:.0f} MB; twarc-csv not installed, not measured"
+    )
+    print(
+        f"BENCH frames posts={len(built['posts'])} "
+        f"speedup_vs_json_normalize={baseline_s / ours_s:.2f} "
+        f"frames_only_speedup={baseline_s / frames_s:.2f} "
+        f"ours_s={ours_s:.3f} frames_only_s={frames_s:.3f} json_normalize_s={baseline_s:.3f} "
+        f"peak_mem_mb={ours_peak / mb:.1f} frames_only_peak_mb={frames_peak / mb:.1f} "
+        f"json_normalize_peak_mb={baseline_peak / mb:.1f} raw_json_mb={raw_bytes / mb:.1f} "
+        f"mem_ratio={ours_peak / raw_bytes:.2f} frames_only_mem_ratio={frames_peak / raw_bytes:.2f}"
+    )
+
+
+if __name__ == "__main__":
+    main()
