@@ -69,7 +69,10 @@ def explain(exc: Exception) -> str:
     if isinstance(exc, ApiConnectionError):
         return "Could not reach the API. Check the API base URL and your network, then try again."
     if isinstance(exc, AuthFlowError):
-        return f"Sign-in failed: {exc.message}. Start again from the Connect page."
+        message = exc.message.rstrip(".")
+        if "again" in message:
+            return f"Sign-in failed: {message}."
+        return f"Sign-in failed: {message}. Start again from the Connect page."
     if isinstance(exc, InvalidRequest):
         return f"X rejected the request: {exc.message}. Check the input and try again."
     if isinstance(exc, XApiError):
