@@ -23,6 +23,7 @@ for helpers in (HERE.parent / "app", HERE.parent / "e2e"):
         sys.path.insert(0, str(helpers))
 
 from apptest_helpers import LOCAL_APP_URL  # noqa: E402
+from browser_runner import start_app_server, stop_app_server  # noqa: E402
 
 from pages.session import demo_sandbox, result_cache  # noqa: E402
 
@@ -66,3 +67,20 @@ def dashboard(
     yield config_dir
     demo.faults.clear()
     result_cache().clear()
+
+
+# -- the browser ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="session")
+def hostile_app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``streamlit run app.py`` on a free loopback port, with a temporary HOME and config."""
+    from browser_helpers import CHROMIUM
+
+    if not CHROMIUM.exists():
+        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
+    server = start_app_server(tmp_path_factory.mktemp("hostile-streamlit"))
+    try:
+        yield server
+    finally:
+        stop_app_server(server)
