@@ -459,6 +459,12 @@ def videos_section(result: FetchResult, videos: pd.DataFrame, connection: Connec
     )
     views_column = f"{Group.PUBLIC.value}.view_count"
     completion = fr.completion_rate_column
+    previews = videos[fr.PREVIEW_IMAGE_URL].dropna().astype(str)
+    if any(not may_load_in_browser(url, connection.endpoints) for url in previews):
+        st.caption(
+            "Preview images are not loaded: they are hosted off this computer, and only a "
+            "connection to the real X API loads anything from X."
+        )
     for start in range(0, len(videos), 4):
         columns = st.columns(4)
         for column, (_, row) in zip(
@@ -468,11 +474,6 @@ def videos_section(result: FetchResult, videos: pd.DataFrame, connection: Connec
                 preview = row[fr.PREVIEW_IMAGE_URL]
                 if isinstance(preview, str) and may_load_in_browser(preview, connection.endpoints):
                     st.image(preview, width="stretch")
-                elif isinstance(preview, str):
-                    st.caption(
-                        "Preview image not loaded: it is hosted off this computer, and only a "
-                        "real X connection loads images from X."
-                    )
                 st.text(f"{row[fr.MEDIA_KEY]} · {_duration(row[fr.DURATION_MS])}")
                 viewed = row[views_column]
                 st.metric("Views", "—" if pd.isna(viewed) else f"{int(viewed):,}")
