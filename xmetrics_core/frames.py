@@ -440,9 +440,11 @@ def _with_schema(frame: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFr
 def _categorical_take(
     values: pd.Series, positions: npt.NDArray[np.signedinteger[Any]]
 ) -> pd.Categorical:
-    """``values[positions]`` as a categorical (one copy of each distinct string)."""
+    """``values[positions]`` as a categorical (int32 codes, one copy of each distinct string)."""
     codes, uniques = pd.factorize(values)
-    return pd.Categorical.from_codes(codes[positions], categories=pd.Index(uniques))
+    return pd.Categorical.from_codes(
+        codes.astype(np.int32)[positions], categories=pd.Index(uniques)
+    )
 
 
 def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
@@ -470,18 +472,27 @@ def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
 # -- frames from the flattened tables (shared by the public functions and all_frames) --------
 
 
-def _posts_from(records: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+def _joined_with_statuses(records: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
+    """Status columns + record columns, one row per status (paste order), then any record
+    without a status. When both list the same IDs in the same order (the usual case) the
+    columns are put side by side without a merge."""
     by_status = statuses.rename(columns={DETAIL: STATUS_DETAIL})
+    if len(by_status) == len(records) and by_status[ID].equals(records[ID]):
+        return pd.concat([by_status, records.drop(columns=ID)], axis=1)
     # object dtype: Arrow-string isin converts value by value in Python.
     unmatched = records.loc[~records[ID].astype(object).isin(by_status[ID].astype(object))]
+    return pd.concat(
+        [
+            by_status.merge(records, on=ID, how="left", sort=False, validate="many_to_one"),
+            unmatched,
+        ],
+        ignore_index=True,
+    )
+
+
+def _posts_from(records: pd.DataFrame, statuses: pd.DataFrame) -> pd.DataFrame:
     return (
-        pd.concat(
-            [
-                by_status.merge(records, on=ID, how="left", sort=False, validate="many_to_one"),
-                unmatched,
-            ],
-            ignore_index=True,
-        )
+        _joined_with_statuses(records, statuses)
         .astype(dict.fromkeys(POST_METRIC_COLUMNS, _INT))
         .pipe(_with_derived_post_metrics)
         .pipe(_with_schema, POSTS_SCHEMA)
@@ -661,14 +672,20 @@ def _summed_over_posts(split: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def _split_from(records: pd.DataFrame, *, per_post: bool) -> pd.DataFrame:
+def _split_per_post(records: pd.DataFrame) -> pd.DataFrame:
     return (
         records.pipe(_split_rows)
         .assign(**{SUM_MATCHES: lambda d: d[TOTAL].eq(d[ORGANIC] + d[PROMOTED])})
-        .pipe(lambda d: d if per_post else _summed_over_posts(d))
         .assign(**{LABEL: lambda d: d[METRIC].map(_SPLIT_LABELS).astype(_SPLIT_LABEL_DTYPE)})
         .pipe(_with_schema, SPLIT_SCHEMA)
-        .reset_index(drop=True)
+    )
+
+
+def _split_all_posts(per_post: pd.DataFrame) -> pd.DataFrame:
+    return (
+        per_post.pipe(_summed_over_posts)
+        .assign(**{LABEL: lambda d: d[METRIC].map(_SPLIT_LABELS).astype(_SPLIT_LABEL_DTYPE)})
+        .pipe(_with_schema, SPLIT_SCHEMA)
     )
 
 
@@ -768,7 +785,8 @@ def split_frame(result: FetchResult, *, per_post: bool) -> pd.DataFrame:
     and ``sum_matches`` is False if any Post's check fails, else ``<NA>`` if any is
     unknown, else True.
     """
-    return _split_from(_post_table(result.posts), per_post=per_post)
+    per_post_rows = _split_per_post(_post_table(result.posts))
+    return per_post_rows if per_post else _split_all_posts(per_post_rows)
 
 
 def split_long_frame(split: pd.DataFrame) -> pd.DataFrame:
@@ -807,8 +825,8 @@ def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
     del media_table
     records = _post_table(result.posts)
     metrics_long = _metrics_long_from(records)
-    split_per_post = _split_from(records, per_post=True)
-    split_all_posts = _split_from(records, per_post=False)
+    split_per_post = _split_per_post(records)
+    split_all_posts = _split_all_posts(split_per_post)
     statuses = _status_table(result.statuses)
     posts = _posts_from(records, statuses)
     del records
