@@ -690,6 +690,8 @@ class XClient:
         status per invalid token; records in input order; media merged by ``media_key``.
         ``progress(done, total)`` is called on the calling thread after each batch (``total``
         grows when pass 2 is planned). A batch that fails after retries marks its IDs FAILED;
+        a ``/2/users/me`` call that fails after retries does not stop the fetch: ownership is
+        then unknown and Posts refused private metrics say so in their detail;
         :class:`Unauthorized` (a revoked or expired credential) is raised.
         """
         tally = _Tally()
@@ -699,8 +701,14 @@ class XClient:
         wanted = set(ALL_GROUPS if groups is None else groups)
         asked = _ordered_groups((wanted & allowed) | {Group.PUBLIC})
         private = tuple(g for g in asked if g in PRIVATE_GROUPS)
+        ownership_unknown = ""
         if credential.is_user_context and private and me is None and refs:
-            me = self._get_me(tally)
+            try:
+                me = self._get_me(tally)
+            except (TransportError, ServerError, RateLimited, InvalidResponse) as error:
+                # Ownership only refines the reason a Post is public-only; the fetch goes on.
+                log.warning("could not identify the account: %s", type(error).__name__)
+                ownership_unknown = f"ownership unknown ({error.message})"
         now = self._clock()
 
         recent = [r.id for r in refs if private and within_private_window(r.created_at, now)]
@@ -753,6 +761,8 @@ class XClient:
                 status, detail = self._status_of(
                     record, ref, asked=asked, me=me, now=now, refusal=state.refusals.get(ref.id)
                 )
+                if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
+                    detail = f"{detail}; {ownership_unknown}"
             statuses.append(
                 IdStatus(
                     id=ref.id,
