@@ -8,6 +8,8 @@ from datetime import UTC, datetime
 
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from xmetrics_core import frames
 from xmetrics_core.catalogue import MEDIA_METRICS, POST_METRICS, Group, Level, total_metric
@@ -622,3 +624,61 @@ def test_a_null_from_x_is_missing_not_zero() -> None:
     assert row["public_metrics.like_count"] is NA
     assert row["public_metrics.retweet_count"] == 2
     assert row["engagements"] == 3
+
+
+# -- any shape X may send ---------------------------------------------------------------------
+
+_maybe_count = st.one_of(st.none(), st.integers(min_value=0, max_value=10**12))
+
+
+@st.composite
+def _metric_groups(draw: st.DrawFn, level: Level) -> dict[str, dict[str, int | None]]:
+    """Some groups, each with some sub-keys (absent, null or a count)."""
+    groups: dict[str, dict[str, int | None]] = {}
+    for group in Group:
+        if draw(st.booleans()):
+            continue
+        fields = [
+            m.field
+            for m in (POST_METRICS if level is Level.POST else MEDIA_METRICS)
+            if m.group is group
+        ]
+        chosen = draw(st.lists(st.sampled_from(fields), unique=True)) if fields else []
+        groups[group.value] = {f: draw(_maybe_count) for f in chosen}
+    return groups
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    st.lists(_metric_groups(Level.POST), max_size=6),
+    st.lists(_metric_groups(Level.MEDIA), max_size=4),
+)
+def test_every_value_lands_in_its_column_and_missing_stays_missing(
+    post_groups: list[dict[str, dict[str, int | None]]],
+    media_groups: list[dict[str, dict[str, int | None]]],
+) -> None:
+    posts = tuple(PostRecord(id=str(i), metrics=g) for i, g in enumerate(post_groups))
+    media = tuple(
+        MediaRecord(media_key=f"13_{i}", type="video", metrics=g)
+        for i, g in enumerate(media_groups)
+    )
+    built = frames.all_frames(
+        FetchResult(posts=posts, media=media, statuses=ok(*(p.id for p in posts)))
+    )
+
+    for frame, records, metrics in (
+        (built["posts"], posts, POST_METRICS),
+        (built["media"], media, MEDIA_METRICS),
+    ):
+        for m in metrics:
+            expected = [r.value(m.group, m.field) for r in records]
+            assert frame[m.path].tolist() == [NA if v is None else v for v in expected], m.path
+
+    present = sum(
+        v is not None for p in posts for values in p.metrics.values() for v in values.values()
+    )
+    assert len(built["metrics_long"]) == present
+    quartiles = built["quartiles"]
+    assert len(quartiles) % 5 == 0
+    assert quartiles["retention"].dropna().ge(0).all()
+    assert not quartiles.loc[quartiles["quartile"].eq(0), "rises"].any()

@@ -321,7 +321,7 @@ def _group_block(
             chain.from_iterable(rows), dtype=np.int64, count=len(chosen) * len(fields)
         )
         values = counts.astype(np.float64)
-    except (KeyError, TypeError, OverflowError):  # a missing sub-key, a null, a huge value
+    except (KeyError, TypeError, ValueError, OverflowError):  # missing sub-key, null, odd value
         slow = [tuple(v.get(f) for f in fields) for v in chosen]
         values = np.array(slow, dtype=np.float64)
     block[present] = values.reshape(len(present), len(fields))
@@ -774,7 +774,8 @@ def split_frame(result: FetchResult, *, per_post: bool) -> pd.DataFrame:
     """Organic vs promoted per split field: what the "organic vs promoted" chart shows.
 
     Columns: ``post_id`` (``"All Posts"`` when ``per_post`` is False), ``metric`` (sub-field,
-    e.g. ``like_count``), ``label``, ``organic``, ``promoted``, ``total`` (from
+    e.g. ``like_count``), ``label`` (these three categorical), ``organic``, ``promoted``,
+    ``total`` (Int64; the total from
     ``catalogue.total_metric``: non-public impressions and clicks; public likes,
     Retweets and replies) and ``sum_matches`` = (total == organic + promoted), ``<NA>``
     when any part is missing. X documents public = organic + promoted, so False flags
