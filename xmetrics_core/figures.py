@@ -63,6 +63,8 @@ CONTEXT_NAMES: Final[Mapping[str, str]] = {
 }
 HIGHLIGHT_COLOUR: Final = OKABE_ITO["vermillion"]
 RATE_COLOUR: Final = OKABE_ITO["blue"]
+#: Mid grey: visible as an outline on both light and dark backgrounds.
+OUTLINE_COLOUR: Final = "rgba(128,128,128,0.9)"
 NO_DATA: Final = "No data"
 
 # Columns of the *_data frames that the frames module does not define.
@@ -204,7 +206,7 @@ def organic_vs_promoted_figure(split_long: pd.DataFrame, *, per_post: bool) -> g
                         "symbol": "diamond",
                         "size": 11,
                         "color": CONTEXT_COLOURS[context.value],
-                        "line": {"width": 1, "color": "#000000"},
+                        "line": {"width": 1, "color": OUTLINE_COLOUR},
                     },
                     **common,
                 )
