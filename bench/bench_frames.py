@@ -33,11 +33,13 @@ from __future__ import annotations
 import argparse
 import gc
 import json
+import sys
 import threading
 import time
 import tracemalloc
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -45,10 +47,12 @@ import numpy.typing as npt
 import pandas as pd
 import pyarrow
 
-from xmetrics_core.catalogue import QUARTILES, Group, Level, fields_of
-from xmetrics_core.client import _merge_media, post_from_json
-from xmetrics_core.frames import all_frames
-from xmetrics_core.models import FetchResult, IdStatus, PostStatus
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
+
+from xmetrics_core.catalogue import QUARTILES, Group, Level, fields_of  # noqa: E402
+from xmetrics_core.client import _merge_media, post_from_json  # noqa: E402
+from xmetrics_core.frames import all_frames  # noqa: E402
+from xmetrics_core.models import FetchResult, IdStatus, PostStatus  # noqa: E402
 
 RawPage = dict[str, Any]
 PAGE_SIZE = 100
