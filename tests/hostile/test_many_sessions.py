@@ -36,11 +36,18 @@ def apptest_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
     ``AppTest.run`` installs a mock ``Runtime._instance`` for the run and sets it back to None
     afterwards; with runs overlapping, one run's reset pulls the runtime from under another
     ("Runtime hasn't been created!"). Here AppTest's resets to None are ignored for the test
-    (its mock runtimes are interchangeable), and the real value is restored at the end. The
-    dashboard itself runs unchanged: one real server serves many sessions with one runtime.
+    (its mock runtimes are interchangeable), and the real value is restored at the end.
+    AppTest also compiles the scripts afresh on every run, and CPython 3.11 can fail to
+    compile on many threads at once ("AST constructor recursion depth mismatch"); the runs
+    share one script cache instead, as every session of a real server does. The dashboard
+    itself runs unchanged.
     """
     from streamlit.runtime import Runtime
+    from streamlit.runtime.scriptrunner.script_cache import ScriptCache
     from streamlit.testing.v1 import app_test as app_test_module
+
+    shared_scripts = ScriptCache()
+    monkeypatch.setattr(app_test_module, "ScriptCache", lambda: shared_scripts)
 
     class StickyInstance(type):
         def __setattr__(cls, name: str, value: Any) -> None:

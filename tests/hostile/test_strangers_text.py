@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 import pytest
 from browser_helpers import LOCAL_HOSTS
 from browser_runner import run_in_browser
+from hygiene import PLUGIN_NAME
 from playwright.sync_api import Browser, Page, expect
 
 from xmetrics_core.sandbox.accounts import app_credentials
@@ -38,6 +39,7 @@ class Visit:
     requests: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     callback_params: dict[str, str] = field(default_factory=dict)
+    callback_landing: list[str] = field(default_factory=list)
     url_after_callback: str = ""
     requests_after_callback: list[str] = field(default_factory=list)
     injected_elements: int = -1
@@ -65,6 +67,7 @@ def connect_demo(page: Page, base_url: str, visit: Visit) -> None:
     page.wait_for_url("**/i/oauth2/authorize?**")
     with page.expect_request(lambda r: "code=" in r.url and r.url.startswith(base_url)) as back:
         page.get_by_role("button", name="Authorize app").click()
+    visit.callback_landing = [back.value.url]
     visit.callback_params = {k: v[0] for k, v in parse_qs(urlsplit(back.value.url).query).items()}
     expect(page.get_by_text("Connected as @", exact=False).first).to_be_visible()
     visit.url_after_callback = page.url
@@ -111,7 +114,11 @@ def fetch_and_export(page: Page, ids: list[str], visit: Visit, downloads: Path) 
 
 
 @pytest.fixture(scope="module")
-def visit(hostile_app_server: Any, tmp_path_factory: pytest.TempPathFactory) -> Visit:
+def visit(
+    hostile_app_server: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    request: pytest.FixtureRequest,
+) -> Visit:
     server = hostile_app_server
     world = build_world(seed=7, now=server.demo_now, settings=SandboxSettings())
     ids = [p.id for p in strangers_posts(world)]
@@ -135,7 +142,13 @@ def visit(hostile_app_server: Any, tmp_path_factory: pytest.TempPathFactory) -> 
             context.close()
         return seen
 
-    return run_in_browser(scenario, home=server.home)
+    visited = run_in_browser(scenario, home=server.home)
+    hygiene = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if hygiene is not None:  # the whole-run token-hygiene check searches these too
+        hygiene.note_urls([*visited.callback_landing, *visited.requests])
+        hygiene.note_server_log(server.log_path)
+        hygiene.note_secrets([visited.callback_params.get("code", "")])
+    return visited
 
 
 def test_nothing_in_a_strangers_post_executes(visit: Visit):

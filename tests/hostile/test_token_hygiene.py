@@ -1,0 +1,231 @@
+"""Token hygiene in one test: a full connect → fetch → export → CLI → disconnect cycle with
+every logger at DEBUG, then every secret searched for in the logs, the exports, the rendered
+pages, the CLI's output and the URLs. (The whole run is checked the same way by the plugin in
+``hygiene.py``; this test fails inside pytest's normal reporting.)
+
+Also: the remember-me file is 0600 in a 0700 folder, and ``.streamlit/secrets.toml`` is
+git-ignored.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import stat
+import subprocess
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from apptest_helpers import (
+    REPO,
+    consent_redirect,
+    land_callback,
+    link_button_urls,
+    new_app,
+)
+from hygiene import export_texts, page_text, sandbox_secrets, secret_hits
+from streamlit.testing.v1 import AppTest
+
+from pages.session import CONNECTION_KEY
+from xmetrics_core.cli import main
+from xmetrics_core.connection import Connection
+from xmetrics_core.credentials import OAuth2Credential
+
+
+class Records(logging.Handler):
+    """Every record, formatted, from the root and from loggers that do not propagate."""
+
+    def __init__(self) -> None:
+        super().__init__(level=logging.DEBUG)
+        self.lines: list[str] = []
+        self.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(self.format(record))
+
+
+@pytest.fixture
+def debug_records() -> Iterator[Records]:
+    records = Records()
+    loggers = [logging.getLogger()] + [
+        logger
+        for logger in logging.root.manager.loggerDict.values()
+        if isinstance(logger, logging.Logger) and not logger.propagate
+    ]
+    levels = [logger.level for logger in loggers]
+    consoles = [  # Streamlit's own console handlers keep printing what they printed before
+        (h, h.level, logger.getEffectiveLevel())
+        for logger in loggers[1:]
+        for h in logger.handlers
+        if type(h) is logging.StreamHandler
+    ]
+    for handler, level, before in consoles:
+        handler.setLevel(max(level, before))
+    for logger in loggers:
+        logger.addHandler(records)
+        logger.setLevel(logging.DEBUG)
+    try:
+        yield records
+    finally:
+        for logger, level in zip(loggers, levels, strict=True):
+            logger.removeHandler(records)
+            logger.setLevel(level)
+        for handler, level, _ in consoles:
+            handler.setLevel(level)
+
+
+@pytest.fixture
+def exported(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The bytes behind every download button the AppTests in this test offered."""
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    offered: list[bytes] = []
+
+    class RecordingStorage(MemoryMediaFileStorage):
+        def load_and_get_id(self, path_or_data: Any, *args: Any, **kwargs: Any) -> str:
+            if isinstance(path_or_data, bytes):
+                offered.append(path_or_data)
+            return super().load_and_get_id(path_or_data, *args, **kwargs)
+
+    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
+    return offered
+
+
+def connection_of(at: AppTest) -> Connection:
+    value = at.session_state[CONNECTION_KEY]
+    assert isinstance(value, Connection)
+    return value
+
+
+def test_a_full_cycle_at_debug_leaves_no_secret_in_logs_exports_pages_or_urls(
+    demo: Any,
+    dashboard: Path,
+    debug_records: Records,
+    exported: list[bytes],
+    capsys: pytest.CaptureFixture[str],
+):
+    pages: list[str] = []
+    urls: list[str] = []
+
+    at = new_app().run()
+    at.checkbox(key="xm_remember").check().run()
+    at.button(key="xm_demo").click().run()
+    (consent_url,) = link_button_urls(at)
+    urls.append(consent_url)
+    callback = consent_redirect(consent_url)
+    at = land_callback(callback)
+    assert not at.exception
+    assert len(at.query_params) == 0, "the callback's code and state leave the URL"
+    connection = connection_of(at)
+    credential = connection.credential
+    assert isinstance(credential, OAuth2Credential) and credential.refresh_token
+    pages.append(page_text(at))
+
+    remembered = dashboard / "credentials.json"
+    assert stat.S_IMODE(remembered.stat().st_mode) == 0o600
+    assert stat.S_IMODE(remembered.parent.stat().st_mode) == 0o700
+
+    ids = [p.id for p in demo.world.demo_posts[:12]]
+    at.switch_page("pages/posts.py").run()
+    at.text_area(key="xm_posts_text").set_value("\n".join(ids))
+    at = at.button(key="xm_fetch").click().run()
+    assert not at.exception
+    at = at.button(key="xm_load_recent").click().run()
+    pages.append(page_text(at))
+    at = at.switch_page("pages/video.py").run()
+    pages.append(page_text(at))
+    assert exported, "the pages offered CSV and zip downloads"
+
+    capsys.readouterr()
+    code = main(
+        ["fetch", "-v", *ids[:3]],
+        environ={"X_OAUTH2_ACCESS_TOKEN": credential.access_token, "X_API_BASE_URL": demo.base_url},
+    )
+    cli = capsys.readouterr()
+    assert code == 0
+
+    at.sidebar.button(key="xm_disconnect").click().run()
+    pages.append(page_text(at))
+    with pytest.raises(KeyError):
+        at.session_state[CONNECTION_KEY]
+
+    secrets = sandbox_secrets(demo) | {
+        callback["code"],
+        credential.access_token,
+        credential.refresh_token,
+    }
+    evidence = {
+        "logs": "\n".join(debug_records.lines).encode(),
+        "pages": "\n".join(pages).encode(),
+        "urls": "\n".join(urls).encode(),
+        "cli": (cli.out + cli.err).encode(),
+    }
+    for n, data in enumerate(exported):
+        for name, body in export_texts(f"download {n}", data):
+            evidence[name] = body
+    hits = {where: secret_hits(data, secrets) for where, data in evidence.items()}
+    print(
+        f"\nHYGIENE secrets={len(secrets)} log_records={len(debug_records.lines)} "
+        f"exports={len(evidence) - 4} pages={len(pages)} "
+        f"hits={sum(len(v) for v in hits.values())}"
+    )
+    debug_from = {line.split(" ", 2)[1].rstrip(":") for line in debug_records.lines}
+    assert {"xmetrics_core.client", "urllib3.connectionpool"} <= debug_from, debug_from
+    assert {where: found for where, found in hits.items() if found} == {}
+
+
+def test_secrets_toml_is_git_ignored_and_only_its_example_is_tracked():
+    git = shutil.which("git")
+    if git is None or not (REPO / ".git").exists():
+        pytest.skip("git or the repository's .git folder is not available")
+    ignored = subprocess.run(
+        [git, "check-ignore", "-q", ".streamlit/secrets.toml"], cwd=REPO, timeout=30, check=False
+    )
+    assert ignored.returncode == 0, ".streamlit/secrets.toml must be git-ignored"
+    tracked = subprocess.run(
+        [git, "ls-files", ".streamlit"],
+        cwd=REPO,
+        timeout=30,
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.split()
+    assert ".streamlit/secrets.toml" not in tracked
+    assert ".streamlit/secrets.toml.example" in tracked
+
+
+# -- the search itself can find what it looks for -------------------------------------------------
+
+
+def test_the_search_finds_a_secret_in_headers_json_urls_and_zips():
+    token = "Zx9-q_" + "k" * 40
+    secrets = frozenset({token, "short"})
+    assert secret_hits(f"Authorization: Bearer {token}\n".encode(), secrets) == {token}
+    assert secret_hits(f'{{"access_token": "{token}"}}'.encode(), secrets) == {token}
+    assert secret_hits(f"http://127.0.0.1/?a=1&token={token}&b=2".encode(), secrets) == {token}
+    assert secret_hits(b"nothing to see " + token[:-1].encode(), secrets) == set()
+    import io
+    import zipfile
+
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        archive.writestr("posts.csv", f"id,text\n1,{token}\n")
+    (member,) = export_texts("everything.zip", buffer.getvalue())
+    assert member[0] == "everything.zip:posts.csv" and secret_hits(member[1], secrets) == {token}
+
+
+def test_urls_with_callback_secrets_off_the_landing_are_flagged():
+    from hygiene import callback_params_off_landing, urls_after_callbacks
+
+    urls = [
+        "http://127.0.0.1:8501/",
+        "http://127.0.0.1:8501/?code=abc&state=xyz",
+        "http://127.0.0.1:8501/static/app.js",
+        "http://127.0.0.1:8501/_stcore/stream?code=abc",
+        "http://127.0.0.1:8501/?access_token=leaked",
+    ]
+    assert urls_after_callbacks(urls) == urls[2:]
+    assert callback_params_off_landing(urls) == urls[3:]
