@@ -189,7 +189,12 @@ class TokenHygiene:
         level = root.level
         root.setLevel(logging.DEBUG)
         root.addHandler(self._handler)
-        self._undo.append(lambda: (root.removeHandler(self._handler), root.setLevel(level)))
+
+        def restore_root() -> None:
+            root.removeHandler(self._handler)
+            root.setLevel(level)
+
+        self._undo.append(restore_root)
         self._attach_to_quiet_loggers()
         self._undo.append(self._detach_from_quiet_loggers)
         self._record_sandboxes()
@@ -240,7 +245,7 @@ class TokenHygiene:
             recorded.append(sandbox)
             return original(sandbox)
 
-        Sandbox.start = start  # type: ignore[method-assign]
+        Sandbox.start = start  # type: ignore[method-assign,assignment]
         self._undo.append(lambda: setattr(Sandbox, "start", original))
 
     def _record_downloads(self) -> None:

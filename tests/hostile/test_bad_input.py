@@ -230,7 +230,7 @@ def paste_and_fetch(at: AppTest, text: str) -> AppTest:
 
 
 def connected_posts_page(demo: Any) -> AppTest:
-    at = connect_bearer(demo)
+    at: AppTest = connect_bearer(demo)
     assert not at.exception
     return at.switch_page("pages/posts.py").run()
 

@@ -57,7 +57,7 @@ def apptest_in_threads(monkeypatch: pytest.MonkeyPatch) -> None:
                 return
             super().__setattr__(name, value)
 
-    class ConcurrentRuntime(Runtime, metaclass=StickyInstance):  # type: ignore[misc]
+    class ConcurrentRuntime(Runtime, metaclass=StickyInstance):
         pass
 
     monkeypatch.setattr(Runtime, "_instance", Runtime._instance)
@@ -121,7 +121,8 @@ def check_session(session: Session, demo: Any) -> str:
     """Everything this session shows belongs to its account; returns its fingerprint."""
     assert session.error is None, repr(session.error)
     at, account = session.at, session.account
-    assert at is not None and not at.exception, [str(e.value) for e in at.exception]
+    assert at is not None
+    assert not at.exception, [str(e.value) for e in at.exception]
     connection = at.session_state[CONNECTION_KEY]
     assert isinstance(connection, Connection)
     assert connection.account is not None and connection.account.id == account.user_id

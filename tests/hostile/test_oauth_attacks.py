@@ -128,7 +128,7 @@ def start_demo_sign_in(at: AppTest | None = None) -> tuple[AppTest, str]:
 def state_of(url: str) -> str:
     from urllib.parse import parse_qs, urlsplit
 
-    return parse_qs(urlsplit(url).query)["state"][0]
+    return str(parse_qs(urlsplit(url).query)["state"][0])
 
 
 def start_oauth2_tab(at: AppTest, sandbox: Any, *, redirect_uri: str, scopes: str) -> str:
@@ -141,7 +141,7 @@ def start_oauth2_tab(at: AppTest, sandbox: Any, *, redirect_uri: str, scopes: st
     at.button(key="xm_o2_start").click().run()
     assert not at.exception
     (url,) = link_button_urls(at)
-    return url
+    return str(url)
 
 
 # -- state: the app's pending sign-ins ------------------------------------------------------------

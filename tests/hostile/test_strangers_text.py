@@ -18,7 +18,7 @@ import pytest
 from browser_helpers import LOCAL_HOSTS
 from browser_runner import run_in_browser
 from hygiene import PLUGIN_NAME
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Browser, Dialog, Page, expect
 
 from xmetrics_core.sandbox.accounts import app_credentials
 from xmetrics_core.sandbox.settings import SandboxSettings
@@ -131,7 +131,12 @@ def visit(
         )
         context.set_default_timeout(TIMEOUT_MS)
         page = context.new_page()
-        page.on("dialog", lambda d: (seen.dialogs.append(d.message), d.dismiss()))
+
+        def on_dialog(dialog: Dialog) -> None:
+            seen.dialogs.append(dialog.message)
+            dialog.dismiss()
+
+        page.on("dialog", on_dialog)
         page.on("request", lambda r: seen.requests.append(r.url))
         page.on("console", lambda m: seen.console.append(m.text))
         try:
@@ -142,7 +147,7 @@ def visit(
             context.close()
         return seen
 
-    visited = run_in_browser(scenario, home=server.home)
+    visited: Visit = run_in_browser(scenario, home=server.home)
     hygiene = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
     if hygiene is not None:  # the whole-run token-hygiene check searches these too
         hygiene.note_urls([*visited.callback_landing, *visited.requests])
