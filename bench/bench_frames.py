@@ -50,9 +50,9 @@ import pyarrow
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
 from xmetrics_core.catalogue import QUARTILES, Group, Level, fields_of  # noqa: E402
-from xmetrics_core.client import _merge_media, post_from_json  # noqa: E402
+from xmetrics_core.client import result_from_pages  # noqa: E402
 from xmetrics_core.frames import all_frames  # noqa: E402
-from xmetrics_core.models import FetchResult, IdStatus, PostStatus  # noqa: E402
+from xmetrics_core.models import FetchResult  # noqa: E402
 
 RawPage = dict[str, Any]
 PAGE_SIZE = 100
@@ -141,12 +141,10 @@ def synthetic_pages(n_posts: int, *, seed: int = 7) -> list[RawPage]:
 
 
 def to_fetch_result(pages: Sequence[RawPage]) -> FetchResult:
-    """Raw pages → FetchResult through the client's own parse (``post_from_json`` for
-    ``data[]``, ``_merge_media`` for ``includes.media``), one OK status per Post."""
-    posts = tuple(post_from_json(raw) for page in pages for raw in page.get("data", ()))
-    media_json = [m for page in pages for m in page.get("includes", {}).get("media", ())]
-    statuses = tuple(IdStatus(id=p.id, status=PostStatus.OK, source=p.id) for p in posts)
-    return FetchResult(posts=posts, media=_merge_media(media_json, posts), statuses=statuses)
+    """Raw pages → FetchResult through the client's own parse (``client.result_from_pages``:
+    ``posts_from_json`` for ``data[]``, ``merge_media`` for ``includes.media``, the functions
+    ``fetch_posts`` uses), one OK status per Post."""
+    return result_from_pages(pages)
 
 
 def baseline(pages: Sequence[RawPage]) -> tuple[pd.DataFrame, ...]:

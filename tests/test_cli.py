@@ -15,8 +15,12 @@ from typing import Any
 import pytest
 
 from xmetrics_core.catalogue import Group, Level, metrics_for
-from xmetrics_core.cli import main, neutralise_formula
+from xmetrics_core.cli import main, media_table, post_table, write_table
+from xmetrics_core.client import result_from_pages
 from xmetrics_core.credentials import ENV_VARIABLES
+from xmetrics_core.exports import neutralise_formula, safe_csv_text
+from xmetrics_core.frames import media_frame, posts_frame
+from xmetrics_core.models import FetchResult, IdStatus, PostStatus
 
 SCOPES = ("tweet.read", "users.read", "offline.access")
 
@@ -294,3 +298,114 @@ def test_oauth2_refresh_writes_rotated_tokens_with_0600(
     assert rotated["refresh_token"] not in (None, env["X_OAUTH2_REFRESH_TOKEN"])
     assert rotated["access_token"] not in err and rotated["refresh_token"] not in err
     assert "written to" in err
+
+
+def offline_result() -> FetchResult:
+    """Two fetched Posts (one formula-looking, one with a video) and an invalid token."""
+    fetched = result_from_pages(
+        [
+            {
+                "data": [
+                    {
+                        "id": "1850000000000000001",
+                        "text": '=HYPERLINK("http://evil")',
+                        "author_id": "42",
+                        "created_at": "2026-11-01T10:20:30.000Z",
+                        "public_metrics": {"like_count": 3, "retweet_count": 0},
+                    },
+                    {
+                        "id": "1850000000000000002",
+                        "text": "a video",
+                        "author_id": "42",
+                        "created_at": "2026-11-02T00:00:00.000Z",
+                        "attachments": {"media_keys": ["13_9"]},
+                        "public_metrics": {"like_count": 7},
+                    },
+                ],
+                "includes": {
+                    "media": [
+                        {
+                            "media_key": "13_9",
+                            "type": "video",
+                            "duration_ms": 1500,
+                            "url": "@not-a-formula",
+                            "public_metrics": {"view_count": 11},
+                        }
+                    ]
+                },
+            }
+        ],
+        groups=(Group.PUBLIC,),
+    )
+    invalid = IdStatus(id="-1+2", status=PostStatus.INVALID, detail="not a Post ID", source="-1+2")
+    return FetchResult(
+        posts=fetched.posts,
+        media=fetched.media,
+        statuses=(*fetched.statuses, invalid),
+        groups=fetched.groups,
+    )
+
+
+def test_cli_tables_are_the_frames_cut_to_the_documented_columns() -> None:
+    result = offline_result()
+    public = [m.path for m in metrics_for(Level.POST, [Group.PUBLIC])]
+    posts = post_table(result, [Group.PUBLIC])
+    assert list(posts.columns) == [
+        "id",
+        "created_at",
+        "author_id",
+        "text",
+        "status",
+        "status_detail",
+        *public,
+    ]
+    frame = posts_frame(result)
+    assert posts["id"].tolist() == frame["id"].tolist()
+    assert posts[public].equals(frame[public])
+    assert posts["created_at"].iloc[:2].tolist() == ["2026-11-01T10:20:30Z", "2026-11-02T00:00:00Z"]
+    assert posts["created_at"].isna().iloc[2]
+    media = media_table(result, [Group.PUBLIC])
+    assert list(media.columns) == [
+        "media_key",
+        "type",
+        "duration_ms",
+        "preview_image_url",
+        "url",
+        "post_ids",
+        "public_metrics.view_count",
+    ]
+    assert media.equals(media_frame(result)[list(media.columns)])
+
+
+def test_cli_csv_is_the_safe_export_without_a_bom() -> None:
+    table = post_table(offline_result(), [Group.PUBLIC])
+    out = io.StringIO()
+    write_table(table, output_format="csv", out=out)
+    text = out.getvalue()
+    assert text == safe_csv_text(table)
+    assert text.startswith("id,created_at,") and "\r\n" in text
+    rows = csv_rows(text)
+    assert rows[0]["text"] == '\'=HYPERLINK("http://evil")'
+    assert rows[0]["public_metrics.like_count"] == "3"
+    assert rows[0]["public_metrics.quote_count"] == ""  # X left it out: empty, never 0
+    assert rows[2]["id"] == "'-1+2" and rows[2]["status"] == "invalid"
+    media_out = io.StringIO()
+    write_table(media_table(offline_result(), [Group.PUBLIC]), output_format="csv", out=media_out)
+    (video,) = csv_rows(media_out.getvalue())
+    assert video["url"] == "'@not-a-formula" and video["post_ids"] == "1850000000000000002"
+
+
+def test_cli_json_has_the_same_rows_with_null_for_missing_and_raw_text() -> None:
+    out = io.StringIO()
+    write_table(post_table(offline_result(), [Group.PUBLIC]), output_format="json", out=out)
+    rows = json.loads(out.getvalue())
+    assert [r["id"] for r in rows] == ["1850000000000000001", "1850000000000000002", "-1+2"]
+    assert rows[0]["text"] == '=HYPERLINK("http://evil")'  # JSON is data, not a sheet
+    assert rows[0]["public_metrics.like_count"] == 3
+    assert rows[0]["public_metrics.quote_count"] is None
+    assert rows[2]["created_at"] is None and rows[2]["text"] is None
+    media_out = io.StringIO()
+    write_table(media_table(offline_result(), [Group.PUBLIC]), output_format="json", out=media_out)
+    (video,) = json.loads(media_out.getvalue())
+    assert video["duration_ms"] == 1500 and video["public_metrics.view_count"] == 11
+    assert video["preview_image_url"] is None

@@ -11,8 +11,11 @@ Columns are ``id, created_at, author_id, text, status, status_detail`` and then 
 metric paths from the catalogue (``public_metrics.like_count`` …) for the groups asked; with
 ``--media`` the media table instead (``media_key, type, duration_ms, preview_image_url, url,
 post_ids`` and the media metric paths). A metric X did not return is an empty cell (JSON
-``null``), never 0. CSV cells that a spreadsheet would run as a formula (leading ``=``, ``+``,
-``-``, ``@``, tab or CR) are prefixed with ``'``.
+``null``), never 0. Both tables are the dashboard's own frames (``frames.posts_frame`` /
+``frames.media_frame``) cut to these columns, and the CSV is written by the same
+formula-safe export as the dashboard's downloads (``exports.safe_csv_text``, no BOM on
+stdout): text cells a spreadsheet would run as a formula (leading ``=``, ``+``, ``-``,
+``@``, tab or CR) are prefixed with ``'``.
 
 Messages go to stderr; no secret is ever printed. Exit status: 0 when at least one Post's
 metrics were fetched, 1 when nothing could be fetched, 2 for usage or credential problems.
@@ -21,7 +24,6 @@ metrics were fetched, 1 when nothing could be fetched, 2 for usage or credential
 from __future__ import annotations
 
 import argparse
-import csv
 import io
 import json
 import logging
@@ -32,11 +34,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
+import pandas as pd
+
 from xmetrics_core.catalogue import ALL_GROUPS, Group, Level, metrics_for
 from xmetrics_core.client import XClient, format_reset
 from xmetrics_core.credentials import Credential, OAuth2Credential, credential_from_env
 from xmetrics_core.errors import RateLimited, XApiError
-from xmetrics_core.models import FetchResult, IdStatus, PostRecord, PostStatus
+from xmetrics_core.exports import safe_csv_text
+from xmetrics_core.frames import CREATED_AT, media_frame, posts_frame
+from xmetrics_core.models import FetchResult, IdStatus, PostStatus
 from xmetrics_core.references import ParsedReferences, parse_references
 
 EXIT_OK = 0
@@ -45,84 +51,51 @@ EXIT_USAGE = 2
 
 POST_COLUMNS = ("id", "created_at", "author_id", "text", "status", "status_detail")
 MEDIA_COLUMNS = ("media_key", "type", "duration_ms", "preview_image_url", "url", "post_ids")
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+#: ``created_at`` as the CLI writes it: X's own UTC form, to the second.
+TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 
-Cell = str | int | None
-
-
-def neutralise_formula(cell: Cell) -> Cell:
-    """Prefix ``'`` to text a spreadsheet would evaluate (``=cmd|…``, ``+1``, ``@SUM`` …)."""
-    if isinstance(cell, str) and cell.startswith(FORMULA_PREFIXES):
-        return "'" + cell
-    return cell
+JsonRecord = dict[str, object]
 
 
 def _time(value: datetime | None) -> str | None:
     if value is None:
         return None
-    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return value.astimezone(UTC).strftime(TIME_FORMAT)
 
 
-def post_rows(
-    result: FetchResult, groups: Sequence[Group]
-) -> tuple[list[str], list[dict[str, Cell]]]:
-    """One wide row per status (every pasted ID), metric columns from the catalogue."""
-    metrics = metrics_for(Level.POST, groups)
-    columns = [*POST_COLUMNS, *(m.path for m in metrics)]
-    records: dict[str, PostRecord] = {p.id: p for p in result.posts}
-    rows: list[dict[str, Cell]] = []
-    for status in result.statuses:
-        record = records.get(status.id) if status.status is not PostStatus.INVALID else None
-        row: dict[str, Cell] = {
-            "id": status.id,
-            "created_at": _time(record.created_at) if record else None,
-            "author_id": record.author_id if record else None,
-            "text": record.text if record else None,
-            "status": status.status.value,
-            "status_detail": status.detail,
-        }
-        for metric in metrics:
-            row[metric.path] = record.value(metric.group, metric.field) if record else None
-        rows.append(row)
-    return columns, rows
+def post_table(result: FetchResult, groups: Sequence[Group]) -> pd.DataFrame:
+    """The Posts table the CLI writes: :func:`frames.posts_frame` (one row per pasted ID,
+    then per invalid token) cut to ``id, created_at, author_id, text, status,
+    status_detail`` and the catalogue's Post metric paths of ``groups``; ``created_at`` as
+    ``2022-08-13T20:36:51Z``."""
+    columns = [*POST_COLUMNS, *(m.path for m in metrics_for(Level.POST, groups))]
+    posts = posts_frame(result)
+    created = posts[CREATED_AT].dt.strftime(TIME_FORMAT).astype("str")
+    return posts.assign(**{CREATED_AT: created})[columns]
 
 
-def media_rows(
-    result: FetchResult, groups: Sequence[Group]
-) -> tuple[list[str], list[dict[str, Cell]]]:
-    """One wide row per media item (deduplicated by ``media_key``)."""
-    metrics = metrics_for(Level.MEDIA, groups)
-    columns = [*MEDIA_COLUMNS, *(m.path for m in metrics)]
-    rows: list[dict[str, Cell]] = []
-    for media in result.media:
-        row: dict[str, Cell] = {
-            "media_key": media.media_key,
-            "type": media.type,
-            "duration_ms": media.duration_ms,
-            "preview_image_url": media.preview_image_url,
-            "url": media.url,
-            "post_ids": " ".join(media.post_ids),
-        }
-        for metric in metrics:
-            row[metric.path] = media.value(metric.group, metric.field)
-        rows.append(row)
-    return columns, rows
+def media_table(result: FetchResult, groups: Sequence[Group]) -> pd.DataFrame:
+    """The media table the CLI writes: :func:`frames.media_frame` (one row per
+    ``media_key``) cut to ``media_key, type, duration_ms, preview_image_url, url, post_ids``
+    and the catalogue's media metric paths of ``groups``."""
+    columns = [*MEDIA_COLUMNS, *(m.path for m in metrics_for(Level.MEDIA, groups))]
+    return media_frame(result)[columns]
 
 
-def write_csv(columns: Sequence[str], rows: Sequence[Mapping[str, Cell]], out: TextIO) -> None:
-    """RFC 4180 CSV with formula-looking cells neutralised."""
-    writer = csv.writer(out, lineterminator="\r\n")
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow(
-            ["" if row.get(c) is None else neutralise_formula(row.get(c)) for c in columns]
-        )
+def json_records(table: pd.DataFrame) -> list[JsonRecord]:
+    """One JSON object per row, the table's columns in order; missing values are None."""
+    plain = table.astype(object).where(table.notna(), None)
+    return [{str(name): value for name, value in row.items()} for row in plain.to_dict("records")]
 
 
-def write_json(columns: Sequence[str], rows: Sequence[Mapping[str, Cell]], out: TextIO) -> None:
-    """A JSON array of objects with the CSV's columns (missing metrics are null)."""
-    json.dump([{c: row.get(c) for c in columns} for row in rows], out, ensure_ascii=False, indent=1)
-    out.write("\n")
+def write_table(table: pd.DataFrame, *, output_format: str, out: TextIO) -> None:
+    """CSV through the exports' formula-safe writer (no BOM: a text stream), or a JSON
+    array of objects (missing metrics are null; JSON needs no formula guard)."""
+    if output_format == "json":
+        json.dump(json_records(table), out, ensure_ascii=False, indent=1)
+        out.write("\n")
+    else:
+        out.write(safe_csv_text(table))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -268,9 +241,9 @@ def _invalid_statuses(parsed: ParsedReferences) -> tuple[IdStatus, ...]:
 
 def _emit(result: FetchResult, groups: Sequence[Group], args: argparse.Namespace) -> None:
     asked = result.groups or tuple(groups)
-    columns, rows = media_rows(result, asked) if args.media else post_rows(result, asked)
+    table = media_table(result, asked) if args.media else post_table(result, asked)
     buffer = io.StringIO()
-    (write_json if args.format == "json" else write_csv)(columns, rows, buffer)
+    write_table(table, output_format=args.format, out=buffer)
     sys.stdout.write(buffer.getvalue())
     sys.stdout.flush()
 
