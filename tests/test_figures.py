@@ -139,7 +139,9 @@ def test_organic_vs_promoted_plots_exactly_its_data(per_post: bool) -> None:
 
 def test_organic_vs_promoted_in_total_sums_the_posts() -> None:
     fig = figures.organic_vs_promoted_figure(split_long(per_post=False), per_post=False)
-    by_context = {t.meta["context"]: dict(zip(t.x, t.y, strict=True)) for t in fig.data}
+    by_context: dict[str, dict[str, int]] = {}
+    for t in fig.data:
+        by_context.setdefault(t.meta["context"], {}).update(zip(t.x, t.y, strict=True))
     assert by_context["organic"]["Likes"] == 38
     assert by_context["promoted"]["Likes"] == 10  # Post 2 was never promoted: skipped
     assert by_context["total"]["Likes"] == 49
@@ -164,6 +166,56 @@ def test_organic_vs_promoted_per_post_has_one_row_per_metric() -> None:
         t for t in fig.data if t.meta == {"context": "promoted", "label": "Likes"}
     )
     assert list(promoted_likes.y) == [10, None]  # missing stays a gap, not 0
+
+
+def test_organic_vs_promoted_gives_every_metric_its_own_facet_and_y_axis() -> None:
+    for per_post in (False, True):
+        fig = figures.organic_vs_promoted_figure(split_long(per_post=per_post), per_post=per_post)
+        axes_by_label: dict[str, set[str]] = {}
+        for t in fig.data:
+            axes_by_label.setdefault(t.meta["label"], set()).add(t.yaxis)
+        assert all(len(axes) == 1 for axes in axes_by_label.values())  # bars, diamond together
+        y_axes = [next(iter(axes)) for axes in axes_by_label.values()]
+        assert len(set(y_axes)) == len(axes_by_label) == 6  # one y axis per metric
+        for name in y_axes:
+            axis = fig.layout["yaxis" + name[1:]]
+            assert axis.matches is None and axis.rangemode == "tozero"
+    total = figures.organic_vs_promoted_figure(split_long(per_post=False), per_post=False)
+    axes = sorted({t.xaxis for t in total.data})
+    assert len(axes) == 6
+    x_domains = {tuple(total.layout["xaxis" + a[1:]].domain) for a in axes}
+    y_domains = {tuple(total.layout["yaxis" + a[1:]].domain) for a in axes}
+    assert (len(x_domains), len(y_domains)) == (3, 2)  # three facets to a row, two rows
+    bars = [t for t in total.data if isinstance(t, go.Bar)]
+    assert all(t.texttemplate == "%{y:,}" for t in bars)  # the exact counts on the bars
+
+
+def test_organic_vs_promoted_per_post_draws_the_posts_with_most_impressions() -> None:
+    impressions = {str(n): 1000 + 37 * ((n * 7) % 20) for n in range(1, 21)}  # all distinct
+    many = [
+        post(
+            post_id,
+            public={"like_count": 10 + int(post_id), "retweet_count": 1, "reply_count": 0},
+            non_public={"impression_count": count},
+            organic={"impression_count": count, "like_count": 10 + int(post_id)},
+        )
+        for post_id, count in impressions.items()
+    ]
+    limit = figures.MAX_POSTS_PER_SPLIT_CHART
+    long = frames.split_long_frame(frames.split_frame(result(*many), per_post=True))
+    fig = figures.organic_vs_promoted_figure(long, per_post=True)
+    data = figures.organic_vs_promoted_data(long)
+    expected = sorted(impressions, key=lambda i: -impressions[i])[:limit]
+    organic_likes = next(t for t in fig.data if t.meta == {"context": "organic", "label": "Likes"})
+    assert list(organic_likes.x) == sorted(expected, key=int)  # in paste order
+    assert set(data["post_id"].astype(str)) == set(expected)
+    assert sum(len(t.y) for t in fig.data) == len(data)
+    assert fig.layout.title.subtitle.text.startswith(f"The {limit} of 20 Posts")
+    assert fig.layout.xaxis.showticklabels is False  # Post IDs once, under the bottom facet
+    bottom = fig.layout[f"xaxis{len({t.xaxis for t in fig.data})}"]
+    assert bottom.showticklabels is True and bottom.title.text == "Post ID"
+    few = figures.organic_vs_promoted_figure(split_long(per_post=True), per_post=True)
+    assert not few.layout.title.subtitle.text  # nothing left out, nothing said
 
 
 def test_a_failed_sum_check_is_annotated() -> None:
@@ -237,9 +289,48 @@ def test_quartile_retention_annotates_the_largest_step_drop() -> None:
     fig = figures.quartile_retention_figure(quartiles())
     # step drops: total 13_a: 30%, −7.1%, 60%, 66.7%; organic: 16.7%, 20%, 25%, 83.3%
     [note] = [a for a in fig.layout.annotations if (a.text or "").startswith("Largest drop")]
-    assert note.x == 100
-    assert note.y == pytest.approx(50 / 600 * 100)
-    assert "83.3%" in note.text and "Organic" in note.text
+    [ring] = fig.layout.shapes
+    assert ring.xanchor == 100
+    assert ring.yanchor == pytest.approx(50 / 600 * 100)
+    assert (ring.xref, ring.yref, ring.type) == ("x", "y", "circle")
+    assert "83.3%" in note.text and "Organic" in note.text and "ringed" in note.text
+    assert "13_a" in note.text  # two videos on show: the note says which one
+
+
+def test_the_largest_drop_note_sits_above_the_plot_area_never_on_the_lines() -> None:
+    only_a = quartiles().loc[lambda d: d["media_key"].eq("13_a")].reset_index(drop=True)
+    for q in (quartiles(), only_a):
+        fig = figures.quartile_retention_figure(q)
+        [note] = fig.layout.annotations
+        assert (note.xref, note.yref, note.showarrow) == ("paper", "paper", False)
+        assert note.yanchor == "top" and note.y > 1  # its top edge is above the plot area
+        plot_height = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
+        lines = note.text.count("<br>") + 1
+        assert (note.y - 1) * plot_height >= 18 * lines  # and so is its bottom edge
+        legend_bottom_px = (1 - fig.layout.legend.y) * fig.layout.height + 22
+        note_top_px = fig.layout.margin.t - (note.y - 1) * plot_height
+        assert legend_bottom_px <= note_top_px  # the legend is above the note, not on it
+    assert "13_a" not in figures.quartile_retention_figure(only_a).layout.annotations[0].text
+
+
+def test_without_starters_the_largest_drop_is_named_but_not_ringed() -> None:
+    no_start = MediaRecord(
+        media_key="13_c",
+        type="video",
+        metrics={"non_public_metrics": {"playback_25_count": 80, "playback_50_count": 20}},
+    )
+    fig = figures.quartile_retention_figure(frames.quartiles_frame(result(media=(no_start,))))
+    [note] = fig.layout.annotations
+    assert note.text.startswith("Largest drop: 75.0% of viewers lost")
+    assert fig.layout.shapes == ()
+
+
+def test_the_two_quartile_charts_line_up_side_by_side() -> None:
+    retention = figures.quartile_retention_figure(quartiles())
+    counts = figures.quartile_counts_figure(quartiles())
+    assert retention.layout.height == counts.layout.height
+    assert retention.layout.margin.t == counts.layout.margin.t
+    assert retention.layout.legend.orientation == counts.layout.legend.orientation == "h"
 
 
 def test_quartile_counts_plot_exact_viewers_grouped_by_context() -> None:

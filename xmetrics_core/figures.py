@@ -7,12 +7,18 @@ deficiencies), one fixed colour per context. Backgrounds are transparent and no 
 is set, so the page's ``st.plotly_chart(fig, theme="streamlit")`` applies the light or
 dark theme. Hover labels show exact counts. An empty input gives a figure that says
 "No data" instead of raising.
+
+Layout: the title, a horizontal legend and any note get their own pixel rows above the
+plot area (``_Header``), so neither the legend nor a note ever covers a trace. Metrics
+of very different sizes get one facet each with its own y axis.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
-from typing import Final
+from dataclasses import dataclass
+from typing import Any, Final
 
 import numpy as np
 import pandas as pd
@@ -75,16 +81,74 @@ ENGAGEMENT_RATE_PCT: Final = "engagement_rate_pct"
 _TRANSPARENT: Final = "rgba(0,0,0,0)"
 
 
-def _base_layout(fig: go.Figure, *, title: str) -> go.Figure:
+def _base_layout(fig: go.Figure, *, title: str, subtitle: str | None = None) -> go.Figure:
     """Transparent backgrounds, no template: the page's theme decides the rest."""
+    title_spec: dict[str, Any] = {"text": title}
+    if subtitle:
+        title_spec["subtitle"] = {"text": subtitle}
     return fig.update_layout(
-        title={"text": title},
+        title=title_spec,
         paper_bgcolor=_TRANSPARENT,
         plot_bgcolor=_TRANSPARENT,
         hovermode="closest",
         legend={"title": {"text": ""}},
         margin={"t": 60, "r": 20, "b": 40, "l": 60},
     )
+
+
+@dataclass(frozen=True, kw_only=True)
+class _Header:
+    """Pixel rows above the plot area, top down: title (and subtitle), legend, a note, then
+    room for the first facets' titles. Keeps the legend and notes off the traces."""
+
+    subtitle: bool = False
+    legend_rows: int = 1
+    note_lines: int = 0
+    facet_titles: bool = True
+
+    @property
+    def legend_top(self) -> int:
+        return 44 + (20 if self.subtitle else 0)
+
+    @property
+    def note_top(self) -> int:
+        return self.legend_top + 22 * self.legend_rows + 4
+
+    @property
+    def top(self) -> int:
+        last = self.note_top + 18 * self.note_lines if self.note_lines else self.note_top
+        return last + (30 if self.facet_titles else 12)
+
+    def note(self, text: str, *, plot_height: int) -> go.layout.Annotation:
+        """An annotation on the note row (paper coordinates, above the plot area)."""
+        return go.layout.Annotation(
+            text=text,
+            xref="paper",
+            yref="paper",
+            x=0,
+            y=1 + (self.top - self.note_top) / plot_height,
+            xanchor="left",
+            yanchor="top",
+            align="left",
+            showarrow=False,
+            font={"color": HIGHLIGHT_COLOUR},
+        )
+
+    def place(self, fig: go.Figure, *, height: int, bottom: int) -> go.Figure:
+        """Title at the top, a horizontal legend under it, margins that make the room."""
+        return fig.update_layout(
+            height=height,
+            title={"y": 1 - 12 / height, "yref": "container", "yanchor": "top"},
+            legend={
+                "orientation": "h",
+                "yref": "container",
+                "y": 1 - self.legend_top / height,
+                "yanchor": "top",
+                "x": 0,
+                "xanchor": "left",
+            },
+            margin={"t": self.top, "b": bottom, "l": 60, "r": 20},
+        )
 
 
 def no_data_figure(title: str) -> go.Figure:
@@ -125,20 +189,51 @@ def _rows(*columns: Sequence[object]) -> list[list[object]]:
 # -- organic vs promoted ----------------------------------------------------------------------
 
 _SPLIT_TITLE: Final = "Organic vs promoted (bars) against the total X reports (diamonds)"
+_SPLIT_PER_POST_TITLE: Final = "Organic vs promoted per Post (bars) against X's total (diamonds)"
+#: The per-Post chart draws at most this many Posts (the ones with the most impressions):
+#: beyond that the bars and the Post IDs under them stop being readable.
+MAX_POSTS_PER_SPLIT_CHART: Final = 15
+#: Facets per row when the chart sums all Posts (one facet per metric).
+_SPLIT_FACETS_PER_ROW: Final = 3
+_RANKING_METRIC: Final = "impression_count"
 
 
-def organic_vs_promoted_data(split_long: pd.DataFrame) -> pd.DataFrame:
+def _posts_with_most_impressions(data: pd.DataFrame, limit: int) -> list[str]:
+    """Up to ``limit`` Post IDs of ``data``, most total impressions first (missing last,
+    ties in the given order)."""
+    impressions = data.loc[
+        data[CONTEXT].astype(str).eq(Context.TOTAL.value)
+        & data[METRIC].astype(str).eq(_RANKING_METRIC),
+        [POST_ID, VALUE],
+    ].assign(**{POST_ID: lambda d: d[POST_ID].astype(str)})
+    order = pd.DataFrame({POST_ID: list(dict.fromkeys(_strings(data[POST_ID])))}).merge(
+        impressions.drop_duplicates(POST_ID), on=POST_ID, how="left"
+    )
+    ranked = order.sort_values(VALUE, ascending=False, kind="stable", na_position="last")
+    return _strings(ranked[POST_ID].head(limit))
+
+
+def organic_vs_promoted_data(
+    split_long: pd.DataFrame, *, max_posts: int = MAX_POSTS_PER_SPLIT_CHART
+) -> pd.DataFrame:
     """The rows :func:`organic_vs_promoted_figure` plots, in trace order.
 
     Input: :func:`xmetrics_core.frames.split_long_frame`. Output columns: ``post_id,
     metric, label, context, value, sum_matches``, ordered by context (organic, promoted,
     total), then as given. Missing values stay (plotted as gaps, exported as empty cells).
+    With more than ``max_posts`` Posts only the ``max_posts`` with the most total
+    impressions are kept (in their given order); the all-Posts sum is one "Post".
     """
     order = {c: i for i, c in enumerate((Context.ORGANIC, Context.PROMOTED, Context.TOTAL))}
     columns = [POST_ID, METRIC, LABEL, CONTEXT, VALUE, SUM_MATCHES]
+    data = split_long.reindex(columns=columns)
+    if data[POST_ID].nunique() > max_posts:
+        kept = set(_posts_with_most_impressions(data, max_posts))
+        data = data.loc[data[POST_ID].astype(str).isin(kept)]
     return (
-        split_long.reindex(columns=columns)
-        .assign(_order=lambda d: d[CONTEXT].astype(str).map({k.value: v for k, v in order.items()}))
+        data.assign(
+            _order=lambda d: d[CONTEXT].astype(str).map({k.value: v for k, v in order.items()})
+        )
         .sort_values("_order", kind="stable")
         .drop(columns="_order")
         .reset_index(drop=True)
@@ -154,81 +249,116 @@ def _mismatch_note(data: pd.DataFrame) -> str | None:
     return f"organic + promoted ≠ total for {shown}"
 
 
-def organic_vs_promoted_figure(split_long: pd.DataFrame, *, per_post: bool) -> go.Figure:
-    """Organic and promoted stacked per metric, with X's total as a diamond beside them.
+def _split_subtitle(*, per_post: bool, shown: int, given: int) -> str | None:
+    if per_post and shown < given:
+        return (
+            f"The {shown} of {given} Posts with the most impressions "
+            "(every Post is in the zip download)"
+        )
+    return None
 
-    Where the bars' top and the diamond disagree, organic + promoted ≠ total; the
-    figure then names the metrics in an annotation. ``per_post=True`` draws one row of
-    bars per metric (x = Post ID), ``False`` one bar per metric (x = metric).
-    Hover shows the exact count and whether the sum check holds.
+
+def _split_trace(
+    part: pd.DataFrame, *, context: Context, label: str, per_post: bool, first: bool
+) -> go.Bar | go.Scatter:
+    """One context's bars (or X's total as diamonds) in one metric's facet."""
+    check = [
+        "sum check: unknown" if pd.isna(v) else f"sum check: {'ok' if v else 'FAILS'}"
+        for v in part[SUM_MATCHES]
+    ]
+    common: dict[str, Any] = {
+        "x": _strings(part[POST_ID] if per_post else part[LABEL]),
+        "y": _ints(part[VALUE]),
+        "name": CONTEXT_NAMES[context.value],
+        "legendgroup": context.value,
+        "showlegend": first,
+        "customdata": _rows(_strings(part[POST_ID]), _strings(part[LABEL]), check),
+        "hovertemplate": (
+            "%{customdata[0]}<br>%{customdata[1]}: %{y:,} ("
+            + CONTEXT_NAMES[context.value]
+            + ")<br>%{customdata[2]}<extra></extra>"
+        ),
+        "meta": {"context": context.value, "label": label},
+    }
+    if context is Context.TOTAL:
+        return go.Scatter(
+            mode="markers",
+            marker={
+                "symbol": "diamond",
+                "size": 9 if per_post else 13,
+                "color": CONTEXT_COLOURS[context.value],
+                "line": {"width": 1, "color": OUTLINE_COLOUR},
+            },
+            **common,
+        )
+    labels = (
+        {}
+        if per_post
+        else {"texttemplate": "%{y:,}", "textposition": "inside", "insidetextanchor": "middle"}
+    )
+    return go.Bar(marker={"color": CONTEXT_COLOURS[context.value]}, **labels, **common)
+
+
+def organic_vs_promoted_figure(split_long: pd.DataFrame, *, per_post: bool) -> go.Figure:
+    """Organic and promoted stacked per metric, with X's total as a diamond on them.
+
+    One facet per metric, each with its own y axis, so Likes stay readable beside
+    impressions in the hundreds of thousands. ``per_post=False``: one bar per facet (the
+    sum over all Posts, its counts written on the bars), facets three to a row.
+    ``per_post=True``: one facet row per metric with a bar per Post (x = Post ID, shared
+    by every row), at most :data:`MAX_POSTS_PER_SPLIT_CHART` Posts, the title saying
+    when some are left out. Where the bars' top and the diamond disagree, organic +
+    promoted ≠ total; the figure then names the metrics in an annotation. Hover shows
+    the exact count and whether the sum check holds.
     """
     data = organic_vs_promoted_data(split_long)
     if data.empty:
-        return no_data_figure(_SPLIT_TITLE)
+        return no_data_figure(_SPLIT_PER_POST_TITLE if per_post else _SPLIT_TITLE)
     labels = list(dict.fromkeys(_strings(data[LABEL])))
-    rows = len(labels) if per_post else 1
+    columns = 1 if per_post else min(_SPLIT_FACETS_PER_ROW, len(labels))
+    rows = math.ceil(len(labels) / columns)
     fig = make_subplots(
         rows=rows,
-        cols=1,
-        subplot_titles=labels if per_post else None,
-        vertical_spacing=min(0.08, 0.5 / rows),
+        cols=columns,
+        subplot_titles=labels,
+        shared_xaxes=per_post,
+        vertical_spacing=(0.2 / rows) if per_post else min(0.18, 0.6 / rows),
+        horizontal_spacing=0.09,
     )
+    contexts = data[CONTEXT].astype(str)
     for context in (Context.ORGANIC, Context.PROMOTED, Context.TOTAL):
-        for row, label in enumerate(labels if per_post else [None], start=1):
-            part = data.loc[data[CONTEXT].astype(str).eq(context.value)]
-            if label is not None:
-                part = part.loc[part[LABEL].astype(str).eq(label)]
-            x = _strings(part[POST_ID] if per_post else part[LABEL])
-            check = [
-                "sum check: unknown" if pd.isna(v) else f"sum check: {'ok' if v else 'FAILS'}"
-                for v in part[SUM_MATCHES]
-            ]
-            hover = (
-                "%{customdata[0]}<br>%{customdata[1]}: %{y:,} ("
-                + CONTEXT_NAMES[context.value]
-                + ")<br>%{customdata[2]}<extra></extra>"
+        in_context = data.loc[contexts.eq(context.value)]
+        for index, label in enumerate(labels):
+            part = in_context.loc[in_context[LABEL].astype(str).eq(label)]
+            fig.add_trace(
+                _split_trace(
+                    part, context=context, label=label, per_post=per_post, first=index == 0
+                ),
+                row=index // columns + 1,
+                col=index % columns + 1,
             )
-            custom = _rows(_strings(part[POST_ID]), _strings(part[LABEL]), check)
-            common = {
-                "x": x,
-                "y": _ints(part[VALUE]),
-                "name": CONTEXT_NAMES[context.value],
-                "legendgroup": context.value,
-                "showlegend": row == 1,
-                "customdata": custom,
-                "hovertemplate": hover,
-                "meta": {"context": context.value, "label": label},
-            }
-            if context is Context.TOTAL:
-                trace: go.Bar | go.Scatter = go.Scatter(
-                    mode="markers",
-                    marker={
-                        "symbol": "diamond",
-                        "size": 11,
-                        "color": CONTEXT_COLOURS[context.value],
-                        "line": {"width": 1, "color": OUTLINE_COLOUR},
-                    },
-                    **common,
-                )
-            else:
-                trace = go.Bar(marker={"color": CONTEXT_COLOURS[context.value]}, **common)
-            fig.add_trace(trace, row=row, col=1)
-    fig.update_layout(barmode="relative", height=max(360, 220 * rows))
-    fig.update_yaxes(title_text="Count", rangemode="tozero")
-    fig.update_xaxes(title_text="Post ID" if per_post else "Metric", type="category", row=rows)
+    shown = data[POST_ID].nunique()
+    subtitle = _split_subtitle(per_post=per_post, shown=shown, given=split_long[POST_ID].nunique())
     note = _mismatch_note(data)
+    header = _Header(subtitle=subtitle is not None, note_lines=1 if note else 0)
+    facet_height = 150 if per_post else 220
+    bottom = 140 if per_post else 30
+    height = header.top + bottom + facet_height * rows
+    fig.update_layout(
+        barmode="relative",
+        bargap=0.25 if per_post else 0.45,
+        height=height,
+        uniformtext={"minsize": 9, "mode": "hide"},
+    )
+    fig.update_yaxes(rangemode="tozero", tickformat="~s")
+    fig.update_xaxes(type="category", showticklabels=False)
+    if per_post:
+        fig.update_xaxes(showticklabels=True, tickangle=-40, title_text="Post ID", row=rows, col=1)
     if note:
-        fig.add_annotation(
-            text=note,
-            xref="paper",
-            yref="paper",
-            x=0,
-            y=1.08,
-            showarrow=False,
-            font={"color": HIGHLIGHT_COLOUR},
-            xanchor="left",
-        )
-    return _base_layout(fig, title=_SPLIT_TITLE)
+        fig.add_annotation(header.note(note, plot_height=height - header.top - bottom))
+    title = _SPLIT_PER_POST_TITLE if per_post else _SPLIT_TITLE
+    _base_layout(fig, title=title, subtitle=subtitle)
+    return header.place(fig, height=height, bottom=bottom)
 
 
 # -- video quartiles --------------------------------------------------------------------------
@@ -255,6 +385,18 @@ def _quartile_traces(data: pd.DataFrame) -> list[tuple[str, str, pd.DataFrame]]:
 def _trace_name(context: str, media_key: str, *, several_media: bool) -> str:
     name = CONTEXT_NAMES[context]
     return f"{name} · {media_key}" if several_media else name
+
+
+_QUARTILE_PLOT_HEIGHT: Final = 330
+
+
+def _quartile_header(traces: int, *, several_media: bool, notes: int) -> _Header:
+    """The quartile charts' header: both get the same, so side by side they line up.
+
+    A legend entry per trace: three to a row for one video, one per row for several
+    (their names carry the media key)."""
+    rows = traces if several_media else math.ceil(traces / 3)
+    return _Header(legend_rows=rows, note_lines=notes, facet_titles=False)
 
 
 def quartile_retention_data(quartiles: pd.DataFrame) -> pd.DataFrame:
@@ -290,12 +432,54 @@ def largest_drop(data: pd.DataFrame) -> pd.Series | None:
     return data.iloc[int(np.nanargmax(drops))]
 
 
+_RING_PX: Final = 11
+_LARGEST_DROP_RING: Final = "largest drop"
+
+
+def _drop_text(worst: pd.Series, *, several_media: bool, ringed: bool) -> str:
+    """ "Largest drop: 83.3% of viewers lost before 100% (Organic)", on two lines."""
+    context = CONTEXT_NAMES[str(worst[CONTEXT])]
+    if several_media:
+        context = f"{context} · {worst[MEDIA_KEY]}"
+    return (
+        f"Largest drop{' (ringed)' if ringed else ''}: "
+        f"{float(worst[STEP_DROPOFF_PCT]):.1f}% of viewers lost<br>"
+        f"before {int(worst[QUARTILE])}% ({context})"
+    )
+
+
+def _retention_axis_top(data: pd.DataFrame) -> float:
+    """The retention axis' top: 100 % and a little headroom (more if skips rise past it)."""
+    highest = data[RETENTION_PCT].max(skipna=True)
+    return 1.06 * max(100.0, 0.0 if pd.isna(highest) else float(highest))
+
+
+def _ring_largest_drop(fig: go.Figure, worst: pd.Series) -> None:
+    """Ring the point reached after the largest drop (a layout shape, not a trace)."""
+    fig.add_shape(
+        type="circle",
+        xref="x",
+        yref="y",
+        xsizemode="pixel",
+        ysizemode="pixel",
+        xanchor=int(worst[QUARTILE]),
+        yanchor=float(worst[RETENTION_PCT]),
+        x0=-_RING_PX,
+        x1=_RING_PX,
+        y0=-_RING_PX,
+        y1=_RING_PX,
+        line={"color": HIGHLIGHT_COLOUR, "width": 2},
+        name=_LARGEST_DROP_RING,
+    )
+
+
 def quartile_retention_figure(quartiles: pd.DataFrame) -> go.Figure:
     """Retention (% of starters) at each quartile, one line per context (and per video when
-    there are several), with the largest step drop-off annotated.
+    there are several), with the largest step drop-off named and its point ringed.
 
-    Hover shows the exact number of viewers; rises between quartiles (skips) are marked
-    with an open circle and stay visible.
+    The note sits on its own row above the plot area (under the legend), so it never
+    covers a line; the ring is a layout shape. Hover shows the exact number of viewers;
+    rises between quartiles (skips) are marked with an open circle and stay visible.
     """
     data = quartile_retention_data(quartiles)
     if data.empty:
@@ -329,38 +513,23 @@ def quartile_retention_figure(quartiles: pd.DataFrame) -> go.Figure:
             )
         )
     worst = largest_drop(data)
+    header = _quartile_header(len(traces), several_media=several, notes=0 if worst is None else 2)
+    bottom = 60
+    height = header.top + bottom + _QUARTILE_PLOT_HEIGHT
     if worst is not None:
-        text = (
-            f"Largest drop: {float(worst[STEP_DROPOFF_PCT]):.1f}% of viewers lost "
-            f"before {int(worst[QUARTILE])}% ({CONTEXT_NAMES[str(worst[CONTEXT])]})"
-        )
-        if pd.notna(worst[RETENTION_PCT]):
-            fig.add_annotation(
-                x=int(worst[QUARTILE]),
-                y=float(worst[RETENTION_PCT]),
-                text=text,
-                showarrow=True,
-                arrowcolor=HIGHLIGHT_COLOUR,
-                font={"color": HIGHLIGHT_COLOUR},
-                ax=40,
-                ay=-40,
-            )
-        else:  # no starters count to place it on the retention curve
-            fig.add_annotation(
-                text=text,
-                xref="paper",
-                yref="paper",
-                x=1,
-                y=1.05,
-                showarrow=False,
-                xanchor="right",
-                font={"color": HIGHLIGHT_COLOUR},
-            )
+        ringed = bool(pd.notna(worst[RETENTION_PCT]))  # else no starters count to place it
+        if ringed:
+            _ring_largest_drop(fig, worst)
+        note = _drop_text(worst, several_media=several, ringed=ringed)
+        fig.add_annotation(header.note(note, plot_height=height - header.top - bottom))
     fig.update_xaxes(
-        title_text="Quartile of the video played (%)", tickvals=list(range(0, 101, 25))
+        title_text="Quartile of the video played (%)",
+        tickvals=list(range(0, 101, 25)),
+        range=[-6, 106],
     )
-    fig.update_yaxes(title_text="% of starters", rangemode="tozero")
-    return _base_layout(fig, title=_RETENTION_TITLE)
+    fig.update_yaxes(title_text="% of starters", range=[0, _retention_axis_top(data)])
+    _base_layout(fig, title=_RETENTION_TITLE)
+    return header.place(fig, height=height, bottom=bottom)
 
 
 def quartile_counts_data(quartiles: pd.DataFrame) -> pd.DataFrame:
@@ -380,7 +549,8 @@ def quartile_counts_data(quartiles: pd.DataFrame) -> pd.DataFrame:
 
 
 def quartile_counts_figure(quartiles: pd.DataFrame) -> go.Figure:
-    """Absolute viewers at each quartile, bars grouped by context (and video)."""
+    """Absolute viewers at each quartile, bars grouped by context (and video), laid out
+    like :func:`quartile_retention_figure` so the two line up side by side."""
     data = quartile_counts_data(quartiles)
     if data.empty:
         return no_data_figure(_COUNTS_TITLE)
@@ -401,7 +571,12 @@ def quartile_counts_figure(quartiles: pd.DataFrame) -> go.Figure:
     fig.update_layout(barmode="group")
     fig.update_xaxes(title_text="Quartile of the video played", type="category")
     fig.update_yaxes(title_text="Viewers", rangemode="tozero")
-    return _base_layout(fig, title=_COUNTS_TITLE)
+    # the retention chart's header (legend, largest-drop note) so side by side they align
+    has_drop = largest_drop(quartile_retention_data(quartiles)) is not None
+    header = _quartile_header(len(traces), several_media=several, notes=2 if has_drop else 0)
+    bottom = 60
+    _base_layout(fig, title=_COUNTS_TITLE)
+    return header.place(fig, height=header.top + bottom + _QUARTILE_PLOT_HEIGHT, bottom=bottom)
 
 
 # -- engagement rate --------------------------------------------------------------------------

@@ -147,10 +147,11 @@ def test_the_organic_vs_promoted_chart_draws_the_split(
 ):
     at, ids = fetched
     spec = plotly_specs(at)["xm_chart_split"]
-    drawn = {
-        trace["name"]: dict(zip(trace_values(trace["x"]), trace_values(trace["y"]), strict=True))
-        for trace in spec["data"]
-    }
+    drawn: dict[str, dict[Any, Any]] = {}
+    for trace in spec["data"]:  # one facet per metric: a context's traces merge by name
+        drawn.setdefault(trace["name"], {}).update(
+            zip(trace_values(trace["x"]), trace_values(trace["y"]), strict=True)
+        )
     # the Posts that carry a split: the two recent owned ones (the others are public only)
     owned = [sandbox.world.post(ids["promoted"]), sandbox.world.post(ids["organic_only"])]
     assert drawn["Organic"]["Impressions"] == sum(
