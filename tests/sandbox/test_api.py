@@ -5,11 +5,13 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+import requests
 
 from tests.sandbox.helpers import (
     ALL_MEDIA_FIELDS,
     ALL_TWEET_FIELDS,
     PRIVATE_TWEET_FIELDS,
+    TIMEOUT,
     SandboxFactory,
     bearer,
     get,
@@ -338,6 +340,33 @@ def test_photos_and_gifs_never_carry_metrics(sandbox: Sandbox) -> None:
     assert len(media) == len(stills)
     for item in media:
         assert not any(key.endswith("_metrics") for key in item)
+
+
+def test_video_and_gif_previews_point_at_the_sandboxs_own_media_host(sandbox: Sandbox) -> None:
+    world = sandbox.world
+    owned = [m for m in world.media if m.owner_id == world.demo_user_id]
+    moving = [m for m in owned if m.type != "photo"]
+    post_ids = sorted({pid for m in owned for pid in m.post_ids})
+    assert len(post_ids) <= 100
+    body = get(
+        sandbox,
+        "/2/tweets",
+        params={
+            "ids": ",".join(post_ids),
+            "expansions": "attachments.media_keys",
+            "media.fields": ALL_MEDIA_FIELDS,
+        },
+        headers=bearer(sandbox),
+    ).json()
+    served = {m["media_key"]: m for m in body["includes"]["media"]}
+    previews = {k: m["preview_image_url"] for k, m in served.items() if m["type"] != "photo"}
+    assert {m.type for m in moving} == {"video", "animated_gif"} and len(previews) == len(moving)
+    for media_key, url in previews.items():
+        assert url == f"{sandbox.base_url}/media/preview/{media_key}.svg"
+        image = requests.get(url, timeout=TIMEOUT)
+        assert image.status_code == 200 and image.text.startswith("<svg")
+    photos = [m for m in served.values() if m["type"] == "photo"]
+    assert photos and not any("preview_image_url" in m for m in photos)
 
 
 # -- GET /2/tweets/:id --------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import requests
 
 from tests.sandbox.helpers import TIMEOUT, bearer, get
 from xmetrics_core.sandbox import FaultConfig, Sandbox, start_sandbox
+from xmetrics_core.sandbox.previews import preview_image_svg
+from xmetrics_core.sandbox.world import preview_image_path
 
 
 def test_context_manager_serves_on_loopback_and_releases_the_port() -> None:
@@ -78,3 +80,51 @@ def test_threads_serve_concurrent_slow_requests(fresh_sandbox: Sandbox) -> None:
         )
     assert statuses == [200] * 4
     assert time.monotonic() - started < 1.0, "four 300 ms requests should overlap"
+
+
+# -- the media host ---------------------------------------------------------------------------
+
+
+def test_every_video_and_gif_preview_is_served_without_auth(sandbox: Sandbox) -> None:
+    with_preview = [m for m in sandbox.world.media if m.type in ("video", "animated_gif")]
+    assert with_preview
+    sandbox.request_log.clear()
+    for media in with_preview[:5]:
+        response = get(sandbox, preview_image_path(media.media_key))
+        assert response.status_code == 200
+        assert response.headers["content-type"] == "image/svg+xml; charset=utf-8"
+        assert response.text == preview_image_svg(media)
+        assert "default-src 'none'" in response.headers["content-security-policy"]
+        assert response.headers["x-content-type-options"] == "nosniff"
+        assert "max-age" in response.headers["cache-control"]
+    logged = sandbox.request_log.entries()
+    assert [(e.path, e.auth, e.status) for e in logged] == [
+        (preview_image_path(m.media_key), "none", 200) for m in with_preview[:5]
+    ]
+    sandbox.request_log.clear()
+
+
+def test_photos_unknown_keys_and_other_methods_get_no_preview(sandbox: Sandbox) -> None:
+    photo = next(m for m in sandbox.world.media if m.type == "photo")
+    assert get(sandbox, preview_image_path(photo.media_key)).status_code == 404
+    assert get(sandbox, preview_image_path("7_1")).status_code == 404
+    assert get(sandbox, "/media/preview/7_1.jpg").status_code == 404
+    video = next(m for m in sandbox.world.media if m.type == "video")
+    posted = requests.post(sandbox.base_url + preview_image_path(video.media_key), timeout=TIMEOUT)
+    assert posted.status_code == 405
+    assert posted.json()["type"] == "about:blank"
+
+
+def test_previews_are_neither_faulted_nor_rate_limited(fresh_sandbox: Sandbox) -> None:
+    video = next(m for m in fresh_sandbox.world.media if m.type == "video")
+    fresh_sandbox.faults.configure(FaultConfig(rate_500=1.0, path_prefix="/"))
+    assert (
+        get(
+            fresh_sandbox, "/2/tweets", params={"ids": "20"}, headers=bearer(fresh_sandbox)
+        ).status_code
+        == 500
+    )
+    statuses = {
+        get(fresh_sandbox, preview_image_path(video.media_key)).status_code for _ in range(3)
+    }
+    assert statuses == {200}

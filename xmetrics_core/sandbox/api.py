@@ -23,6 +23,8 @@ Behaviour follows ``FACTS.md``:
   X documents); anyone else gets Field Authorization Errors for each Post. ``since_id`` and
   ``until_id`` (exclusive) take precedence over ``start_time``/``end_time`` (inclusive); the
   world has replies but no Retweets, so ``exclude=retweets`` removes nothing.
+* Videos' and GIFs' ``preview_image_url`` is ``media_base_url`` (the sandbox's own base URL)
+  + ``/media/preview/<media_key>.svg``, which the server answers with a generated image.
 * Not modelled: ``includes.tweets`` (``referenced_tweets.id`` is accepted, nothing is
   expanded), polls, places, context annotations, and the timeline's "next_token with
   result_count 0" edge case.
@@ -296,10 +298,11 @@ class _Rendered:
 class ApiRenderer:
     """Builds v2 bodies for one world and settings, at the sandbox clock's ``now``."""
 
-    def __init__(self, *, world: World, settings: SandboxSettings) -> None:
+    def __init__(self, *, world: World, settings: SandboxSettings, media_base_url: str) -> None:
         self.world = world
         self.settings = settings
         self.host = settings.problem_host
+        self.media_base_url = media_base_url
 
     # -- Posts --------------------------------------------------------------------------------
     def _post_json(self, post: Post, request: _Request, *, private: bool) -> JsonDict:
@@ -422,6 +425,7 @@ class ApiRenderer:
                         item.as_json(
                             request.media_fields,
                             private_allowed=self._media_private(item, caller, private),
+                            media_base_url=self.media_base_url,
                         )
                     )
             if media:

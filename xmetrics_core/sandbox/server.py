@@ -16,6 +16,7 @@ until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
 ``GET|POST /i/oauth2/authorize``    OAuth 2.0 consent page                (oauth2.py, pages.py)
 ``POST /2/oauth2/token``            code exchange and refresh
 ``POST /2/oauth2/revoke``           revocation
+``GET /media/preview/:key.svg``     a video's or GIF's preview image      (previews.py)
 ==================================  ==========================================================
 
 Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
@@ -25,7 +26,8 @@ scripted or seeded 429/500/503, endpoint auth kind (403), rate limit (429, ratel
 credits (402), then validation (400) and the body (which a ``malformed`` fault truncates). Every v2 response carries lowercase
 ``x-rate-limit-*``, ``api-version`` and ``x-access-level`` headers. Every request is recorded in
 the request log with secrets redacted; werkzeug's own access log is silenced because URLs can
-carry request tokens.
+carry request tokens. The preview images stand in for X's media host (``pbs.twimg.com``):
+no auth, no faults, no rate limit, like the OAuth endpoints.
 """
 
 from __future__ import annotations
@@ -59,6 +61,12 @@ from xmetrics_core.sandbox.api import ApiAnswer, ApiRenderer, Caller
 from xmetrics_core.sandbox.faults import Fault, FaultInjector
 from xmetrics_core.sandbox.oauth1 import SandboxOAuth1, SandboxValidator
 from xmetrics_core.sandbox.oauth2 import AuthorizeError, SandboxOAuth2
+from xmetrics_core.sandbox.previews import (
+    SVG_CONTENT_TYPE,
+    SVG_SECURITY_HEADERS,
+    has_preview,
+    preview_image_svg,
+)
 from xmetrics_core.sandbox.ratelimit import RateLimiter
 from xmetrics_core.sandbox.requestlog import LoggedRequest, RequestLog, redact
 from xmetrics_core.sandbox.settings import (
@@ -69,7 +77,12 @@ from xmetrics_core.sandbox.settings import (
     SandboxClock,
     SandboxSettings,
 )
-from xmetrics_core.sandbox.world import World, build_world
+from xmetrics_core.sandbox.world import (
+    PREVIEW_IMAGE_PREFIX,
+    PREVIEW_IMAGE_SUFFIX,
+    World,
+    build_world,
+)
 
 JSON_TYPE = "application/json; charset=utf-8"
 HTML_TYPE = "text/html; charset=utf-8"
@@ -95,6 +108,11 @@ def _route_map() -> Map:
             Rule("/i/oauth2/authorize", endpoint="oauth2_authorize", methods=["GET", "POST"]),
             Rule("/2/oauth2/token", endpoint="oauth2_token", methods=["POST"]),
             Rule("/2/oauth2/revoke", endpoint="oauth2_revoke", methods=["POST"]),
+            Rule(
+                f"{PREVIEW_IMAGE_PREFIX}<media_key>{PREVIEW_IMAGE_SUFFIX}",
+                endpoint="media_preview",
+                methods=["GET"],
+            ),
         ],
         strict_slashes=False,
     )
@@ -175,7 +193,6 @@ class Sandbox:
                 redirect_uris=self._oauth2.redirect_uris,
             )
         )
-        self._renderer = ApiRenderer(world=self.world, settings=settings)
         self._limiter = RateLimiter(clock=self.clock, window_seconds=settings.window_seconds)
         self._credits = _Credits(settings.credits)
         self._stopping = threading.Event()
@@ -189,6 +206,9 @@ class Sandbox:
         )
         self.port: int = self._server.server_address[1]
         self.base_url = f"http://{settings.host}:{self.port}"
+        self._renderer = ApiRenderer(
+            world=self.world, settings=settings, media_base_url=self.base_url
+        )
         demo = self.accounts[0]
         self.demo = DemoCredentials(
             base_url=self.base_url,
@@ -295,6 +315,8 @@ class Sandbox:
             return _Outcome(response=_json(404, _problem(404, "Not Found")), auth=_NO_AUTH)
         if endpoint in V2_ENDPOINTS:
             return self._v2(request, environ, endpoint, str(arguments.get("resource_id", "")))
+        if endpoint == "media_preview":
+            return self._media_preview(str(arguments["media_key"]))
         handlers = {
             "app_only_token": self._app_only_token,
             "oauth1_request_token": self._oauth1_request_token,
@@ -313,6 +335,20 @@ class Sandbox:
             "oauth2_revoke": self._oauth2_revoke,
         }
         return handlers[endpoint](request)
+
+    # -- media host ---------------------------------------------------------------------------
+    def _media_preview(self, media_key: str) -> _Outcome:
+        """A video's or GIF's preview image (no auth, like X's media host); else 404."""
+        media = self.world.media_item(media_key)
+        if media is None or not has_preview(media):
+            return _Outcome(response=_json(404, _problem(404, "Not Found")), auth=_NO_AUTH)
+        response = Response(
+            preview_image_svg(media),
+            status=200,
+            headers=SVG_SECURITY_HEADERS,
+            content_type=SVG_CONTENT_TYPE,
+        )
+        return _Outcome(response=response, auth=_NO_AUTH)
 
     # -- v2 -----------------------------------------------------------------------------------
     def _v2(

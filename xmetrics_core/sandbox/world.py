@@ -19,6 +19,8 @@ Design (decided for the whole project, see ARCHITECTURE.md "Sandbox"):
   from 0 % to 100 %, except one demo video whose count *rises* between two quartiles (viewers
   skipping ahead). One demo video is attached to two demo Posts (same ``media_key``); its
   metrics are the aggregate of both. Photos and animated GIFs never have metric groups.
+  Videos' and GIFs' ``preview_image_url`` point at the sandbox itself (``/media/preview/``),
+  which draws a deterministic SVG per media key: no image ever comes from off the machine.
 * One demo Post was "just posted" and has zero impressions. Texts include emoji, newlines,
   HTML/script-looking markup, a markdown link and formula-looking text (``=``, ``+``, ``-``, ``@``).
 * Deterministic: the same seed, ``now`` and settings always build an identical world.
@@ -40,6 +42,9 @@ from xmetrics_core.sandbox.settings import SandboxSettings
 #: Twitter's snowflake epoch (2010-11-04T01:42:54.657Z) in milliseconds.
 TWEPOCH_MS = 1288834974657
 PRIVATE_WINDOW = timedelta(days=30)
+#: A preview image's path is PREFIX + media_key + SUFFIX (``/media/preview/7_123.svg``).
+PREVIEW_IMAGE_PREFIX = "/media/preview/"
+PREVIEW_IMAGE_SUFFIX = ".svg"
 
 MetricDict = Mapping[str, int]
 
@@ -120,8 +125,14 @@ class Media:
         }
         return {name: values for name, values in groups.items() if values is not None}
 
-    def as_json(self, fields: frozenset[str], *, private_allowed: bool) -> dict[str, object]:
-        """The media object with ``media_key``, ``type`` and the requested ``media.fields``."""
+    def as_json(
+        self, fields: frozenset[str], *, private_allowed: bool, media_base_url: str
+    ) -> dict[str, object]:
+        """The media object with ``media_key``, ``type`` and the requested ``media.fields``.
+
+        ``preview_image_url`` points at ``media_base_url`` (the sandbox itself, its twin of
+        X's media host), which serves a generated image there (see ``previews.py``).
+        """
         body: dict[str, object] = {"media_key": self.media_key, "type": self.type}
         ident = self.media_key.split("_", 1)[1]
         optional: dict[str, object | None] = {
@@ -133,10 +144,7 @@ class Media:
         if self.type == "photo":
             optional["url"] = f"https://pbs.twimg.com/media/{ident}.jpg"
         else:
-            folder = "ext_tw_video" if self.type == "video" else "tweet_video"
-            optional["preview_image_url"] = (
-                f"https://pbs.twimg.com/{folder}_thumb/{ident}/pu/img/preview.jpg"
-            )
+            optional["preview_image_url"] = media_base_url + preview_image_path(self.media_key)
             optional["variants"] = _variants(self.type, ident)
         for name, value in optional.items():
             if name in fields and value is not None:
@@ -149,6 +157,11 @@ class Media:
                 if name in fields and values is not None:
                     body[name] = dict(values)
         return body
+
+
+def preview_image_path(media_key: str) -> str:
+    """Where the sandbox serves a video's or GIF's preview image (X: ``pbs.twimg.com``)."""
+    return f"{PREVIEW_IMAGE_PREFIX}{media_key}{PREVIEW_IMAGE_SUFFIX}"
 
 
 def _variants(media_type: str, ident: str) -> list[dict[str, object]]:
