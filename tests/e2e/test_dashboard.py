@@ -12,6 +12,7 @@ import io
 import os
 from datetime import datetime
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 from browser_helpers import SCREENSHOTS, AppServer, RecordedPage
@@ -53,6 +54,17 @@ def _mixed_paste(world: World, now: datetime) -> tuple[str, list[str]]:
         "not-a-post",
     ]
     return "\n".join(lines), [*chosen, deleted, "not-a-post"]
+
+
+def _videos_of(world: World, ids: list[str]) -> set[str]:
+    """The media keys of the videos the pasted Posts that X serves carry."""
+    return {
+        key
+        for post_id in ids
+        if (post := world.post(post_id)) is not None
+        for key in post.media_keys
+        if (media := world.media_item(key)) is not None and media.type == "video"
+    }
 
 
 def _shot(page: Page, artifacts: Path, name: str, *, readme_height: int = 0) -> None:
@@ -98,7 +110,7 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     expect(page.get_by_text("Organic vs promoted")).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # the split and the rate ranking
     expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # statuses and metrics
-    _shot(page, artifacts, "posts", readme_height=1900)
+    _shot(page, artifacts, "posts", readme_height=2200)
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download metrics (CSV)").click()
@@ -120,7 +132,17 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     expect(page.get_by_role("heading", name="Video", exact=True)).to_be_visible()
     expect(page.get_by_text("Quartile retention and drop-off")).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # retention and viewers
-    _shot(page, artifacts, "video", readme_height=1560)
+    # the Demo's preview images come from its own sandbox on loopback, one per video card
+    previews = page.get_by_test_id("stImage").locator("img")
+    expect(previews).to_have_count(len(_videos_of(world, ids)))
+    page.wait_for_function(
+        "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
+        ".every(img => img.complete && img.naturalWidth > 0)"
+    )
+    for source in previews.evaluate_all("imgs => imgs.map(img => img.src)"):
+        parts = urlsplit(source)
+        assert parts.hostname == "127.0.0.1" and parts.path.startswith("/media/preview/"), source
+    _shot(page, artifacts, "video", readme_height=1800)
 
     page.emulate_media(color_scheme="dark")  # the system setting Streamlit follows
     page.get_by_role("link", name="Posts").click()
