@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from itertools import chain
+from operator import methodcaller
 from typing import Any
 from urllib.parse import quote
 
@@ -62,6 +63,7 @@ from xmetrics_core.errors import (
 )
 from xmetrics_core.models import (
     FetchResult,
+    FrozenGroups,
     IdStatus,
     InvalidToken,
     MediaRecord,
@@ -264,37 +266,39 @@ def _collector_paused() -> Iterator[None]:
 _GROUP_KEYS: tuple[str, ...] = tuple(g.value for g in ALL_GROUPS)
 _COUNT_TYPES = frozenset({int, type(None)})
 
-RawGroups = dict[str, dict[str, Any]]
+GroupColumn = list[dict[str, Any] | None]
 
 
-def _raw_groups(item: Mapping[str, Any]) -> RawGroups:
-    """The metric groups an object carries (those that are JSON objects), not yet checked."""
-    return {key: value for key in _GROUP_KEYS if isinstance(value := item.get(key), dict)}
+def _group_column(items: Sequence[Mapping[str, Any]], key: str) -> GroupColumn:
+    """A copy of each item's ``key`` group (a JSON object), None where it has none."""
+    return [dict(v) if isinstance(v, dict) else None for v in map(methodcaller("get", key), items)]
 
 
-def _counts_only(groups: Iterable[RawGroups]) -> bool:
+def _counts_only(columns: Iterable[GroupColumn]) -> bool:
     """True when every value in every group is an int or null: one C-level pass over all of
     them (``map``/``set``), no Python per value."""
-    group_values: Iterable[dict[str, Any]] = chain.from_iterable(map(dict.values, groups))
-    values: Iterable[Any] = chain.from_iterable(map(dict.values, group_values))
+    groups: Iterable[dict[str, Any]] = filter(None, chain.from_iterable(columns))
+    values: Iterable[Any] = chain.from_iterable(map(dict.values, groups))
     return set(map(type, values)) <= _COUNT_TYPES
 
 
-def _as_counts(groups: RawGroups) -> dict[str, dict[str, int | None]]:
+def _as_counts(values: dict[str, Any] | None) -> dict[str, int | None] | None:
     """Each value kept if it is an int, else None (X sends counts; anything else is garbled)."""
-    return {
-        group: {str(k): (v if isinstance(v, int) else None) for k, v in values.items()}
-        for group, values in groups.items()
-    }
+    if values is None:
+        return None
+    return {str(k): (v if isinstance(v, int) else None) for k, v in values.items()}
 
 
-def _checked_groups(items: Sequence[Mapping[str, Any]]) -> Sequence[MetricGroups]:
-    """Every item's metric groups, values checked in bulk; per-value repair only on the rare
-    page that carries something other than counts and nulls."""
-    groups = [_raw_groups(item) for item in items]
-    if _counts_only(groups):
-        return groups  # PostRecord / MediaRecord copy and freeze them
-    return [_as_counts(g) for g in groups]
+def _checked_groups(items: Sequence[Mapping[str, Any]]) -> list[FrozenGroups]:
+    """Every item's metric groups, copied once, group by group, and frozen; the values are
+    checked in bulk, with per-value repair only for a page carrying something else than
+    counts and nulls."""
+    columns = [_group_column(items, key) for key in _GROUP_KEYS]
+    if not _counts_only(columns):
+        columns = [list(map(_as_counts, column)) for column in columns]
+    public, non_public, organic, promoted = columns  # the catalogue's group order
+    rows = zip(public, non_public, organic, promoted, strict=True)
+    return list(map(FrozenGroups.of_catalogue_groups, rows))  # nothing else holds the copies
 
 
 def _post_record(item: Mapping[str, Any], metrics: MetricGroups) -> PostRecord:

@@ -62,8 +62,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import chain, pairwise
-from operator import itemgetter
-from typing import Any, Final
+from operator import attrgetter, itemgetter
+from typing import Any, Final, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -83,7 +83,14 @@ from xmetrics_core.catalogue import (
     split_fields,
     total_metric,
 )
-from xmetrics_core.models import FetchResult, IdStatus, MediaRecord, PostRecord
+from xmetrics_core.models import (
+    FetchResult,
+    IdStatus,
+    MediaRecord,
+    PostRecord,
+    PostStatus,
+    group_column,
+)
 
 # -- column names that are ours (metric columns are Metric.path) ------------------------------
 
@@ -284,6 +291,14 @@ _NO_GROUP: Mapping[str, int | None] = {}
 
 FloatMatrix = npt.NDArray[np.float64]
 
+_STATUS_VALUE: Mapping[PostStatus, str] = {s: s.value for s in PostStatus}
+_STATUS_LABEL_OF: Mapping[PostStatus, str] = {s: s.label for s in PostStatus}
+
+
+def _attr(values: Sequence[Any], name: str) -> list[Any]:
+    """One attribute of every value, in order (a C-level pass)."""
+    return list(map(attrgetter(name), values))
+
 
 def _int_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
     """Nullable Int64 array from Python ints and Nones (None → <NA>, never 0)."""
@@ -298,44 +313,43 @@ def _int_from_float(values: FloatMatrix) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(data, missing)
 
 
-def _group_block(
-    groups: Sequence[Mapping[str, int | None] | None], fields: Sequence[str]
-) -> FloatMatrix:
-    """One metric group's fields for every record (rows) as float64; NaN where missing.
+def _field_values(
+    groups: Sequence[Mapping[str, int | None]], fields: Sequence[str]
+) -> npt.NDArray[np.float64]:
+    """Every field of every group, row-major, as a flat float64 array (NaN where missing).
 
-    The fast path reads every field of every record that has the group with one C-level
-    ``itemgetter`` call per record; a sub-key X left out (or a null) falls back to
-    ``.get`` for that group.
+    The fast path reads each group's fields with one C-level ``itemgetter`` call; a sub-key
+    X left out (or a null, or an odd value) falls back to ``.get`` for these groups.
     """
-    block = np.full((len(groups), len(fields)), np.nan)
-    present = [i for i, values in enumerate(groups) if values is not None]
-    if not present:
-        return block
-    chosen = [values for values in groups if values is not None]
     getter = itemgetter(*fields)
     rows: Iterable[Iterable[int | None]] = (
-        map(getter, chosen) if len(fields) > 1 else ((getter(v),) for v in chosen)
+        map(getter, groups) if len(fields) > 1 else ((getter(v),) for v in groups)
     )
     try:
         counts = np.fromiter(
-            chain.from_iterable(rows), dtype=np.int64, count=len(chosen) * len(fields)
+            chain.from_iterable(rows), dtype=np.int64, count=len(groups) * len(fields)
         )
-        values = counts.astype(np.float64)
+        return counts.astype(np.float64)
     except (KeyError, TypeError, ValueError, OverflowError):  # missing sub-key, null, odd value
-        slow = [tuple(v.get(f) for f in fields) for v in chosen]
-        values = np.array(slow, dtype=np.float64)
-    block[present] = values.reshape(len(present), len(fields))
+        slow = [tuple(v.get(f) for f in fields) for v in groups]
+        return np.array(slow, dtype=np.float64).ravel()
+
+
+def _group_block(
+    groups: Sequence[Mapping[str, int | None] | None], fields: Sequence[str]
+) -> FloatMatrix:
+    """One metric group's fields for every record (rows) as float64; NaN where missing
+    (a record without the group has a row of NaN)."""
+    shape = (len(groups), len(fields))
+    if None not in groups:  # the usual case: every record has the group, no row selection
+        present = cast(Sequence[Mapping[str, int | None]], groups)
+        return _field_values(present, fields).reshape(shape)
+    block = np.full(shape, np.nan)
+    rows = [i for i, values in enumerate(groups) if values is not None]
+    if rows:
+        chosen = [values for values in groups if values is not None]
+        block[rows] = _field_values(chosen, fields).reshape(len(rows), len(fields))
     return block
-
-
-def _group_of_each(
-    all_groups: Sequence[Mapping[str, Mapping[str, int | None]]], group: str
-) -> list[Mapping[str, int | None] | None]:
-    """Each record's ``group`` dict, None where X did not return the group."""
-    try:  # every record has it: one C-level pass
-        return list(map(itemgetter(group), all_groups))
-    except KeyError:
-        return [g.get(group) for g in all_groups]
 
 
 def _metric_matrix(
@@ -351,10 +365,8 @@ def _metric_matrix(
         by_group.setdefault(m.group.value, []).append(m.field)
     if [f"{g}.{f}" for g, fields in by_group.items() for f in fields] != [m.path for m in metrics]:
         raise ValueError("metrics must be grouped by group")
-    all_groups = [r.metrics for r in records]
     blocks = [
-        _group_block(_group_of_each(all_groups, group), fields)
-        for group, fields in by_group.items()
+        _group_block(group_column(records, group), fields) for group, fields in by_group.items()
     ]
     return np.hstack(blocks) if blocks else np.empty((len(records), 0))
 
@@ -367,26 +379,33 @@ def _post_table(posts: Sequence[PostRecord]) -> pd.DataFrame:
     """Post records as columns: id, created_at, author_id, text, media_keys, metric paths."""
     return pd.DataFrame(
         {
-            ID: pd.array([p.id for p in posts], dtype=_STR),
-            CREATED_AT: pd.DatetimeIndex([p.created_at for p in posts], dtype=_TIME),
-            AUTHOR_ID: pd.array([p.author_id for p in posts], dtype=_STR),
-            TEXT: pd.array([p.text for p in posts], dtype=_STR),
-            MEDIA_KEYS: pd.array([" ".join(p.media_keys) for p in posts], dtype=_STR),
+            ID: pd.array(_attr(posts, "id"), dtype=_STR),
+            CREATED_AT: pd.DatetimeIndex(_attr(posts, "created_at"), dtype=_TIME),
+            AUTHOR_ID: pd.array(_attr(posts, "author_id"), dtype=_STR),
+            TEXT: pd.array(_attr(posts, "text"), dtype=_STR),
+            MEDIA_KEYS: pd.array(list(map(" ".join, _attr(posts, "media_keys"))), dtype=_STR),
             **_metric_columns(_metric_matrix(posts, POST_METRICS), POST_METRICS),
         },
         copy=False,
     )
 
 
+def _known_positions(statuses: Sequence[IdStatus]) -> pd.arrays.IntegerArray:
+    """Each status's paste position; <NA> where unknown (negative)."""
+    positions = np.fromiter(map(attrgetter("position"), statuses), np.int64, len(statuses))
+    return pd.arrays.IntegerArray(positions, positions < 0)
+
+
 def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
+    kinds = _attr(statuses, "status")
     return pd.DataFrame(
         {
-            ID: pd.array([s.id for s in statuses], dtype=_STR),
-            SOURCE: pd.array([s.source for s in statuses], dtype=_STR),
-            POSITION: _int_array([s.position if s.position >= 0 else None for s in statuses]),
-            STATUS: pd.array([s.status.value for s in statuses], dtype=_STR),
-            STATUS_LABEL: pd.array([s.status.label for s in statuses], dtype=_STR),
-            DETAIL: pd.array([s.detail for s in statuses], dtype=_STR),
+            ID: pd.array(_attr(statuses, "id"), dtype=_STR),
+            SOURCE: pd.array(_attr(statuses, "source"), dtype=_STR),
+            POSITION: _known_positions(statuses),
+            STATUS: pd.array(list(map(_STATUS_VALUE.__getitem__, kinds)), dtype=_STR),
+            STATUS_LABEL: pd.array(list(map(_STATUS_LABEL_OF.__getitem__, kinds)), dtype=_STR),
+            DETAIL: pd.array(_attr(statuses, "detail"), dtype=_STR),
         },
         copy=False,
     )
@@ -395,26 +414,34 @@ def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
 def _carriers(result: FetchResult) -> dict[str, str]:
     """media_key → the Posts carrying it, space-joined: pasted Posts first (result order),
     then any others the media record names."""
-    carriers: dict[str, dict[str, None]] = {}
+    pasted: dict[str, list[str]] = {}
     for post in result.posts:
         for key in post.media_keys:
-            carriers.setdefault(key, {})[post.id] = None
+            pasted.setdefault(key, []).append(post.id)
+    joined: dict[str, str] = {}
     for media in result.media:
-        carriers.setdefault(media.media_key, {}).update(dict.fromkeys(media.post_ids))
-    return {key: " ".join(ids) for key, ids in carriers.items()}
+        key, named = media.media_key, media.post_ids
+        from_posts = pasted.get(key, [])
+        if len(named) == 1 and from_posts == [named[0]] and key not in joined:
+            joined[key] = named[0]  # the usual case: one Post carries it, both sides agree
+        else:
+            earlier = joined.get(key, "").split()
+            joined[key] = " ".join(dict.fromkeys([*from_posts, *earlier, *named]))
+    return joined
 
 
 def _media_table(result: FetchResult) -> pd.DataFrame:
     media = result.media
     carriers = _carriers(result)
+    keys = _attr(media, "media_key")
     return pd.DataFrame(
         {
-            MEDIA_KEY: pd.array([m.media_key for m in media], dtype=_STR),
-            MEDIA_TYPE: pd.array([m.type for m in media], dtype=_STR),
-            DURATION_MS: _int_array([m.duration_ms for m in media]),
-            PREVIEW_IMAGE_URL: pd.array([m.preview_image_url for m in media], dtype=_STR),
-            URL: pd.array([m.url for m in media], dtype=_STR),
-            POST_IDS: pd.array([carriers[m.media_key] for m in media], dtype=_STR),
+            MEDIA_KEY: pd.array(keys, dtype=_STR),
+            MEDIA_TYPE: pd.array(_attr(media, "type"), dtype=_STR),
+            DURATION_MS: _int_array(_attr(media, "duration_ms")),
+            PREVIEW_IMAGE_URL: pd.array(_attr(media, "preview_image_url"), dtype=_STR),
+            URL: pd.array(_attr(media, "url"), dtype=_STR),
+            POST_IDS: pd.array(list(map(carriers.__getitem__, keys)), dtype=_STR),
             **_metric_columns(_metric_matrix(media, MEDIA_METRICS), MEDIA_METRICS),
         },
         copy=False,

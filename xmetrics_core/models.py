@@ -8,11 +8,13 @@ the network or to pandas.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
+from operator import attrgetter
 from types import MappingProxyType
+from typing import final
 
 from xmetrics_core.catalogue import Group
 
@@ -77,10 +79,158 @@ _STATUS_LABEL = {
 }
 
 
-def _frozen(mapping: MetricGroups | None) -> MetricGroups:
-    if not mapping:
-        return MappingProxyType({})
-    return MappingProxyType({g: MappingProxyType(dict(v)) for g, v in mapping.items()})
+def _slot_setter(cls: type, name: str) -> Callable[[object, object], None]:
+    """The slot's own ``__set__`` (bypasses the frozen class's ``__setattr__``)."""
+    setter: Callable[[object, object], None] = vars(cls)[name].__set__
+    return setter
+
+
+Counts = Mapping[str, int | None]
+
+
+_GROUP_SLOTS: dict[str, str] = {
+    Group.PUBLIC.value: "_public",
+    Group.NON_PUBLIC.value: "_non_public",
+    Group.ORGANIC.value: "_organic",
+    Group.PROMOTED.value: "_promoted",
+}
+_KNOWN_GROUPS: tuple[str, ...] = tuple(_GROUP_SLOTS)
+_StoredCounts = dict[str, int | None]
+
+
+@final
+class FrozenGroups(Mapping[str, Counts]):
+    """X's metric groups, read-only: ``{"public_metrics": {"like_count": 3, …}, …}``.
+
+    Holds its own copies of the groups, one slot per catalogue group (plus a dict for any
+    other group name); reading a group gives a read-only view (``MappingProxyType``), so
+    nothing reachable from a record can change what it says. Equal to any mapping with the
+    same groups and values; iterates the catalogue's groups first. One object per record
+    instead of a dict and a proxy per group: when 100,000 records are built at once they
+    are built faster, take less memory and leave the garbage collector far fewer objects
+    to rescan (a dict of plain counts is not tracked by it).
+    """
+
+    __slots__ = ("_public", "_non_public", "_organic", "_promoted", "_other")
+    _public: _StoredCounts | None
+    _non_public: _StoredCounts | None
+    _organic: _StoredCounts | None
+    _promoted: _StoredCounts | None
+    _other: dict[str, _StoredCounts] | None
+
+    def __init__(self, groups: Mapping[str, Counts] | None = None) -> None:
+        copies = {group: dict(values) for group, values in groups.items()} if groups else {}
+        _SET_PUBLIC(self, copies.pop(Group.PUBLIC.value, None))
+        _SET_NON_PUBLIC(self, copies.pop(Group.NON_PUBLIC.value, None))
+        _SET_ORGANIC(self, copies.pop(Group.ORGANIC.value, None))
+        _SET_PROMOTED(self, copies.pop(Group.PROMOTED.value, None))
+        _SET_OTHER(self, copies or None)
+
+    @classmethod
+    def of_catalogue_groups(
+        cls,
+        groups: tuple[
+            _StoredCounts | None, _StoredCounts | None, _StoredCounts | None, _StoredCounts | None
+        ],
+    ) -> FrozenGroups:
+        """The public, non-public, organic and promoted groups (None where absent), kept
+        themselves, not copied: for a parser that has just built these dicts and keeps no
+        other reference to them (``FrozenGroups(mapping)`` copies)."""
+        public, non_public, organic, promoted = groups
+        frozen = object.__new__(cls)
+        _SET_PUBLIC(frozen, public)
+        _SET_NON_PUBLIC(frozen, non_public)
+        _SET_ORGANIC(frozen, organic)
+        _SET_PROMOTED(frozen, promoted)
+        _SET_OTHER(frozen, None)
+        return frozen
+
+    def __setattr__(self, name: str, value: object) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"{type(self).__name__} is read-only")
+
+    def _group(self, group: object) -> _StoredCounts | None:
+        read = _READ_SLOT.get(group)  # type: ignore[call-overload]
+        if read is not None:
+            stored: _StoredCounts | None = read(self)
+            return stored
+        return None if self._other is None else self._other.get(group)  # type: ignore[call-overload]
+
+    def _stored(self) -> dict[str, _StoredCounts]:
+        known = (self._public, self._non_public, self._organic, self._promoted)
+        stored = {g: v for g, v in zip(_KNOWN_GROUPS, known, strict=True) if v is not None}
+        return stored | self._other if self._other else stored
+
+    def __getitem__(self, group: str) -> Counts:
+        stored = self._group(group)
+        if stored is None:
+            raise KeyError(group)
+        return MappingProxyType(stored)
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._stored())
+
+    def __len__(self) -> int:
+        return len(self._stored())
+
+    def __contains__(self, group: object) -> bool:
+        return self._group(group) is not None
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, FrozenGroups):
+            return self._stored() == other._stored()
+        if isinstance(other, Mapping):
+            return self._stored() == dict(other.items())
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # like the dicts it stands for
+
+    def __repr__(self) -> str:
+        return f"FrozenGroups({self._stored()!r})"
+
+    def __reduce__(self) -> tuple[type[FrozenGroups], tuple[dict[str, _StoredCounts]]]:
+        return (FrozenGroups, (self._stored(),))
+
+    def count(self, group: str, name: str) -> int | None:
+        """One value (``count("public_metrics", "like_count")``); None when X left it out."""
+        stored = self._group(group)
+        return None if stored is None else stored.get(name)
+
+
+_READ_SLOT: dict[str, Callable[[FrozenGroups], _StoredCounts | None]] = {
+    group: attrgetter(slot) for group, slot in _GROUP_SLOTS.items()
+}
+_SET_PUBLIC = _slot_setter(FrozenGroups, "_public")
+_SET_NON_PUBLIC = _slot_setter(FrozenGroups, "_non_public")
+_SET_ORGANIC = _slot_setter(FrozenGroups, "_organic")
+_SET_PROMOTED = _slot_setter(FrozenGroups, "_promoted")
+_SET_OTHER = _slot_setter(FrozenGroups, "_other")
+
+
+_NO_GROUPS = FrozenGroups()
+
+
+def _frozen(mapping: MetricGroups | None) -> FrozenGroups:
+    """``mapping`` as FrozenGroups: a FrozenGroups is already read-only and is shared."""
+    if isinstance(mapping, FrozenGroups):
+        return mapping
+    return FrozenGroups(mapping) if mapping else _NO_GROUPS
+
+
+def group_column(
+    records: Sequence[PostRecord] | Sequence[MediaRecord], group: str
+) -> list[Counts | None]:
+    """Every record's ``group`` values (None where X did not return the group), in order.
+
+    For bulk readers such as the frames: one C-level pass over the records' own read-only
+    storage, without a view object per record. Do not change what it returns.
+    """
+    slot = _GROUP_SLOTS.get(group)
+    if slot is not None:
+        return list(map(attrgetter(f"metrics.{slot}"), records))
+    return [record.metrics._group(group) for record in records]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -108,7 +258,14 @@ class InvalidToken:
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+# PostRecord and MediaRecord are built once per Post and per media item, often 100,000 at a
+# time, so they spell out their keyword-only __init__ (init=False): it stores each field
+# through its slot directly (as dataclass's frozen __init__ does via object.__setattr__, only
+# without the attribute lookup per field) and freezes ``metrics`` inline instead of in a
+# __post_init__ call. Everything else (frozen, slots, eq, repr, fields, replace) is dataclass's.
+
+
+@dataclass(frozen=True, slots=True, kw_only=True, init=False)
 class PostRecord:
     """One Post as fetched, with the metric groups X returned for it."""
 
@@ -117,17 +274,31 @@ class PostRecord:
     author_id: str | None = None
     created_at: datetime | None = None
     media_keys: tuple[str, ...] = ()
-    metrics: MetricGroups = field(default_factory=lambda: MappingProxyType({}))
+    metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", _frozen(self.metrics))
+    def __init__(
+        self,
+        *,
+        id: str,  # noqa: A002 - X's field name
+        text: str = "",
+        author_id: str | None = None,
+        created_at: datetime | None = None,
+        media_keys: tuple[str, ...] = (),
+        metrics: MetricGroups | None = None,
+    ) -> None:
+        _SET_POST_ID(self, id)
+        _SET_POST_TEXT(self, text)
+        _SET_POST_AUTHOR_ID(self, author_id)
+        _SET_POST_CREATED_AT(self, created_at)
+        _SET_POST_MEDIA_KEYS(self, media_keys)
+        _SET_POST_METRICS(self, _frozen(metrics))
 
     def value(self, group: Group, name: str) -> int | None:
         """One metric value, None when X did not return it."""
-        return self.metrics.get(group.value, {}).get(name)
+        return self.metrics.count(group.value, name)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, slots=True, kw_only=True, init=False)
 class MediaRecord:
     """A media item, keyed by ``media_key`` and shared by every Post that carries it.
 
@@ -141,13 +312,45 @@ class MediaRecord:
     preview_image_url: str | None = None
     url: str | None = None
     post_ids: tuple[str, ...] = ()
-    metrics: MetricGroups = field(default_factory=lambda: MappingProxyType({}))
+    metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", _frozen(self.metrics))
+    def __init__(
+        self,
+        *,
+        media_key: str,
+        type: str,  # noqa: A002 - X's field name
+        duration_ms: int | None = None,
+        preview_image_url: str | None = None,
+        url: str | None = None,
+        post_ids: tuple[str, ...] = (),
+        metrics: MetricGroups | None = None,
+    ) -> None:
+        _SET_MEDIA_KEY(self, media_key)
+        _SET_MEDIA_TYPE(self, type)
+        _SET_MEDIA_DURATION_MS(self, duration_ms)
+        _SET_MEDIA_PREVIEW_IMAGE_URL(self, preview_image_url)
+        _SET_MEDIA_URL(self, url)
+        _SET_MEDIA_POST_IDS(self, post_ids)
+        _SET_MEDIA_METRICS(self, _frozen(metrics))
 
     def value(self, group: Group, name: str) -> int | None:
-        return self.metrics.get(group.value, {}).get(name)
+        """One metric value, None when X did not return it."""
+        return self.metrics.count(group.value, name)
+
+
+_SET_POST_ID = _slot_setter(PostRecord, "id")
+_SET_POST_TEXT = _slot_setter(PostRecord, "text")
+_SET_POST_AUTHOR_ID = _slot_setter(PostRecord, "author_id")
+_SET_POST_CREATED_AT = _slot_setter(PostRecord, "created_at")
+_SET_POST_MEDIA_KEYS = _slot_setter(PostRecord, "media_keys")
+_SET_POST_METRICS = _slot_setter(PostRecord, "metrics")
+_SET_MEDIA_KEY = _slot_setter(MediaRecord, "media_key")
+_SET_MEDIA_TYPE = _slot_setter(MediaRecord, "type")
+_SET_MEDIA_DURATION_MS = _slot_setter(MediaRecord, "duration_ms")
+_SET_MEDIA_PREVIEW_IMAGE_URL = _slot_setter(MediaRecord, "preview_image_url")
+_SET_MEDIA_URL = _slot_setter(MediaRecord, "url")
+_SET_MEDIA_POST_IDS = _slot_setter(MediaRecord, "post_ids")
+_SET_MEDIA_METRICS = _slot_setter(MediaRecord, "metrics")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
