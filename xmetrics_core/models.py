@@ -4,6 +4,10 @@
 status for every unique ID that was asked for, media keyed by ``media_key``,
 the rate-limit state and the number of API calls made. Nothing here talks to
 the network or to pandas.
+
+Records are built up to 100,000 at a time, so they are lean: slots, a keyword-only
+``__init__`` that stores through the slots, and metric groups frozen in one
+:class:`FrozenGroups` per record rather than a dict and a ``MappingProxyType`` per group.
 """
 
 from __future__ import annotations
@@ -151,12 +155,11 @@ class FrozenGroups(Mapping[str, Counts]):
     def __delattr__(self, name: str) -> None:
         raise AttributeError(f"{type(self).__name__} is read-only")
 
-    def _group(self, group: object) -> _StoredCounts | None:
-        read = _READ_SLOT.get(group)  # type: ignore[call-overload]
+    def _group(self, group: str) -> _StoredCounts | None:
+        read = _READ_SLOT.get(group)
         if read is not None:
-            stored: _StoredCounts | None = read(self)
-            return stored
-        return None if self._other is None else self._other.get(group)  # type: ignore[call-overload]
+            return read(self)
+        return None if self._other is None else self._other.get(group)
 
     def _stored(self) -> dict[str, _StoredCounts]:
         known = (self._public, self._non_public, self._organic, self._promoted)
@@ -176,7 +179,7 @@ class FrozenGroups(Mapping[str, Counts]):
         return len(self._stored())
 
     def __contains__(self, group: object) -> bool:
-        return self._group(group) is not None
+        return isinstance(group, str) and self._group(group) is not None
 
     def __eq__(self, other: object) -> bool:
         if isinstance(other, FrozenGroups):
