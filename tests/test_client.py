@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gc
 import json
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -264,16 +263,3 @@ def test_raw_pages_become_a_result_with_every_post_ok_in_page_order() -> None:
     ]
     assert [(m.media_key, m.post_ids) for m in result.media] == [("3_1", ("10",))]
     assert result.groups == (Group.PUBLIC,)
-
-
-def test_parsing_leaves_the_garbage_collector_as_it_found_it() -> None:
-    items = [{"id": str(n), "public_metrics": {"like_count": n}} for n in range(3)]
-    assert gc.isenabled()
-    posts_from_json(items)
-    assert gc.isenabled()
-    gc.disable()
-    try:
-        posts_from_json(items)
-        assert not gc.isenabled()
-    finally:
-        gc.enable()
