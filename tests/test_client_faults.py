@@ -156,20 +156,21 @@ def test_timeouts_every_attempt_fail_the_batch_with_a_clear_detail(clean: Any) -
     assert "did not answer in time" in result.statuses[0].detail
 
 
-def test_malformed_json_is_retried_once(clean: Any) -> None:
+def test_malformed_json_is_retried_like_a_server_error(clean: Any) -> None:
     sandbox, ids = clean, visible_ids(clean, 20)
-    sandbox.faults.script(Fault(kind="malformed"))
+    sandbox.faults.script(Fault(kind="malformed"), Fault(kind="malformed"))
     with client_for(sandbox, bearer(sandbox)) as client:
         result = client.fetch_posts(ids)
     assert_every_id_once(result, ids)
     assert {s.status for s in result.statuses} == {PostStatus.PUBLIC_ONLY_APP_ONLY}
-    assert (result.api_calls, result.retries) == (2, 1)
+    assert (result.api_calls, result.retries) == (3, 2)
 
 
-def test_malformed_json_twice_fails_the_batch_as_invalid_response(clean: Any) -> None:
+def test_malformed_json_past_the_bound_fails_the_batch_as_invalid_response(clean: Any) -> None:
     sandbox, ids = clean, visible_ids(clean, 20)
+    retry = RetryPolicy(max_attempts=2, sleep=Sleeps(), random=lambda: 0.0)
     sandbox.faults.script(Fault(kind="malformed"), Fault(kind="malformed"))
-    with client_for(sandbox, bearer(sandbox)) as client:
+    with client_for(sandbox, bearer(sandbox), retry=retry) as client:
         result = client.fetch_posts(ids)
     assert_every_id_once(result, ids)
     assert {s.status for s in result.statuses} == {PostStatus.FAILED}

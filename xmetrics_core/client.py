@@ -9,8 +9,8 @@ User-Agent, explicit connect/read timeouts, X's rate-limit headers, one statusâ†
   with jittered exponential backoff, bounded by attempts and total wait. For a 429 the wait is
   until ``x-rate-limit-reset``; if that is past the remaining budget, :class:`RateLimited`
   (with ``reset_at``) is raised at once instead of sleeping.
-* A 2xx whose body is not a JSON object is retried **once** (it is almost always a truncated
-  transfer); a second one raises :class:`InvalidResponse`.
+* A 2xx whose body is not a JSON object (almost always a truncated transfer) is retried
+  like a 5xx, within the same bound; past it, :class:`InvalidResponse` is raised.
 * OAuth 2.0: a token expiring within 60 s is refreshed before the request; a 401 is answered by
   one refresh and one repeat. Refreshes happen under a lock (concurrent threads refresh once)
   and hand the rotated credential to ``on_credential_refreshed``. A refused refresh, or a 401
@@ -605,7 +605,6 @@ class XClient:
         attempts = 0
         waited = 0.0
         refreshed = False
-        malformed = 0
         while True:
             credential = self._fresh_credential(tally)
             attempts += 1
@@ -640,13 +639,10 @@ class XClient:
                     body = _json_object(response)
                     if body is not None:
                         return body
-                    malformed += 1
                     error = InvalidResponse(
                         f"X answered {status} with a body that is not a JSON object ({method} {path})",
                         status_code=status,
                     )
-                    if malformed > 1:
-                        raise error
                 else:
                     error = error_from_response(response)
                     if status == 401:
