@@ -17,7 +17,7 @@ from xmetrics_core.errors import RateLimited, Unauthorized
 from xmetrics_core.models import FetchResult, PostStatus
 from xmetrics_core.oauth import revoke_oauth2_token
 from xmetrics_core.retry import RetryPolicy
-from xmetrics_core.sandbox import Fault
+from xmetrics_core.sandbox import Fault, SandboxSettings
 
 SCOPES = ("tweet.read", "users.read", "offline.access")
 
@@ -176,6 +176,17 @@ def test_malformed_json_past_the_bound_fails_the_batch_as_invalid_response(clean
     assert {s.status for s in result.statuses} == {PostStatus.FAILED}
     assert "not a JSON object" in result.statuses[0].detail
     assert result.api_calls == 2
+
+
+def test_depleted_credits_fail_the_batch_saying_to_add_credits(sandbox_factory: Any) -> None:
+    sandbox = sandbox_factory(settings=SandboxSettings(credits=0))
+    ids = [p.id for p in sandbox.world.demo_posts[:5]]
+    with client_for(sandbox, bearer(sandbox)) as client:
+        result = client.fetch_posts(ids)
+    assert_every_id_once(result, ids)
+    assert {s.status for s in result.statuses} == {PostStatus.FAILED}
+    assert "add credits" in result.statuses[0].detail
+    assert result.api_calls == 1  # a 402 is not retried
 
 
 def oauth2_credential(

@@ -1017,6 +1017,11 @@ class XClient:
         except XApiError as exc:
             if isinstance(exc, RateLimited):
                 detail = f"rate limited by X; {format_reset(exc.reset_at)}"
+            elif isinstance(exc, PaymentRequired):
+                detail = (
+                    f"{exc.message.rstrip('.')}; add credits to the X developer account "
+                    "(developer portal), then fetch again"
+                )
             else:
                 detail = exc.message
             outcome.final = {
