@@ -275,6 +275,16 @@ class SandboxValidator(RequestValidator):  # type: ignore[misc]
             found = self._access_tokens.get(token)
         return found.user_id if found else None
 
+    def issued_secrets(self) -> frozenset[str]:
+        """Request-token secrets, verifiers, access tokens and their secrets. Request tokens
+        themselves are left out: they travel in the authorize URL by design."""
+        with self._lock:
+            values = [t.secret for t in self._request_tokens.values()]
+            values += [t.verifier for t in self._request_tokens.values() if t.verifier]
+            for token, access in self._access_tokens.items():
+                values += [token, access.secret]
+        return frozenset(values)
+
     def username(self, user_id: str) -> str:
         return self._usernames.get(user_id, "")
 

@@ -304,6 +304,11 @@ class SandboxOAuth2:
                 return TokenAnswer(status=400, body=problems.oauth2_invalid("token"))
         return TokenAnswer(status=200, body={"revoked": True})
 
+    def issued_secrets(self) -> frozenset[str]:
+        """Every authorization code, access token and refresh token issued so far."""
+        with self._lock:
+            return frozenset([*self._codes, *self._access, *self._refresh])
+
     def access_grant(self, token: str) -> AccessGrant | None:
         """The grant behind a live (unexpired, unrevoked) access token, else None."""
         now = self._clock.timestamp()

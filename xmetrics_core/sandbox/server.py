@@ -270,6 +270,21 @@ class Sandbox:
             raise KeyError(f"no sandbox user {user_id}")
         return self._oauth2.issue(user_id, scopes=tuple(scopes), lifetime=lifetime)
 
+    def issued_secrets(self) -> frozenset[str]:
+        """Every secret value this sandbox holds or has issued, for leak checks in tests.
+
+        The app's Bearer token, consumer secret and client secret; every account's access
+        token and secret; OAuth 2.0 codes, access and refresh tokens; OAuth 1.0a request-token
+        secrets, verifiers and access tokens. Public values (consumer key, client ID, request
+        tokens, which travel in URLs) are not included. Works after :meth:`stop` too.
+        """
+        app = self._app
+        return frozenset(
+            {app.bearer_token, app.consumer_secret, app.client_secret}
+            | self._oauth2.issued_secrets()
+            | self._oauth1.validator.issued_secrets()
+        )
+
     @property
     def credits_remaining(self) -> int | None:
         """Credits left (None: unlimited)."""
