@@ -229,3 +229,52 @@ def test_urls_with_callback_secrets_off_the_landing_are_flagged():
     ]
     assert urls_after_callbacks(urls) == urls[2:]
     assert callback_params_off_landing(urls) == urls[3:]
+
+
+def test_the_sandbox_lists_every_secret_it_issued_and_no_public_value(fresh_sandbox: Any):
+    """``Sandbox.issued_secrets()`` is what the whole-run check searches for: it must grow with
+    every code, token, refresh token, request-token secret and verifier the sandbox hands out,
+    and leave out what is public by design (keys, client id, request tokens in URLs)."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    from apptest_helpers import LOCAL_APP_URL, submit_consent
+
+    from xmetrics_core.oauth import OAuth1Flow, OAuth2PkceFlow
+
+    sandbox, demo = fresh_sandbox, fresh_sandbox.demo
+    before = sandbox.issued_secrets()
+    assert {demo.bearer_token, demo.consumer_secret, demo.client_secret} <= before
+    assert {a.access_token_secret for a in sandbox.accounts} <= before
+    assert not {demo.consumer_key, demo.client_id} & before
+
+    flow = OAuth2PkceFlow(
+        client_id=demo.client_id,
+        client_secret=demo.client_secret,
+        redirect_uri=LOCAL_APP_URL,
+        authorize_url=f"{sandbox.base_url}/i/oauth2/authorize",
+        token_url=f"{sandbox.base_url}/2/oauth2/token",
+    )
+    pending = flow.start()
+    answer = submit_consent(pending.url)
+    code = dict(parse_qsl(urlsplit(answer.headers["Location"]).query))["code"]
+    assert code in sandbox.issued_secrets()
+    credential = flow.finish(code=code, code_verifier=pending.code_verifier)
+    assert {credential.access_token, credential.refresh_token} <= sandbox.issued_secrets()
+    minted = sandbox.issue_oauth2_token(sandbox.world.demo_user_id)
+    assert minted["access_token"] in sandbox.issued_secrets()
+
+    oauth1 = OAuth1Flow(
+        consumer_key=demo.consumer_key,
+        consumer_secret=demo.consumer_secret,
+        callback=LOCAL_APP_URL,
+        base_url=sandbox.base_url,
+    )
+    started = oauth1.start()
+    assert started.request_token_secret in sandbox.issued_secrets()
+    assert started.request_token not in sandbox.issued_secrets(), "it travels in URLs by design"
+    back = dict(parse_qsl(urlsplit(submit_consent(started.url).headers["Location"]).query))
+    assert back["oauth_verifier"] in sandbox.issued_secrets()
+    signed_in = oauth1.finish(started, back["oauth_verifier"])
+    assert {signed_in.access_token, signed_in.access_token_secret} <= sandbox.issued_secrets()
+    sandbox.stop()
+    assert code in sandbox.issued_secrets(), "still answerable after the sandbox stopped"
