@@ -207,7 +207,7 @@ class TokenHygiene:
             undo()
         self._undo.clear()
         self._handler.close()
-        if self.report is not None and not self.report.hits:
+        if self.report is None or not self.report.hits:
             shutil.rmtree(self.evidence, ignore_errors=True)
 
     def _attach_to_quiet_loggers(self) -> None:
