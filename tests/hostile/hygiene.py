@@ -288,6 +288,11 @@ class TokenHygiene:
         """URLs a browser requested, in order."""
         self.urls.append(list(urls))
 
+    def note_export(self, data: bytes) -> None:
+        """A file a browser test downloaded."""
+        self._exports += 1
+        (self.exports_dir / f"{self._exports:06d}.bin").write_bytes(data)
+
     def note_server_log(self, path: Path) -> None:
         """The log of an app server a browser test drove."""
         self.server_logs.append(path)

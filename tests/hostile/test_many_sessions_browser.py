@@ -17,6 +17,7 @@ from typing import Any
 
 import pytest
 from browser_runner import run_in_browser
+from hygiene import PLUGIN_NAME
 from playwright.sync_api import Browser, BrowserContext, Page, expect
 
 from xmetrics_core.sandbox.accounts import SandboxAccount, app_credentials, sandbox_accounts
@@ -36,6 +37,8 @@ class Seen:
     username: str
     sidebar: str
     rows: list[dict[str, str]]
+    csv_text: str
+    requests: list[str]
     fetch_s: float
 
 
@@ -79,12 +82,11 @@ def paste(page: Page, ids: list[str]) -> None:
     box.press("Control+Enter")
 
 
-def exported(page: Page) -> list[dict[str, str]]:
+def exported(page: Page) -> str:
     expect(page.get_by_text("Status of every ID")).to_be_visible()
     with page.expect_download() as download:
         page.get_by_role("button", name="Download metrics (CSV)").click()
-    text = Path(download.value.path()).read_text("utf-8-sig")
-    return list(csv.DictReader(io.StringIO(text)))
+    return Path(download.value.path()).read_text("utf-8-sig")
 
 
 @pytest.fixture(scope="module")
@@ -93,7 +95,7 @@ def world(hostile_app_server: Any) -> World:
 
 
 @pytest.fixture(scope="module")
-def seen(hostile_app_server: Any, world: World) -> list[Seen]:
+def seen(hostile_app_server: Any, world: World, request: pytest.FixtureRequest) -> list[Seen]:
     server = hostile_app_server
     hidden = {world.protected_user_id, world.suspended_user_id}
     accounts = [a for a in sandbox_accounts(7, world)[1:] if a.user_id not in hidden][:CONTEXTS]
@@ -107,6 +109,7 @@ def seen(hostile_app_server: Any, world: World) -> list[Seen]:
             setup.set_default_timeout(TIMEOUT_MS)
             api = sandbox_url(setup.new_page(), server.base_url)
             pages: list[Page] = []
+            requests_by_page: list[list[str]] = []
             for account in accounts:
                 context = browser.new_context(
                     accept_downloads=True, viewport={"width": 1400, "height": 2000}
@@ -114,6 +117,9 @@ def seen(hostile_app_server: Any, world: World) -> list[Seen]:
                 context.set_default_timeout(TIMEOUT_MS)
                 contexts.append(context)
                 page = context.new_page()
+                requested: list[str] = []
+                page.on("request", lambda request, into=requested: into.append(request.url))
+                requests_by_page.append(requested)
                 sign_in_with_keys(page, server.base_url, api, account)
                 paste(page, ids)
                 pages.append(page)
@@ -121,13 +127,15 @@ def seen(hostile_app_server: Any, world: World) -> list[Seen]:
             for page in pages:  # four sessions fetch at the same time on the server
                 page.get_by_role("button", name="Fetch").click()
             results: list[Seen] = []
-            for account, page in zip(accounts, pages, strict=True):
-                rows = exported(page)
+            for account, page, requested in zip(accounts, pages, requests_by_page, strict=True):
+                text = exported(page)
                 results.append(
                     Seen(
                         username=account.username,
                         sidebar=page.get_by_test_id("stSidebar").inner_text(),
-                        rows=rows,
+                        rows=list(csv.DictReader(io.StringIO(text))),
+                        csv_text=text,
+                        requests=requested,
                         fetch_s=time.perf_counter() - started,
                     )
                 )
@@ -136,7 +144,18 @@ def seen(hostile_app_server: Any, world: World) -> list[Seen]:
             for context in contexts:
                 context.close()
 
-    return run_in_browser(scenario, home=server.home)
+    sessions: list[Seen] = run_in_browser(scenario, home=server.home)
+    hygiene = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if hygiene is not None:  # the whole-run token-hygiene check searches these too
+        for session in sessions:
+            hygiene.note_urls(session.requests)
+            hygiene.note_export(session.csv_text.encode())
+        hygiene.note_secrets(
+            secret
+            for a in sandbox_accounts(7, world)
+            for secret in (a.access_token, a.access_token_secret)
+        )
+    return sessions
 
 
 def test_each_browser_session_exports_only_its_own_private_metrics(

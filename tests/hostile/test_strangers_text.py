@@ -153,6 +153,8 @@ def visit(
         hygiene.note_urls([*visited.callback_landing, *visited.requests])
         hygiene.note_server_log(server.log_path)
         hygiene.note_secrets([visited.callback_params.get("code", "")])
+        for body in [visited.metrics_csv, *visited.zip_members.values()]:
+            hygiene.note_export(body.encode())
     return visited
 
 
