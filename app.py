@@ -15,10 +15,10 @@ from typing import Any
 
 import streamlit as st
 
-from pages.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
-from pages.ui import render_connection_panel, report_unexpected, show_flash
-from pages.views import PERSISTENT_WIDGET_KEYS
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
+from xmetrics_ui.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
+from xmetrics_ui.ui import render_connection_panel, report_unexpected, show_flash
+from xmetrics_ui.views import PERSISTENT_WIDGET_KEYS
 
 
 def _secrets_section() -> Mapping[str, Any]:

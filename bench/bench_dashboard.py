@@ -37,8 +37,8 @@ sys.path.insert(0, str(REPO))
 
 from streamlit.testing.v1 import AppTest  # noqa: E402
 
-from pages.views import MEMO_KEY  # noqa: E402
 from xmetrics_core.sandbox import Sandbox, SandboxSettings, start_sandbox  # noqa: E402
+from xmetrics_ui.views import MEMO_KEY  # noqa: E402
 
 POSTS = 1000
 RERUN_BUDGET_MS = 150.0

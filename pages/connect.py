@@ -4,7 +4,18 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages.session import (
+from xmetrics_core.connection import (
+    OAUTH2_SCOPES,
+    AuthMethod,
+    ConfiguredCredential,
+    Endpoints,
+    endpoints_for,
+    groups_label,
+)
+from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
+from xmetrics_core.errors import Unauthorized, XApiError
+from xmetrics_core.oauth import fetch_app_bearer_token
+from xmetrics_ui.session import (
     CONFIGURED_KEY,
     current_connection,
     establish_connection,
@@ -17,18 +28,7 @@ from pages.session import (
     start_oauth2_sign_in,
     this_app_url,
 )
-from pages.ui import explain, leave_pages_directory_mode
-from xmetrics_core.connection import (
-    OAUTH2_SCOPES,
-    AuthMethod,
-    ConfiguredCredential,
-    Endpoints,
-    endpoints_for,
-    groups_label,
-)
-from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
-from xmetrics_core.errors import Unauthorized, XApiError
-from xmetrics_core.oauth import fetch_app_bearer_token
+from xmetrics_ui.ui import explain, leave_pages_directory_mode
 
 PIN_PENDING_KEY = "xm_pin_request_token"
 REDIRECT_KEY = "xm_redirect_to"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import streamlit as st
 
-from pages import views
-from pages.session import current_connection
-from pages.ui import leave_pages_directory_mode, require_connection
+from xmetrics_ui import views
+from xmetrics_ui.session import current_connection
+from xmetrics_ui.ui import leave_pages_directory_mode, require_connection
 
 
 def video_page() -> None:

@@ -1,6 +1,6 @@
 """AppTest fixtures: the dashboard driven in-process against the embedded sandbox.
 
-The sandbox is the app's own Demo-account sandbox (``pages.session.demo_sandbox`` is a
+The sandbox is the app's own Demo-account sandbox (``xmetrics_ui.session.demo_sandbox`` is a
 ``st.cache_resource``, so the test and the app share it). OAuth consent pages are answered
 over real HTTP, exactly as a browser would submit the form (see ``apptest_helpers``).
 """
@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from apptest_helpers import LOCAL_APP_URL
 
-from pages.session import demo_sandbox, result_cache
+from xmetrics_ui.session import demo_sandbox, result_cache
 
 
 @pytest.fixture(scope="session")
@@ -39,7 +39,7 @@ def navigation_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPa
     page files live in ``pages/`` Streamlit would then fall back to the old pages-directory
     mode and run the last page *without* app.py (no sidebar, no callback handling). The
     real server clears the flag for good on its first ``st.navigation`` call, and each page
-    hands over to app.py if it ever runs alone (``pages.ui.leave_pages_directory_mode``).
+    hands over to app.py if it ever runs alone (``xmetrics_ui.ui.leave_pages_directory_mode``).
     """
     if "pages_directory_mode" in request.fixturenames:
         return
@@ -70,7 +70,7 @@ def unexpected_errors_fail_tests(
     def reraise(exc: Exception) -> None:
         raise exc
 
-    monkeypatch.setattr("pages.ui.report_unexpected", reraise)
+    monkeypatch.setattr("xmetrics_ui.ui.report_unexpected", reraise)
 
 
 @pytest.fixture(autouse=True)

@@ -20,11 +20,11 @@ from apptest_helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from pages.session import CONNECTION_KEY, pending_sign_ins
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import AuthMethod, Connection
 from xmetrics_core.credentials import OAuth2Credential
 from xmetrics_core.errors import Unauthorized
+from xmetrics_ui.session import CONNECTION_KEY, pending_sign_ins
 
 
 def _connection(at: AppTest) -> Connection | None:

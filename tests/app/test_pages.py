@@ -49,8 +49,8 @@ def test_the_connect_page_is_the_default_and_leads_with_the_demo_account():
 def test_an_unexpected_error_becomes_a_message_not_a_traceback(
     sandbox: Any, monkeypatch: pytest.MonkeyPatch, real_error_handling: None
 ):
-    import pages.ui
-    from pages import views
+    import xmetrics_ui.ui
+    from xmetrics_ui import views
 
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("a bug")
@@ -59,7 +59,7 @@ def test_an_unexpected_error_becomes_a_message_not_a_traceback(
     monkeypatch.setattr(views, "group_checkboxes", broken)
     at.switch_page("pages/posts.py").run()
     assert not at.exception
-    assert [e.value for e in at.error] == [pages.ui.UNEXPECTED_PROBLEM]
+    assert [e.value for e in at.error] == [xmetrics_ui.ui.UNEXPECTED_PROBLEM]
     assert any(t.value.startswith("Account: @") for t in at.sidebar.text)
 
 

@@ -19,11 +19,11 @@ from apptest_helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from pages.session import demo_sandbox
 from xmetrics_core import exports, figures, frames
 from xmetrics_core.models import PostStatus
 from xmetrics_core.references import MAX_REFERENCES
 from xmetrics_core.sandbox import Fault
+from xmetrics_ui.session import demo_sandbox
 
 
 def _ids(sandbox: Any) -> dict[str, str]:
@@ -198,7 +198,7 @@ def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: d
 
 
 def _cached_results() -> list[Any]:
-    from pages.session import result_cache
+    from xmetrics_ui.session import result_cache
 
     cache = result_cache()
     return [value for _, value in list(cache._entries.values())]  # noqa: SLF001
@@ -288,8 +288,8 @@ def test_a_rate_limited_fetch_says_until_when_and_keeps_the_rest(sandbox: Any):
 def test_a_refused_credential_is_dropped_with_a_message_not_a_traceback(
     sandbox: Any, clean_state: Any
 ):
-    from pages.session import CONNECTION_KEY
     from xmetrics_core.connection import RememberedConnections
+    from xmetrics_ui.session import CONNECTION_KEY
 
     at = connect_oauth1_keys(sandbox)
     at.checkbox(key="xm_remember").check()
@@ -332,8 +332,8 @@ def test_an_expiring_oauth2_token_is_refreshed_before_use_and_kept(sandbox: Any,
 
     from apptest_helpers import connect_demo
 
-    from pages.session import CLIENT_KEY, CONNECTION_KEY, REMEMBERED_KEY, build_client
     from xmetrics_core.connection import RememberedConnections
+    from xmetrics_ui.session import CLIENT_KEY, CONNECTION_KEY, REMEMBERED_KEY, build_client
 
     at = connect_demo(sandbox)
     connection = at.session_state[CONNECTION_KEY]

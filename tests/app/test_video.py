@@ -113,8 +113,8 @@ def test_video_downloads_are_the_exact_csv_of_what_is_shown(
 
 
 def _quartiles_of(at: AppTest, media_key: str) -> pd.DataFrame:
-    from pages.session import result_cache
-    from pages.views import QUERY_KEY
+    from xmetrics_ui.session import result_cache
+    from xmetrics_ui.views import QUERY_KEY
 
     result = result_cache().get(at.session_state[QUERY_KEY])
     quartiles = fr.quartiles_frame(result)

@@ -1,7 +1,7 @@
 """Fixtures of the hostile-world suite (issue 6): the dashboard in AppTest, and helpers.
 
 The AppTests here drive ``app.py`` in-process against the app's own Demo-account sandbox
-(``pages.session.demo_sandbox``) or against sandboxes with hostile settings reached through the
+(``xmetrics_ui.session.demo_sandbox``) or against sandboxes with hostile settings reached through the
 Connect page's "API base URL". They reuse ``tests/app/apptest_helpers.py`` (put on ``sys.path``
 here, exactly as ``tests/app`` itself does) and mirror that folder's per-test isolation:
 no ``X_*`` variables, a private config dir, an empty result cache and no leftover faults.
@@ -25,7 +25,7 @@ for helpers in (HERE.parent / "app", HERE.parent / "e2e"):
 from apptest_helpers import LOCAL_APP_URL  # noqa: E402
 from browser_runner import start_app_server, stop_app_server  # noqa: E402
 
-from pages.session import demo_sandbox, result_cache  # noqa: E402
+from xmetrics_ui.session import demo_sandbox, result_cache  # noqa: E402
 
 
 @pytest.fixture(scope="session")

@@ -21,10 +21,10 @@ import pytest
 from apptest_helpers import new_app
 from streamlit.testing.v1 import AppTest
 
-from pages.session import CONNECTION_KEY, result_cache
-from pages.views import QUERY_KEY
 from xmetrics_core.connection import Connection
 from xmetrics_core.models import PostStatus
+from xmetrics_ui.session import CONNECTION_KEY, result_cache
+from xmetrics_ui.views import QUERY_KEY
 
 SESSIONS = 20
 

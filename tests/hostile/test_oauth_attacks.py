@@ -30,7 +30,6 @@ from apptest_helpers import (
 from requests_oauthlib import OAuth1
 from streamlit.testing.v1 import AppTest
 
-from pages.session import CLIENT_KEY, CONNECTION_KEY
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import Connection
 from xmetrics_core.credentials import OAuth1Credential, OAuth2Credential
@@ -44,6 +43,7 @@ from xmetrics_core.oauth import (
     revoke_oauth2_token,
 )
 from xmetrics_core.sandbox import SandboxSettings
+from xmetrics_ui.session import CLIENT_KEY, CONNECTION_KEY
 
 UNREGISTERED = "http://127.0.0.1:9/steal/"
 USER_SCOPES_WITHOUT_REFRESH = ("tweet.read", "users.read")

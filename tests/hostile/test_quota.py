@@ -21,10 +21,10 @@ from apptest_helpers import (
 )
 from streamlit.testing.v1 import AppTest
 
-from pages.session import CONNECTION_KEY
 from xmetrics_core.models import PostStatus
 from xmetrics_core.sandbox import SandboxSettings
 from xmetrics_core.sandbox.settings import TWEETS_LOOKUP, USERS_ME
+from xmetrics_ui.session import CONNECTION_KEY
 
 LIKES = "public_metrics.like_count"
 

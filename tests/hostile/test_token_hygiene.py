@@ -28,10 +28,10 @@ from apptest_helpers import (
 from hygiene import export_texts, page_text, sandbox_secrets, secret_hits
 from streamlit.testing.v1 import AppTest
 
-from pages.session import CONNECTION_KEY
 from xmetrics_core.cli import main
 from xmetrics_core.connection import Connection
 from xmetrics_core.credentials import OAuth2Credential
+from xmetrics_ui.session import CONNECTION_KEY
 
 
 class Records(logging.Handler):

@@ -400,7 +400,7 @@ def handle_oauth_callback(params: dict[str, str]) -> bool:
     ``params`` are the query parameters. Returns True when they were an OAuth callback
     (the caller then clears them from the URL). The outcome is left as a flash message.
     """
-    from pages.ui import explain  # the page boundary's wording of errors
+    from xmetrics_ui.ui import explain  # the page boundary's wording of errors
 
     try:
         if "state" in params and "code" in params:

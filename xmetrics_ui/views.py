@@ -17,14 +17,6 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from pages.session import (
-    cache_key,
-    drop_refused_connection,
-    flash,
-    result_cache,
-    sync_refreshed_credential,
-)
-from pages.ui import download_csv, explain
 from xmetrics_core import exports, figures
 from xmetrics_core import frames as fr
 from xmetrics_core.catalogue import MEDIA_METRICS, POST_METRICS, Context, Group
@@ -33,6 +25,14 @@ from xmetrics_core.connection import Connection, group_options, may_load_in_brow
 from xmetrics_core.errors import Unauthorized, XApiError
 from xmetrics_core.models import FetchResult, PostRecord, PostStatus
 from xmetrics_core.references import InputTooLarge, parse_references
+from xmetrics_ui.session import (
+    cache_key,
+    drop_refused_connection,
+    flash,
+    result_cache,
+    sync_refreshed_credential,
+)
+from xmetrics_ui.ui import download_csv, explain
 
 POSTS_TEXT_KEY = "xm_posts_text"
 RECENT_PICK_KEY = "xm_recent_pick"

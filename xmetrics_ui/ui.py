@@ -11,13 +11,6 @@ from datetime import UTC, datetime
 
 import streamlit as st
 
-from pages.session import (
-    current_client,
-    current_connection,
-    disconnect,
-    flash,
-    pop_flash,
-)
 from xmetrics_core.connection import groups_label, rate_limit_label
 from xmetrics_core.errors import (
     ApiConnectionError,
@@ -32,6 +25,13 @@ from xmetrics_core.errors import (
     XApiError,
 )
 from xmetrics_core.models import RateLimitState
+from xmetrics_ui.session import (
+    current_client,
+    current_connection,
+    disconnect,
+    flash,
+    pop_flash,
+)
 
 CONNECT_PAGE = "pages/connect.py"
 UNEXPECTED_PROBLEM = (
