@@ -7,11 +7,15 @@ browser makes is recorded so tests can assert that nothing left 127.0.0.1.
 
 from __future__ import annotations
 
+import os
+import shutil
+import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 from urllib.error import URLError
@@ -93,3 +97,74 @@ class RecordedPage:
 
 
 __all__ = ["ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "AppServer", "RecordedPage"]
+
+
+def start_app_server(root: Path) -> AppServer:
+    """Start ``streamlit run app.py`` (bounded by ``timeout``) and wait until it is healthy."""
+    home, config_dir = root / "home", root / "config"
+    home.mkdir()
+    port = free_port()
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("X_") and key != "XMETRICS_CONFIG_DIR"
+    }
+    demo_now = datetime.now(UTC).replace(microsecond=0)
+    env.update(
+        HOME=str(home),
+        XMETRICS_CONFIG_DIR=str(config_dir),
+        XMETRICS_DEMO_NOW=demo_now.isoformat(),
+        PYTHONUNBUFFERED="1",
+    )
+    log_path = root / "streamlit.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            [
+                shutil.which("timeout") or "timeout",
+                "-s",
+                "TERM",
+                str(SERVER_LIFETIME_SECONDS),
+                str(Path(sys.executable).with_name("streamlit")),
+                "run",
+                "app.py",
+                "--server.headless=true",
+                "--server.address=127.0.0.1",
+                f"--server.port={port}",
+                "--browser.gatherUsageStats=false",
+                "--server.fileWatcherType=none",
+                "--server.runOnSave=false",
+                "--logger.level=debug",
+            ],
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    server = AppServer(
+        base_url=f"http://127.0.0.1:{port}/",
+        process=process,
+        log_path=log_path,
+        home=home,
+        config_dir=config_dir,
+        demo_now=demo_now,
+    )
+    try:
+        wait_healthy(server)
+    except BaseException:
+        stop_app_server(server)
+        raise
+    return server
+
+
+def stop_app_server(server: AppServer) -> None:
+    """Stop the server's whole process group (TERM, then KILL after 10 s)."""
+    process = server.process
+    if process.poll() is not None:
+        return
+    os.killpg(process.pid, signal.SIGTERM)
+    try:
+        process.wait(timeout=10)
+    except subprocess.TimeoutExpired:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait(timeout=10)

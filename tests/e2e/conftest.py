@@ -6,12 +6,7 @@ Every test here skips, saying why, when /usr/bin/chromium is absent.
 from __future__ import annotations
 
 import os
-import shutil
-import signal
-import subprocess
-import sys
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -19,12 +14,10 @@ from browser_helpers import (
     ARTIFACTS,
     CHROMIUM,
     CHROMIUM_ARGS,
-    REPO,
-    SERVER_LIFETIME_SECONDS,
     AppServer,
     RecordedPage,
-    free_port,
-    wait_healthy,
+    start_app_server,
+    stop_app_server,
 )
 from playwright.sync_api import Browser, Playwright, expect, sync_playwright
 
@@ -48,72 +41,11 @@ def chromium_present() -> None:
 @pytest.fixture(scope="session")
 def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
     """``streamlit run app.py`` on a free loopback port, for the whole browser session."""
-    root = tmp_path_factory.mktemp("streamlit")
-    home, config_dir = root / "home", root / "config"
-    home.mkdir()
-    port = free_port()
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith("X_") and key not in ("XMETRICS_CONFIG_DIR",)
-    }
-    demo_now = datetime.now(UTC).replace(microsecond=0)
-    env.update(
-        HOME=str(home),
-        XMETRICS_CONFIG_DIR=str(config_dir),
-        XMETRICS_DEMO_NOW=demo_now.isoformat(),
-        PYTHONUNBUFFERED="1",
-    )
-    streamlit = Path(sys.executable).with_name("streamlit")
-    log_path = root / "streamlit.log"
-    with log_path.open("wb") as log:
-        process = subprocess.Popen(
-            [
-                shutil.which("timeout") or "timeout",
-                "-s",
-                "TERM",
-                str(SERVER_LIFETIME_SECONDS),
-                str(streamlit),
-                "run",
-                "app.py",
-                "--server.headless",
-                "true",
-                "--server.address",
-                "127.0.0.1",
-                "--server.port",
-                str(port),
-                "--browser.gatherUsageStats",
-                "false",
-                "--server.fileWatcherType",
-                "none",
-                "--server.runOnSave",
-                "false",
-            ],
-            cwd=REPO,
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    server = AppServer(
-        base_url=f"http://127.0.0.1:{port}/",
-        process=process,
-        log_path=log_path,
-        home=home,
-        config_dir=config_dir,
-        demo_now=demo_now,
-    )
+    server = start_app_server(tmp_path_factory.mktemp("streamlit"))
     try:
-        wait_healthy(server)
         yield server
     finally:
-        if process.poll() is None:
-            os.killpg(process.pid, signal.SIGTERM)
-            try:
-                process.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(process.pid, signal.SIGKILL)
-                process.wait(timeout=10)
+        stop_app_server(server)
 
 
 @pytest.fixture(scope="session")
