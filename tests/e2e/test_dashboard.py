@@ -15,7 +15,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
-from browser_helpers import SCREENSHOTS, AppServer, RecordedPage
+from browser_helpers import SCREENSHOTS, AppServer, RecordedPage, click_until_visible
 from playwright.sync_api import Page, expect
 
 from xmetrics_core.sandbox.settings import SandboxSettings
@@ -106,8 +106,9 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     box = page.get_by_role("textbox", name="Post IDs or URLs")
     box.fill(text)
     box.press("Control+Enter")
-    page.get_by_role("button", name="Fetch").click()
-    expect(page.get_by_text("Organic vs promoted")).to_be_visible()
+    click_until_visible(
+        page.get_by_role("button", name="Fetch"), page.get_by_text("Organic vs promoted")
+    )
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # the split and the rate ranking
     expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # statuses and metrics
     _shot(page, artifacts, "posts", readme_height=2200)

@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser_helpers import click_until_visible
 from browser_runner import run_in_browser
 from hygiene import PLUGIN_NAME
 from playwright.sync_api import Browser, BrowserContext, Page, expect
@@ -71,8 +72,10 @@ def sign_in_with_keys(page: Page, base_url: str, api: str, account: SandboxAccou
         field = panel.get_by_role("textbox", name=label, exact=True)
         field.fill(value)
         field.press("Enter")
-    panel.get_by_role("button", name="Connect with these four keys").click()
-    expect(page.get_by_text(f"Connected as @{account.username}", exact=False).first).to_be_visible()
+    click_until_visible(
+        panel.get_by_role("button", name="Connect with these four keys"),
+        page.get_by_text(f"Connected as @{account.username}", exact=False).first,
+    )
 
 
 def paste(page: Page, ids: list[str]) -> None:
