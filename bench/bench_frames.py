@@ -15,8 +15,9 @@ Measured, on the same input:
   ``all_frames`` on an already parsed, long-lived ``FetchResult``.
 * **baseline**: ``pandas.json_normalize`` of the Posts and of the media (what twarc-csv's
   DataFrameConverter does at its core). It only flattens: no long frame, no quartiles.
-  twarc-csv itself is not installed here (and installing it was out of scope), so it is
-  not measured.
+  twarc-csv itself is not measured: version 0.7.2 installs from PyPI, but its
+  DataFrameConverter calls ``DataFrame.applymap``, which pandas 3 removed, so it fails on
+  the first batch.
 
 Time is the best of ``--repeats`` runs without tracing. Peak memory is measured in a
 separate run: ``tracemalloc``'s peak (Python and NumPy allocations) plus the peak growth
@@ -255,7 +256,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         f"{frames_s:.2f}s) vs json_normalize {baseline_s:.2f}s. Peak memory: raw → frames "
         f"{ours_peak / mb:.0f} MB (FetchResult + frames), frames alone {frames_peak / mb:.0f} "
         f"MB, json_normalize {baseline_peak / mb:.0f} MB; raw JSON {raw_bytes / mb:.0f} MB. "
-        "twarc-csv is not installed: not measured."
+        "twarc-csv 0.7.2 not measured: its DataFrameConverter calls DataFrame.applymap, "
+        "removed in pandas 3."
     )
     print(
         f"BENCH frames posts={len(built['posts'])} "
