@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import os
 import re
 from html import unescape
 from pathlib import Path
@@ -11,6 +12,7 @@ from typing import Any
 from urllib.parse import parse_qsl, urljoin, urlsplit
 
 import numpy as np
+import pytest
 import requests
 from streamlit.testing.v1 import AppTest
 
@@ -19,6 +21,42 @@ APP = REPO / "app.py"
 APPTEST_TIMEOUT = 30
 HTTP_TIMEOUT = (3.05, 10.0)
 LOCAL_APP_URL = "http://localhost:8501/"
+
+
+def run_app_py_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make every AppTest run go through app.py's ``st.navigation``, as ``streamlit run`` does.
+
+    AppTest resets ``PagesManager.uses_pages_directory`` before each run, and because our
+    page files live in ``pages/`` Streamlit would then fall back to the old pages-directory
+    mode and run the last page *without* app.py (no sidebar, no callback handling). The
+    real server clears the flag for good on its first ``st.navigation`` call, and each page
+    hands over to app.py if it ever runs alone (``xmetrics_ui.ui.leave_pages_directory_mode``).
+    """
+    from streamlit.runtime.pages_manager import PagesManager
+    from streamlit.testing.v1 import app_test as app_test_module
+
+    class NavigationPagesManager(PagesManager):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
+
+
+def isolate_dashboard(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """No configured credentials, a private remember-me dir, empty result cache, faults and
+    request log. Returns the remember-me config dir."""
+    from xmetrics_ui.session import result_cache
+
+    for name in list(os.environ):
+        if name.startswith("X_"):
+            monkeypatch.delenv(name)
+    config_dir = tmp_path / "config"
+    monkeypatch.setenv("XMETRICS_CONFIG_DIR", str(config_dir))
+    result_cache().clear()
+    sandbox.faults.clear()
+    sandbox.request_log.clear()
+    return config_dir
 
 
 def new_app() -> AppTest:

@@ -7,15 +7,14 @@ over real HTTP, exactly as a browser would submit the form (see ``apptest_helper
 
 from __future__ import annotations
 
-import os
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest_helpers import LOCAL_APP_URL
+from apptest_helpers import LOCAL_APP_URL, isolate_dashboard, run_app_py_navigation
 
-from xmetrics_ui.session import demo_sandbox, result_cache
+from xmetrics_ui.session import demo_sandbox
 
 
 @pytest.fixture(scope="session")
@@ -33,25 +32,10 @@ def pages_directory_mode() -> None:
 
 @pytest.fixture(autouse=True)
 def navigation_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py's ``st.navigation`` on every AppTest run, as ``streamlit run`` does.
-
-    AppTest resets ``PagesManager.uses_pages_directory`` before each run, and because our
-    page files live in ``pages/`` Streamlit would then fall back to the old pages-directory
-    mode and run the last page *without* app.py (no sidebar, no callback handling). The
-    real server clears the flag for good on its first ``st.navigation`` call, and each page
-    hands over to app.py if it ever runs alone (``xmetrics_ui.ui.leave_pages_directory_mode``).
-    """
+    """Run app.py's ``st.navigation`` on every AppTest run (see ``run_app_py_navigation``)."""
     if "pages_directory_mode" in request.fixturenames:
         return
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    class NavigationPagesManager(PagesManager):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
+    run_app_py_navigation(monkeypatch)
 
 
 @pytest.fixture
@@ -76,14 +60,7 @@ def unexpected_errors_fail_tests(
 @pytest.fixture(autouse=True)
 def clean_state(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Each test: no configured credentials, a private config dir, empty caches and logs."""
-    for name in list(os.environ):
-        if name.startswith("X_"):
-            monkeypatch.delenv(name)
-    config_dir = tmp_path / "config"
-    monkeypatch.setenv("XMETRICS_CONFIG_DIR", str(config_dir))
-    result_cache().clear()
-    sandbox.faults.clear()
-    sandbox.request_log.clear()
+    config_dir = isolate_dashboard(sandbox, tmp_path, monkeypatch)
     yield config_dir
     sandbox.faults.clear()
 

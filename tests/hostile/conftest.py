@@ -9,7 +9,6 @@ no ``X_*`` variables, a private config dir, an empty result cache and no leftove
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,7 +21,11 @@ for helpers in (HERE.parent / "app", HERE.parent / "e2e"):
     if str(helpers) not in sys.path:
         sys.path.insert(0, str(helpers))
 
-from apptest_helpers import LOCAL_APP_URL  # noqa: E402
+from apptest_helpers import (  # noqa: E402
+    LOCAL_APP_URL,
+    isolate_dashboard,
+    run_app_py_navigation,
+)
 from browser_runner import start_app_server, stop_app_server  # noqa: E402
 
 from xmetrics_ui.session import demo_sandbox, result_cache  # noqa: E402
@@ -38,17 +41,8 @@ def demo() -> Any:
 
 @pytest.fixture
 def navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py's ``st.navigation`` on every AppTest run, as ``streamlit run`` does
-    (see ``tests/app/conftest.py`` for why AppTest needs this)."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    class NavigationPagesManager(PagesManager):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
+    """Run app.py's ``st.navigation`` on every AppTest run (see ``run_app_py_navigation``)."""
+    run_app_py_navigation(monkeypatch)
 
 
 @pytest.fixture
@@ -56,14 +50,7 @@ def dashboard(
     demo: Any, navigation_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[Path]:
     """Isolation for one AppTest test; yields the remember-me config dir."""
-    for name in list(os.environ):
-        if name.startswith("X_"):
-            monkeypatch.delenv(name)
-    config_dir = tmp_path / "config"
-    monkeypatch.setenv("XMETRICS_CONFIG_DIR", str(config_dir))
-    result_cache().clear()
-    demo.faults.clear()
-    demo.request_log.clear()
+    config_dir = isolate_dashboard(demo, tmp_path, monkeypatch)
     yield config_dir
     demo.faults.clear()
     result_cache().clear()
