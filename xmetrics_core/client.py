@@ -65,7 +65,6 @@ from xmetrics_core.models import (
     IdStatus,
     InvalidToken,
     MediaRecord,
-    MetricGroups,
     PostRecord,
     PostRef,
     PostStatus,
@@ -280,7 +279,7 @@ def _checked_groups(items: Sequence[Mapping[str, Any]]) -> list[FrozenGroups]:
     return list(map(FrozenGroups.of_catalogue_groups, rows))  # nothing else holds the copies
 
 
-def _post_record(item: Mapping[str, Any], metrics: MetricGroups) -> PostRecord:
+def _post_record(item: Mapping[str, Any], metrics: FrozenGroups) -> PostRecord:
     post_id = item["id"]
     text = item.get("text", "")
     author_id = item.get("author_id")
@@ -337,7 +336,7 @@ def _merged_media_json(media_json: Iterable[Mapping[str, Any]]) -> dict[str, Map
 
 
 def _media_record(
-    key: str, raw: Mapping[str, Any], post_ids: tuple[str, ...], metrics: MetricGroups
+    key: str, raw: Mapping[str, Any], post_ids: tuple[str, ...], metrics: FrozenGroups
 ) -> MediaRecord:
     kind = raw.get("type")
     duration = raw.get("duration_ms")

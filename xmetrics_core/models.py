@@ -5,9 +5,9 @@ status for every unique ID that was asked for, media keyed by ``media_key``,
 the rate-limit state and the number of API calls made. Nothing here talks to
 the network or to pandas.
 
-Records are built up to 100,000 at a time, so they are lean: slots, a keyword-only
-``__init__`` that stores through the slots, and metric groups frozen in one
-:class:`FrozenGroups` per record rather than a dict and a ``MappingProxyType`` per group.
+Records are built up to 100,000 at a time, so they are lean: slots, and metric groups
+frozen in one :class:`FrozenGroups` per record rather than a dict and a
+``MappingProxyType`` per group.
 """
 
 from __future__ import annotations
@@ -261,14 +261,7 @@ class InvalidToken:
     reason: str
 
 
-# PostRecord and MediaRecord are built once per Post and per media item, often 100,000 at a
-# time, so they spell out their keyword-only __init__ (init=False): it stores each field
-# through its slot directly (as dataclass's frozen __init__ does via object.__setattr__, only
-# without the attribute lookup per field) and freezes ``metrics`` inline instead of in a
-# __post_init__ call. Everything else (frozen, slots, eq, repr, fields, replace) is dataclass's.
-
-
-@dataclass(frozen=True, slots=True, kw_only=True, init=False)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class PostRecord:
     """One Post as fetched, with the metric groups X returned for it."""
 
@@ -279,29 +272,15 @@ class PostRecord:
     media_keys: tuple[str, ...] = ()
     metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
 
-    def __init__(
-        self,
-        *,
-        id: str,  # noqa: A002 - X's field name
-        text: str = "",
-        author_id: str | None = None,
-        created_at: datetime | None = None,
-        media_keys: tuple[str, ...] = (),
-        metrics: MetricGroups | None = None,
-    ) -> None:
-        _SET_POST_ID(self, id)
-        _SET_POST_TEXT(self, text)
-        _SET_POST_AUTHOR_ID(self, author_id)
-        _SET_POST_CREATED_AT(self, created_at)
-        _SET_POST_MEDIA_KEYS(self, media_keys)
-        _SET_POST_METRICS(self, _frozen(metrics))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", _frozen(self.metrics))
 
     def value(self, group: Group, name: str) -> int | None:
         """One metric value, None when X did not return it."""
         return self.metrics.count(group.value, name)
 
 
-@dataclass(frozen=True, slots=True, kw_only=True, init=False)
+@dataclass(frozen=True, slots=True, kw_only=True)
 class MediaRecord:
     """A media item, keyed by ``media_key`` and shared by every Post that carries it.
 
@@ -317,43 +296,12 @@ class MediaRecord:
     post_ids: tuple[str, ...] = ()
     metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
 
-    def __init__(
-        self,
-        *,
-        media_key: str,
-        type: str,  # noqa: A002 - X's field name
-        duration_ms: int | None = None,
-        preview_image_url: str | None = None,
-        url: str | None = None,
-        post_ids: tuple[str, ...] = (),
-        metrics: MetricGroups | None = None,
-    ) -> None:
-        _SET_MEDIA_KEY(self, media_key)
-        _SET_MEDIA_TYPE(self, type)
-        _SET_MEDIA_DURATION_MS(self, duration_ms)
-        _SET_MEDIA_PREVIEW_IMAGE_URL(self, preview_image_url)
-        _SET_MEDIA_URL(self, url)
-        _SET_MEDIA_POST_IDS(self, post_ids)
-        _SET_MEDIA_METRICS(self, _frozen(metrics))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "metrics", _frozen(self.metrics))
 
     def value(self, group: Group, name: str) -> int | None:
         """One metric value, None when X did not return it."""
         return self.metrics.count(group.value, name)
-
-
-_SET_POST_ID = _slot_setter(PostRecord, "id")
-_SET_POST_TEXT = _slot_setter(PostRecord, "text")
-_SET_POST_AUTHOR_ID = _slot_setter(PostRecord, "author_id")
-_SET_POST_CREATED_AT = _slot_setter(PostRecord, "created_at")
-_SET_POST_MEDIA_KEYS = _slot_setter(PostRecord, "media_keys")
-_SET_POST_METRICS = _slot_setter(PostRecord, "metrics")
-_SET_MEDIA_KEY = _slot_setter(MediaRecord, "media_key")
-_SET_MEDIA_TYPE = _slot_setter(MediaRecord, "type")
-_SET_MEDIA_DURATION_MS = _slot_setter(MediaRecord, "duration_ms")
-_SET_MEDIA_PREVIEW_IMAGE_URL = _slot_setter(MediaRecord, "preview_image_url")
-_SET_MEDIA_URL = _slot_setter(MediaRecord, "url")
-_SET_MEDIA_POST_IDS = _slot_setter(MediaRecord, "post_ids")
-_SET_MEDIA_METRICS = _slot_setter(MediaRecord, "metrics")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
