@@ -30,7 +30,7 @@ from xmetrics_ui.session import (
 )
 from xmetrics_ui.ui import explain, leave_pages_directory_mode
 
-PIN_PENDING_KEY = "xm_pin_request_token"
+PIN_PENDING_KEY = "xm_pin_request_token"  # in session.SECRET_WIDGET_KEYS: Disconnect drops it
 REDIRECT_KEY = "xm_redirect_to"
 
 

@@ -49,6 +49,20 @@ CLIENT_KEY = "xm_client"
 REMEMBERED_KEY = "xm_remembered"
 FLASH_KEY = "xm_flash"
 CONFIGURED_KEY = "xm_configured"
+SECRET_WIDGET_KEYS: tuple[str, ...] = (
+    "xm_bearer_token",
+    "xm_app_key",
+    "xm_app_secret",
+    "xm_o1_ck",
+    "xm_o1_cs",
+    "xm_o1_at",
+    "xm_o1_as",
+    "xm_o2_secret",
+    "xm_o1_pin_value",
+    "xm_pin_request_token",
+)
+"""The Connect page's secret fields (and a pending PIN sign-in): emptied on Disconnect, so
+the eye icon has nothing left to reveal."""
 
 PENDING_SIGN_IN_TTL_SECONDS = 10 * 60
 """A sign-in must come back from the consent page within ten minutes."""
@@ -217,12 +231,20 @@ def drop_refused_connection() -> None:
         remembered_connections().forget(connection)
 
 
+def forget_pasted_secrets() -> None:
+    """Empty every secret field of the Connect page (their widgets start blank again)."""
+    for key in SECRET_WIDGET_KEYS:
+        st.session_state.pop(key, None)
+
+
 def disconnect() -> str:
-    """Revoke where X allows it, forget this session's connection; returns what happened."""
+    """Revoke where X allows it, forget this session's connection and the secrets pasted
+    into the Connect page; returns what happened."""
     connection = current_connection()
     _close_client()
     for key in (CONNECTION_KEY, CLIENT_KEY, REMEMBERED_KEY):
         st.session_state.pop(key, None)
+    forget_pasted_secrets()
     if connection is None:
         return "Not connected."
     result_cache().discard_credential(connection.fingerprint)

@@ -371,3 +371,28 @@ def test_a_remembered_demo_connection_from_a_previous_sandbox_is_forgotten(
     assert _connection(later) is None
     assert any("Connect the Demo account again" in w for w in element_texts(later, "warning"))
     assert store.load() == ()
+
+
+SECRET_INPUTS = (
+    "xm_bearer_token",
+    "xm_app_key",
+    "xm_app_secret",
+    "xm_o1_ck",
+    "xm_o1_cs",
+    "xm_o1_at",
+    "xm_o1_as",
+    "xm_o2_secret",
+)
+
+
+def test_disconnect_empties_every_secret_field(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.text_input(key="xm_bearer_token").set_value("a-pasted-bearer-token")
+    at.text_input(key="xm_o2_secret").set_value("a-pasted-client-secret")
+    at.run()
+    assert _connection(at) is not None
+    at.sidebar.button(key="xm_disconnect").click().run()
+    assert not at.exception
+    assert _connection(at) is None
+    left = {key: at.text_input(key=key).value for key in SECRET_INPUTS}
+    assert left == dict.fromkeys(SECRET_INPUTS, ""), "Disconnect must clear every pasted secret"
