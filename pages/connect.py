@@ -14,6 +14,7 @@ from xmetrics_core.connection import (
 )
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
 from xmetrics_core.errors import Unauthorized, XApiError
+from xmetrics_core.labels import escape_markdown
 from xmetrics_core.oauth import fetch_app_bearer_token
 from xmetrics_ui.session import (
     CONFIGURED_KEY,
@@ -28,7 +29,7 @@ from xmetrics_ui.session import (
     start_oauth2_sign_in,
     this_app_url,
 )
-from xmetrics_ui.ui import explain, leave_pages_directory_mode
+from xmetrics_ui.ui import alert, explain, leave_pages_directory_mode, show_error
 
 PIN_PENDING_KEY = "xm_pin_request_token"  # in session.SECRET_WIDGET_KEYS: Disconnect drops it
 REDIRECT_KEY = "xm_redirect_to"
@@ -62,7 +63,7 @@ def _connect_now(
             credential, method=method, endpoints=endpoints, remember=remember, source=source
         )
     except (XApiError, ValueError) as exc:
-        st.error(explain(exc))
+        show_error(exc)
         return
     flash("success", f"Connected as {connection.account_label}.")
     st.rerun()
@@ -80,7 +81,7 @@ def _api_base(key: str) -> Endpoints | None:
     try:
         return endpoints_for(text)
     except ValueError as exc:
-        st.error(str(exc))
+        alert("error", str(exc))
         return None
 
 
@@ -106,7 +107,7 @@ def _connected_view() -> None:
     connection = current_connection()
     if connection is None:
         return
-    st.success(f"Connected as {connection.account_label}")
+    alert("success", f"Connected as {connection.account_label}")
     st.text(f"Auth: {connection.auth_label}")
     st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
     st.page_link("pages/posts.py", label="Fetch Post metrics")
@@ -124,7 +125,7 @@ def _demo_section(remember: bool) -> None:
         try:
             url = start_demo_sign_in(remember=remember)
         except (XApiError, ValueError, OSError) as exc:
-            st.error(f"The Demo account could not start: {explain(exc)}")
+            alert("error", f"The Demo account could not start: {explain(exc)}")
             return
         _send_browser_to(url, "Open the Demo account's consent page")
         st.rerun()
@@ -132,7 +133,7 @@ def _demo_section(remember: bool) -> None:
 
 def _configured_section(configured: ConfiguredCredential, remember: bool) -> None:
     st.subheader("Configured credentials")
-    st.write(f"Found: {configured.label}.")
+    st.write(escape_markdown(f"Found: {configured.label}."))
     if st.button("Use configured credentials", key="xm_use_configured", type="primary"):
         _connect_now(
             configured.credential,
@@ -149,7 +150,7 @@ def _remembered_section() -> None:
         return
     st.subheader("Remembered on this computer")
     for index, entry in enumerate(remembered):
-        if st.button(f"Reconnect as {entry.label}", key=f"xm_reconnect_{index}"):
+        if st.button(escape_markdown(f"Reconnect as {entry.label}"), key=f"xm_reconnect_{index}"):
             try:
                 connection = establish_connection(
                     entry.connection.credential,
@@ -160,7 +161,7 @@ def _remembered_section() -> None:
                 )
             except Unauthorized as exc:  # revoked or expired: it will never work again
                 remembered_connections().forget(entry.connection)
-                st.error(explain(exc))
+                show_error(exc)
                 return
             except XApiError as exc:
                 if entry.connection.method is AuthMethod.DEMO:  # tokens die with the sandbox
@@ -170,10 +171,10 @@ def _remembered_section() -> None:
                         "so its tokens are gone. Connect the Demo account again."
                     )
                 else:
-                    st.error(explain(exc))
+                    show_error(exc)
                 return
             except ValueError as exc:
-                st.error(explain(exc))
+                show_error(exc)
                 return
             flash("success", f"Connected as {connection.account_label}.")
             st.rerun()
@@ -207,7 +208,7 @@ def _bearer_tab(remember: bool) -> None:
                     app_key.strip(), app_secret.strip(), base_url=endpoints.api_base_url
                 )
             except (XApiError, ValueError) as exc:
-                st.error(explain(exc))
+                show_error(exc)
                 return
             _connect_now(
                 credential, method=AuthMethod.BEARER, endpoints=endpoints, remember=remember
@@ -259,7 +260,7 @@ def _oauth1_tab(remember: bool) -> None:
                 remember=remember,
             )
         except (XApiError, ValueError) as exc:
-            st.error(explain(exc))
+            show_error(exc)
             return
         if sign_in:
             _send_browser_to(pending.url, "Open X's sign-in page")
@@ -277,7 +278,7 @@ def _oauth1_tab(remember: bool) -> None:
             try:
                 connection = finish_oauth1_sign_in(request_token=request_token, verifier=pin)
             except (XApiError, ValueError) as exc:
-                st.error(explain(exc))
+                show_error(exc)
                 return
             st.session_state.pop(PIN_PENDING_KEY, None)
             flash("success", f"Connected as {connection.account_label}.")
@@ -311,7 +312,7 @@ def _oauth2_tab(remember: bool) -> None:
                 remember=remember,
             )
         except (XApiError, ValueError) as exc:
-            st.error(explain(exc))
+            show_error(exc)
             return
         _send_browser_to(url, "Open X's consent page")
         st.rerun()

@@ -1,13 +1,16 @@
-"""Pieces every page shows: the sidebar connection panel, error wording, downloads.
+"""Pieces every page shows: the sidebar connection panel, error wording, alerts, downloads.
 
-Only our own words and numbers go through Markdown here; text from the API (Post text,
-names) is shown through ``st.text``/``st.dataframe`` or escaped first.
+Alerts are plain text: :func:`alert` escapes everything it shows, because error wording
+carries text from URLs and API bodies and Streamlit renders alerts as Markdown. Other text
+from the API (Post text, names) is shown through ``st.text``/``st.dataframe`` or escaped with
+:func:`xmetrics_core.labels.escape_markdown` first.
 """
 
 from __future__ import annotations
 
 import logging
 from datetime import UTC, datetime
+from typing import Literal
 
 import streamlit as st
 
@@ -24,6 +27,7 @@ from xmetrics_core.errors import (
     Unauthorized,
     XApiError,
 )
+from xmetrics_core.labels import escape_markdown
 from xmetrics_core.models import RateLimitState
 from xmetrics_ui.session import (
     current_client,
@@ -103,13 +107,26 @@ def report_unexpected(exc: Exception) -> None:
     st.error(UNEXPECTED_PROBLEM)
 
 
+AlertKind = Literal["success", "error", "warning", "info"]
+
+
+def alert(kind: AlertKind, text: str) -> None:
+    """An alert box showing ``text`` as plain text (never Markdown or HTML)."""
+    show = {"success": st.success, "error": st.error, "warning": st.warning, "info": st.info}
+    show[kind](escape_markdown(text))
+
+
+def show_error(exc: Exception) -> None:
+    """What went wrong and what to do, as a plain-text error box."""
+    alert("error", explain(exc))
+
+
 def show_flash() -> None:
     """Show (once) the message left by the previous step, e.g. an OAuth callback."""
     message = pop_flash()
     if message is None:
         return
-    show = {"success": st.success, "error": st.error, "warning": st.warning, "info": st.info}
-    show[message.kind](message.text)
+    alert(message.kind, message.text)
 
 
 def _rate_limit(state: RateLimitState) -> str:
@@ -134,7 +151,7 @@ def render_connection_panel() -> None:
         if client is not None:
             st.text(_rate_limit(client.rate_limit))
         if not connection.endpoints.is_x:
-            st.caption(f"API: {connection.endpoints.api_base_url} (local sandbox)")
+            st.caption(escape_markdown(f"API: {connection.endpoints.api_base_url} (local sandbox)"))
         if st.button("Disconnect", key="xm_disconnect", width="stretch"):
             flash("info", disconnect())
             st.rerun()

@@ -32,7 +32,7 @@ from xmetrics_ui.session import (
     result_cache,
     sync_refreshed_credential,
 )
-from xmetrics_ui.ui import download_csv, explain
+from xmetrics_ui.ui import alert, download_csv, explain, show_error
 
 POSTS_TEXT_KEY = "xm_posts_text"
 RECENT_PICK_KEY = "xm_recent_pick"
@@ -92,7 +92,7 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
         except Unauthorized as exc:
             refused(exc)
         except (XApiError, ValueError) as exc:
-            st.error(explain(exc))
+            show_error(exc)
             return
         finally:
             sync_refreshed_credential()
@@ -169,7 +169,7 @@ def run_fetch(
     try:
         parsed = parse_references("\n".join([text, *picked]))
     except InputTooLarge as exc:
-        st.error(f"{exc}. Paste fewer Posts at once.")
+        alert("error", f"{exc}. Paste fewer Posts at once.")
         return
     if not parsed.refs and not parsed.invalid:
         st.warning("Paste at least one Post ID or URL, or pick from your recent Posts.")
@@ -200,7 +200,7 @@ def run_fetch(
         except Unauthorized as exc:
             refused(exc)
         except (XApiError, ValueError) as exc:
-            st.error(explain(exc))
+            show_error(exc)
             return
         finally:
             bar.empty()
@@ -341,9 +341,10 @@ def statuses_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) ->
     failed = statuses.loc[statuses[fr.STATUS].eq(PostStatus.FAILED.value)]
     if not failed.empty:
         reasons = "; ".join(dict.fromkeys(str(d) for d in failed[fr.DETAIL] if str(d)))
-        st.warning(
+        alert(
+            "warning",
             f"{len(failed)} ID(s) failed: {reasons or 'see the detail column'}. Results so far "
-            "are kept; press Refresh to fetch again."
+            "are kept; press Refresh to fetch again.",
         )
     table_with_download(
         result, statuses, name="statuses", label="Download statuses (CSV)", key="xm_dl_statuses"

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apptest_helpers import (
@@ -17,6 +19,8 @@ from apptest_helpers import (
     link_button_urls,
     new_app,
     oauth1_pin,
+    raw_texts,
+    shown_text,
 )
 from streamlit.testing.v1 import AppTest
 
@@ -310,7 +314,7 @@ def test_remembered_connection_is_offered_in_a_new_session_not_auto_connected(
     later = new_app().run()
     assert _connection(later) is None
     button = later.button(key="xm_reconnect_0")
-    assert button.label == f"Reconnect as {_connection(at).account_label}"  # type: ignore[union-attr]
+    assert shown_text(button.label) == f"Reconnect as {_connection(at).account_label}"  # type: ignore[union-attr]
     button.click().run()
     connection = _connection(later)
     assert connection is not None and connection.method is AuthMethod.REMEMBERED
@@ -396,3 +400,24 @@ def test_disconnect_empties_every_secret_field(sandbox: Any):
     assert _connection(at) is None
     left = {key: at.text_input(key=key).value for key in SECRET_INPUTS}
     assert left == dict.fromkeys(SECRET_INPUTS, ""), "Disconnect must clear every pasted secret"
+
+
+MARKDOWN_PAYLOAD = "[Click here](https://evil.example/login) ![t](http://192.0.2.1/t.png) <b>x</b>"
+LIVE_MARKDOWN = re.compile(r"(?<!\\)(?:\]\(|!\[|<)")
+"""A link or image (``](``, ``![``) or an HTML tag that Markdown would render as such."""
+
+
+def test_an_error_description_from_the_url_is_shown_as_plain_text(sandbox: Any):
+    at = new_app().run()
+    at.button(key="xm_demo").click().run()
+    (url,) = link_button_urls(at)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    landed = land_callback(
+        {"error": "access_denied", "state": state, "error_description": MARKDOWN_PAYLOAD}
+    )
+    assert not landed.exception
+    assert _connection(landed) is None
+    (warning,) = raw_texts(landed, "warning")
+    assert not LIVE_MARKDOWN.search(warning), f"URL text reached Markdown: {warning}"
+    (shown,) = element_texts(landed, "warning")
+    assert MARKDOWN_PAYLOAD in shown, "the reader sees the description exactly as sent"
