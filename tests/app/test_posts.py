@@ -385,3 +385,83 @@ def test_the_paste_and_the_group_choice_survive_a_page_switch(sandbox: Any):
     assert at.checkbox(key="xm_group_promoted").value is False
     assert at.checkbox(key="xm_group_organic").value is True
     assert not at.warning, "no 'value set via Session State' warnings"
+
+
+# -- issue 10: one status per pasted token, every chart in the zip, what each number covers -------
+
+
+def test_every_pasted_token_gets_a_row_in_paste_order_and_duplicates_are_marked(sandbox: Any):
+    ids = _ids(sandbox)
+    tokens = [ids["promoted"], "junk", ids["not_mine"], ids["promoted"], ids["promoted"]]
+    at = fetch(connect_oauth1_keys(sandbox), " ".join(tokens))
+    assert not at.exception
+    statuses = _frame(at, "id", "status_label")
+    assert list(statuses["id"]) == tokens, "one row per pasted token, in paste order"
+    assert list(statuses["status"]) == [
+        PostStatus.OK.value,
+        PostStatus.INVALID.value,
+        PostStatus.PUBLIC_ONLY_NOT_OWNER.value,
+        PostStatus.DUPLICATE.value,
+        PostStatus.DUPLICATE.value,
+    ]
+    for detail in statuses["detail"].iloc[3:]:
+        assert "same Post as #1" in detail, detail
+
+
+def _video_post_ids(sandbox: Any) -> list[str]:
+    world = sandbox.world
+    now = sandbox.clock.now()
+    return [
+        p.id
+        for p in world.demo_posts
+        if p.within_private_window(now)
+        and any(
+            (m := world.media_item(k)) is not None and m.type == "video" for k in p.media_keys
+        )
+    ][:2]
+
+
+def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any, downloads: dict[str, bytes]):
+    ids = _ids(sandbox)
+    videos = _video_post_ids(sandbox)
+    at = fetch(connect_oauth1_keys(sandbox), " ".join([ids["promoted"], ids["not_mine"], *videos]))
+    assert not at.exception
+    result = next(iter(_cached_results()))
+    expected = frames.all_frames(result)
+    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip", downloads)))
+    names = set(archive.namelist())
+    media_keys = {
+        k for pid in videos for k in sandbox.world.post(pid).media_keys
+        if sandbox.world.media_item(k).type == "video"
+    }
+    assert media_keys
+    wanted = {
+        "engagement_rate.csv",
+        "organic_vs_promoted.csv",
+        "organic_vs_promoted_per_post.csv",
+        "videos.csv",
+        *(f"retention_{key}.csv" for key in media_keys),
+        *(f"dropoff_{key}.csv" for key in media_keys),
+    }
+    assert wanted <= names, f"missing from the zip: {sorted(wanted - names)}"
+    assert archive.read("organic_vs_promoted.csv") == exports.safe_csv_bytes(
+        figures.organic_vs_promoted_data(frames.split_long_frame(expected["split_all_posts"]))
+    )
+    assert archive.read("organic_vs_promoted.csv") == download_bytes(
+        at, "xm_chart_split_csv", downloads
+    )
+    assert archive.read("engagement_rate.csv") == download_bytes(
+        at, "xm_chart_rate_csv", downloads
+    )
+
+
+def test_the_cards_and_the_split_chart_say_which_posts_they_cover(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, _ = fetched  # 4 Posts with metrics; 2 of them (owned, recent) have organic/promoted
+    cards = {m.label: m for m in at.metric}
+    assert "4 Posts" in str(cards["Impressions"].help), cards["Impressions"].help
+    spec = plotly_specs(at)["xm_chart_split"]
+    title = spec["layout"]["title"]
+    words = f"{title.get('text', '')} {title.get('subtitle', {}).get('text', '')}"
+    assert "2 of the 4 Posts" in words, words
