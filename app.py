@@ -16,7 +16,8 @@ from typing import Any
 import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
-from xmetrics_ui.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
+from xmetrics_ui.callbacks import handle_oauth_callback
+from xmetrics_ui.session import CONFIGURED_KEY, keep_widget_values, sync_browser_session
 from xmetrics_ui.ui import render_connection_panel, report_unexpected, show_flash
 from xmetrics_ui.views import PERSISTENT_WIDGET_KEYS
 
@@ -39,6 +40,7 @@ def _configured() -> ConfiguredCredential | None:
 
 
 st.set_page_config(page_title="xmetrics", layout="wide")
+sync_browser_session()
 
 callback_params = {key: st.query_params[key] for key in st.query_params}
 if handle_oauth_callback(callback_params):

@@ -8,7 +8,7 @@ to. Around it live the small pieces the Connect page and the sidebar need:
 * :func:`configured_credential`: credentials from ``st.secrets["x"]`` or the CLI's
   environment variables (the Streamlit side passes plain mappings in);
 * :class:`PendingSignIn`: what an OAuth redirect needs to finish in a *new* session
-  (it lives in the server-side ``PendingAuthStore``, never in the browser);
+  (it lives in the server-side ``signin.PendingSignIns``, never in the browser);
 * :class:`RememberedConnections`: the opt-in "Remember on this computer" file, 0600;
 * :class:`ResultCache`: fetched results per credential fingerprint, IDs and groups,
   with a TTL, shared by the server but keyed so one credential never sees another's;
@@ -321,8 +321,9 @@ def configured_credential(
 class PendingSignIn:
     """What the redirect back into the app needs to finish a sign-in.
 
-    Kept server-side in the ``PendingAuthStore`` under the OAuth 2.0 ``state`` (or the
+    Kept server-side in ``signin.PendingSignIns`` under the OAuth 2.0 ``state`` (or the
     OAuth 1.0a request token), because the redirect starts a new browser session.
+    ``browser`` is the fingerprint of the browser that started it (empty: not bound).
     ``repr()`` shows no secret.
     """
 
@@ -338,6 +339,7 @@ class PendingSignIn:
     request_token: str = field(default="", repr=False)
     request_token_secret: str = field(default="", repr=False)
     remember: bool = False
+    browser: str = field(default="", repr=False)
 
 
 # -- "Remember on this computer" -----------------------------------------------------------------

@@ -91,6 +91,7 @@ from xmetrics_core.models import (
     PostStatus,
     group_column,
 )
+from xmetrics_core.references import ParsedReferences
 
 # -- column names that are ours (metric columns are Metric.path) ------------------------------
 
@@ -728,6 +729,52 @@ def statuses_frame(result: FetchResult) -> pd.DataFrame:
     return _status_table(result.statuses).pipe(_with_schema, STATUSES_SCHEMA)
 
 
+def paste_statuses_frame(result: FetchResult, paste: ParsedReferences) -> pd.DataFrame:
+    """One row per pasted token, in paste order: what the "Status of every ID" table shows.
+
+    ``paste`` is the parse of the text that was fetched. A unique valid ID gets its status
+    from ``result`` (``failed`` if the result has none: it cannot be, but nothing is lost);
+    an invalid token says why; a repeat of an earlier ID is ``duplicate``, its detail naming
+    the first token (``same Post as pasted token #3``, 1-based). Columns as
+    :func:`statuses_frame`; ``source`` is the token as pasted.
+    """
+    by_id = {s.id: s for s in result.statuses if s.status is not PostStatus.INVALID}
+    invalid_by_position = {s.position: s for s in result.statuses if s.status is PostStatus.INVALID}
+    rows: list[tuple[int, str, str, PostStatus, str]] = []
+    for ref in paste.refs:
+        found = by_id.get(ref.id)
+        status = found.status if found is not None else PostStatus.FAILED
+        detail = found.detail if found is not None else "no result for this ID"
+        rows.append((ref.position, ref.id, ref.source, status, detail))
+    for token in paste.invalid:
+        known = invalid_by_position.get(token.position)
+        rows.append(
+            (
+                token.position,
+                token.text,
+                token.text,
+                PostStatus.INVALID,
+                known.detail if known is not None else token.reason,
+            )
+        )
+    for repeat in paste.duplicates:
+        rows.append(
+            (
+                repeat.position,
+                repeat.id,
+                repeat.source,
+                PostStatus.DUPLICATE,
+                f"same Post as pasted token #{repeat.first_position + 1}; fetched once",
+            )
+        )
+    rows.sort(key=itemgetter(0))
+    statuses = [
+        IdStatus(id=post_id, status=status, detail=detail, source=source, position=position)
+        for position, post_id, source, status, detail in rows
+    ]
+    return _status_table(statuses).pipe(_with_schema, STATUSES_SCHEMA)
+
+
 def posts_frame(result: FetchResult) -> pd.DataFrame:
     """The wide Posts table: one row per pasted ID, so every ID shows its status.
 
@@ -840,8 +887,14 @@ def split_long_frame(split: pd.DataFrame) -> pd.DataFrame:
     )
 
 
-def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
+def all_frames(
+    result: FetchResult, *, paste: ParsedReferences | None = None
+) -> dict[str, pd.DataFrame]:
     """Every frame by its export name, in a fixed order (the zip's order).
+
+    With ``paste`` (the parse of the fetched text), ``statuses`` has one row per pasted
+    token in paste order, duplicates included (:func:`paste_statuses_frame`); without it,
+    one row per unique ID then per invalid token (:func:`statuses_frame`).
 
     Records are flattened once (Posts once, media once) and shared by every frame; the
     frames with the largest temporaries are built first and the media table is released
@@ -860,7 +913,9 @@ def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
     del records
     return {
         "posts": posts,
-        "statuses": statuses.pipe(_with_schema, STATUSES_SCHEMA),
+        "statuses": statuses.pipe(_with_schema, STATUSES_SCHEMA)
+        if paste is None
+        else paste_statuses_frame(result, paste),
         "metrics_long": metrics_long,
         "media": media,
         "quartiles": quartiles,
@@ -877,6 +932,7 @@ __all__ = [
     "completion_rate_column",
     "media_frame",
     "metrics_long_frame",
+    "paste_statuses_frame",
     "posts_frame",
     "quartiles_frame",
     "split_frame",

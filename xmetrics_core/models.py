@@ -49,6 +49,8 @@ class PostStatus(StrEnum):
     """The request carrying it failed after bounded retries (rate limit, 5xx, timeout)."""
     INVALID = "invalid"
     """The pasted text is not a Post ID or a Post URL."""
+    DUPLICATE = "duplicate"
+    """The same Post was pasted earlier: fetched once, its metrics are on the first row."""
 
     @property
     def has_metrics(self) -> bool:
@@ -80,6 +82,7 @@ _STATUS_LABEL = {
     PostStatus.NOT_AUTHORIZED: "Not authorized (protected or suspended account)",
     PostStatus.FAILED: "Failed (see detail)",
     PostStatus.INVALID: "Invalid input",
+    PostStatus.DUPLICATE: "Duplicate (fetched once)",
 }
 
 
@@ -259,6 +262,19 @@ class InvalidToken:
     offset: int
     """Character offset of the token in the pasted text."""
     reason: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuplicateRef:
+    """A pasted reference to a Post already pasted earlier in the same text."""
+
+    id: str
+    source: str
+    """The token as pasted (an ID or a URL)."""
+    position: int
+    """0-based index of this token in the pasted text's token sequence."""
+    first_position: int
+    """The position of the first token naming the same Post."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

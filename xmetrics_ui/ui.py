@@ -122,11 +122,9 @@ def show_error(exc: Exception) -> None:
 
 
 def show_flash() -> None:
-    """Show (once) the message left by the previous step, e.g. an OAuth callback."""
-    message = pop_flash()
-    if message is None:
-        return
-    alert(message.kind, message.text)
+    """Show (once) the messages left by the previous step, e.g. an OAuth callback."""
+    for message in pop_flash():
+        alert(message.kind, message.text)
 
 
 def _rate_limit(state: RateLimitState) -> str:

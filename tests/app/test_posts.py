@@ -415,9 +415,7 @@ def _video_post_ids(sandbox: Any) -> list[str]:
         p.id
         for p in world.demo_posts
         if p.within_private_window(now)
-        and any(
-            (m := world.media_item(k)) is not None and m.type == "video" for k in p.media_keys
-        )
+        and any((m := world.media_item(k)) is not None and m.type == "video" for k in p.media_keys)
     ][:2]
 
 
@@ -431,7 +429,9 @@ def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any, downloads: dict[str,
     archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip", downloads)))
     names = set(archive.namelist())
     media_keys = {
-        k for pid in videos for k in sandbox.world.post(pid).media_keys
+        k
+        for pid in videos
+        for k in sandbox.world.post(pid).media_keys
         if sandbox.world.media_item(k).type == "video"
     }
     assert media_keys
@@ -450,9 +450,7 @@ def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any, downloads: dict[str,
     assert archive.read("organic_vs_promoted.csv") == download_bytes(
         at, "xm_chart_split_csv", downloads
     )
-    assert archive.read("engagement_rate.csv") == download_bytes(
-        at, "xm_chart_rate_csv", downloads
-    )
+    assert archive.read("engagement_rate.csv") == download_bytes(at, "xm_chart_rate_csv", downloads)
 
 
 def test_the_cards_and_the_split_chart_say_which_posts_they_cover(
