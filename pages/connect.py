@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from xmetrics_core.connection import (
     OAUTH2_SCOPES,
@@ -180,13 +181,27 @@ def _remembered_section() -> None:
             st.rerun()
 
 
+def _form(key: str) -> DeltaGenerator:
+    """A form around one way in: its secrets go with the button press, even when the last
+    field was never committed (focus on the eye icon, then a click on the button)."""
+    return st.form(key, enter_to_submit=False, border=False)
+
+
 def _bearer_tab(remember: bool) -> None:
     st.caption("A Bearer token is app-only: it reads public metrics only.")
-    endpoints = _api_base("xm_bearer_base")
-    token = st.text_input("Bearer token", type="password", key="xm_bearer_token")
-    if st.button("Connect with Bearer token", key="xm_bearer_connect"):
+    with _form("xm_bearer_form"):
+        endpoints = _api_base("xm_bearer_base")
+        token = st.text_input("Bearer token", type="password", key="xm_bearer_token")
+        connect = st.form_submit_button("Connect with Bearer token", key="xm_bearer_connect")
+        st.markdown("**Or get the app's Bearer token from its API key and secret**")
+        app_key = st.text_input("API key (consumer key)", type="password", key="xm_app_key")
+        app_secret = st.text_input(
+            "API key secret (consumer secret)", type="password", key="xm_app_secret"
+        )
+        fetch = st.form_submit_button("Fetch app Bearer token", key="xm_bearer_fetch")
+    if connect:
         if not token.strip():
-            st.warning("Paste a Bearer token first.")
+            alert("warning", "Paste a Bearer token first.")
         elif endpoints is not None:
             _connect_now(
                 BearerCredential(token=token.strip()),
@@ -194,14 +209,9 @@ def _bearer_tab(remember: bool) -> None:
                 endpoints=endpoints,
                 remember=remember,
             )
-    st.markdown("**Or get the app's Bearer token from its API key and secret**")
-    app_key = st.text_input("API key (consumer key)", type="password", key="xm_app_key")
-    app_secret = st.text_input(
-        "API key secret (consumer secret)", type="password", key="xm_app_secret"
-    )
-    if st.button("Fetch app Bearer token", key="xm_bearer_fetch"):
+    if fetch:
         if not (app_key.strip() and app_secret.strip()):
-            st.warning("Paste both the API key and its secret.")
+            alert("warning", "Paste both the API key and its secret.")
         elif endpoints is not None:
             try:
                 credential = fetch_app_bearer_token(
@@ -217,19 +227,28 @@ def _bearer_tab(remember: bool) -> None:
 
 def _oauth1_tab(remember: bool) -> None:
     st.caption("User context: every metric group, for your own Posts of the last 30 days.")
-    endpoints = _api_base("xm_oauth1_base")
-    consumer_key = st.text_input("API key (consumer key)", type="password", key="xm_o1_ck")
-    consumer_secret = st.text_input(
-        "API key secret (consumer secret)", type="password", key="xm_o1_cs"
-    )
-    st.markdown("**Paste an access token you already have**")
-    access_token = st.text_input("Access token", type="password", key="xm_o1_at")
-    access_secret = st.text_input("Access token secret", type="password", key="xm_o1_as")
+    with _form("xm_oauth1_form"):
+        endpoints = _api_base("xm_oauth1_base")
+        consumer_key = st.text_input("API key (consumer key)", type="password", key="xm_o1_ck")
+        consumer_secret = st.text_input(
+            "API key secret (consumer secret)", type="password", key="xm_o1_cs"
+        )
+        st.markdown("**Paste an access token you already have**")
+        access_token = st.text_input("Access token", type="password", key="xm_o1_at")
+        access_secret = st.text_input("Access token secret", type="password", key="xm_o1_as")
+        four_keys = st.form_submit_button("Connect with these four keys", key="xm_o1_connect")
+        st.markdown("**Or sign in with the API key and secret**")
+        left, right = st.columns(2)
+        with left:
+            sign_in = st.form_submit_button("Sign in with X", key="xm_o1_3legged")
+        with right:
+            use_pin = st.form_submit_button("Sign in with a PIN", key="xm_o1_pin")
     keys = (consumer_key.strip(), consumer_secret.strip())
-    if st.button("Connect with these four keys", key="xm_o1_connect"):
+    if four_keys:
         if not (all(keys) and access_token.strip() and access_secret.strip()):
-            st.warning(
-                "All four keys are needed: API key, API key secret, access token and secret."
+            alert(
+                "warning",
+                "All four keys are needed: API key, API key secret, access token and secret.",
             )
         elif endpoints is not None:
             _connect_now(
@@ -243,13 +262,9 @@ def _oauth1_tab(remember: bool) -> None:
                 endpoints=endpoints,
                 remember=remember,
             )
-    st.markdown("**Or sign in with the API key and secret**")
-    left, right = st.columns(2)
-    sign_in = left.button("Sign in with X", key="xm_o1_3legged")
-    use_pin = right.button("Sign in with a PIN", key="xm_o1_pin")
     if (sign_in or use_pin) and endpoints is not None:
         if not all(keys):
-            st.warning("Paste the API key and its secret first.")
+            alert("warning", "Paste the API key and its secret first.")
             return
         try:
             pending = start_oauth1_sign_in(
@@ -270,10 +285,12 @@ def _oauth1_tab(remember: bool) -> None:
     if pin_pending:
         request_token, url = pin_pending
         st.link_button("1. Authorize the app (opens X)", url)
-        pin = st.text_input("2. Enter the PIN X shows", key="xm_o1_pin_value")
-        if st.button("Connect with PIN", key="xm_o1_pin_connect"):
+        with _form("xm_pin_form"):
+            pin = st.text_input("2. Enter the PIN X shows", key="xm_o1_pin_value")
+            pin_connect = st.form_submit_button("Connect with PIN", key="xm_o1_pin_connect")
+        if pin_connect:
             if not pin.strip():
-                st.warning("Enter the PIN first.")
+                alert("warning", "Enter the PIN first.")
                 return
             try:
                 connection = finish_oauth1_sign_in(request_token=request_token, verifier=pin)
@@ -290,16 +307,18 @@ def _oauth2_tab(remember: bool) -> None:
         "Authorization Code with PKCE. Register this app's address as a callback URL of "
         "your X app; tokens refresh automatically before they expire."
     )
-    endpoints = _api_base("xm_oauth2_base")
-    client_id = st.text_input("Client ID", key="xm_o2_client_id")
-    client_secret = st.text_input(
-        "Client secret (confidential clients only)", type="password", key="xm_o2_secret"
-    )
-    redirect_uri = st.text_input("Redirect URI", value=this_app_url(), key="xm_o2_redirect")
-    scopes_text = st.text_input("Scopes", value=" ".join(OAUTH2_SCOPES), key="xm_o2_scopes")
-    if st.button("Sign in with OAuth 2.0", key="xm_o2_start") and endpoints is not None:
+    with _form("xm_oauth2_form"):
+        endpoints = _api_base("xm_oauth2_base")
+        client_id = st.text_input("Client ID", key="xm_o2_client_id")
+        client_secret = st.text_input(
+            "Client secret (confidential clients only)", type="password", key="xm_o2_secret"
+        )
+        redirect_uri = st.text_input("Redirect URI", value=this_app_url(), key="xm_o2_redirect")
+        scopes_text = st.text_input("Scopes", value=" ".join(OAUTH2_SCOPES), key="xm_o2_scopes")
+        start = st.form_submit_button("Sign in with OAuth 2.0", key="xm_o2_start")
+    if start and endpoints is not None:
         if not client_id.strip():
-            st.warning("Paste the OAuth 2.0 client ID first.")
+            alert("warning", "Paste the OAuth 2.0 client ID first.")
             return
         try:
             url = start_oauth2_sign_in(

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import re
 import string
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from xmetrics_core.labels import (
+    WORD_JOINER,
     escape_markdown,
     plotly_text,
     post_label,
@@ -16,14 +18,25 @@ from xmetrics_core.labels import (
 
 
 def test_every_ascii_punctuation_character_is_escaped_for_markdown():
-    escaped = escape_markdown(string.punctuation)
+    escaped = escape_markdown(string.punctuation).replace(WORD_JOINER, "")
     assert escaped == "".join(f"\\{ch}" for ch in string.punctuation)
 
 
 def test_a_markdown_link_and_image_stay_text():
     escaped = escape_markdown("[Click](https://evil.example) ![t](http://192.0.2.1/t.png)")
     assert "](" not in escaped.replace("\\]\\(", "")
-    assert escaped.startswith("\\[Click\\]\\(https\\:\\/\\/evil\\.example\\)")
+    assert escaped.replace(WORD_JOINER, "").startswith(
+        "\\[Click\\]\\(https\\:\\/\\/evil\\.example\\)"
+    )
+
+
+def test_urls_and_addresses_cannot_be_autolinked():
+    """GFM finds https://…, www.… and a@b.c in the text after escapes are resolved: a word
+    joiner (invisible) breaks each pattern."""
+    for text in ("see https://evil.example/x", "www.evil.example", "mail me@evil.example"):
+        shown = re.sub(r"\\(.)", r"\1", escape_markdown(text))  # what the text node holds
+        assert shown.replace(WORD_JOINER, "") == text
+        assert not re.search(r"https?://|www\.|\w@\w", shown), shown
 
 
 def test_letters_digits_and_non_ascii_are_untouched():

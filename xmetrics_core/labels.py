@@ -6,8 +6,11 @@ HTML (``<a href>``, ``<b>``, ``<br>`` …), so stranger text is escaped for each
 shown there; tables and ``st.text`` show it as it is.
 
 * :func:`escape_markdown`: every ASCII punctuation character backslash-escaped (CommonMark
-  allows that for all of them), so no link, image, emphasis, HTML tag, autolink, LaTeX or
-  Streamlit directive can form; the text reads the same.
+  allows that for all of them), so no link, image, emphasis, HTML tag, LaTeX or Streamlit
+  directive can form; and an invisible WORD JOINER (U+2060) before the ``:`` of a URL
+  scheme, the ``.`` after ``www`` and every ``@``, because Streamlit's GFM "autolink
+  literal" finds ``https://…``, ``www.…`` and e-mail addresses in the text *after* the
+  escapes are resolved. The text reads the same.
 * :func:`plotly_text`: ``& < >`` as entities, so a label never becomes markup.
 * :func:`post_label`: a Post as a person knows it (its date and the start of its text).
 * :func:`post_url`: the Post on x.com (works without knowing the author's handle).
@@ -22,15 +25,18 @@ from datetime import datetime, tzinfo
 from typing import Final
 
 _MARKDOWN_SPECIAL: Final = re.compile("([" + re.escape(string.punctuation) + "])")
+_AUTOLINK_TRIGGER: Final = re.compile(r"(?i)(?<=[a-z])(?=:)|(?<=www)(?=\.)|(?=@)")
+WORD_JOINER: Final = "\u2060"
 POST_LABEL_CHARS: Final = 48
 """How much of a Post's text a chart label shows (the table has all of it)."""
 X_POST_URL: Final = "https://x.com/i/web/status/{id}"
 
 
 def escape_markdown(text: str) -> str:
-    """``text`` with every ASCII punctuation character backslash-escaped: Markdown shows it
-    literally (``[a](b)`` stays ``[a](b)`` on screen, no link), and line breaks are kept."""
-    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", text)
+    """``text`` as Markdown that shows it literally: ``[a](https://b)`` stays that text on
+    screen, with no link (see the module docstring); line breaks are kept."""
+    unlinked = _AUTOLINK_TRIGGER.sub(WORD_JOINER, text)
+    escaped = _MARKDOWN_SPECIAL.sub(r"\\\1", unlinked)
     return escaped.replace("\n", "  \n")
 
 

@@ -69,7 +69,8 @@ MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
 
 def shown_text(markdown: str) -> str:
     """What a reader sees of Markdown that escapes punctuation (``\\(`` shows as ``(``)."""
-    return MARKDOWN_ESCAPE.sub(r"\1", markdown).replace("  \n", "\n")
+    unescaped = MARKDOWN_ESCAPE.sub(r"\1", markdown).replace("  \n", "\n")
+    return unescaped.replace("\u2060", "")  # the word joiners that stop autolinks
 
 
 def element_texts(at: AppTest, kind: str) -> list[str]:

@@ -171,8 +171,10 @@ def test_an_empty_bearer_token_and_a_bad_base_url_get_messages():
     at.button(key="xm_bearer_connect").click().run()
     assert any("Paste a Bearer token" in w for w in element_texts(at, "warning"))
     at.text_input(key="xm_bearer_base").set_value("ftp://example")
-    at.run()
+    at.text_input(key="xm_bearer_token").set_value("a-token")
+    at.button(key="xm_bearer_connect").click().run()  # the form sends both with the press
     assert any("API base URL must look like" in e for e in element_texts(at, "error"))
+    assert _connection(at) is None
     assert not at.exception
 
 
