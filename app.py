@@ -54,7 +54,8 @@ navigation = st.navigation(
         st.Page("pages/connect.py", title="Connect", default=True),
         st.Page("pages/posts.py", title="Posts"),
         st.Page("pages/video.py", title="Video"),
-    ]
+    ],
+    position="top",  # in the header: on a phone the sidebar is not left open after navigating
 )
 show_flash()
 try:

@@ -30,9 +30,12 @@ Derived Post metrics (columns of :func:`posts_frame`)
     ``engagement_rate``
         ``engagements / impressions`` as a fraction (0.05 = 5 %); ``NaN`` when
         impressions are 0 or missing (no division by zero).
-    ``retweets_and_comments``
-        ``public retweet_count + quote_count``, the "Retweets and comments"
-        total X's clients show; ``<NA>`` when either part is missing.
+    ``reposts_and_quotes``
+        ``public retweet_count + quote_count``: what X's apps call reposts and quotes
+        (the API still says ``retweet_count``); ``<NA>`` when either part is missing.
+    ``post_url``
+        The Post on x.com (``https://x.com/i/web/status/<id>``) for every fetched Post;
+        ``<NA>`` for IDs without a Post (not found, failed, invalid).
 
 Video quartiles (columns of :func:`quartiles_frame`, per media item and context)
     With ``q_0 … q_100`` the users who played through to 0 (started), 25, 50,
@@ -118,7 +121,8 @@ ENGAGEMENTS: Final = "engagements"
 ENGAGEMENTS_SOURCE: Final = "engagements_source"
 IMPRESSIONS: Final = "impressions"
 ENGAGEMENT_RATE: Final = "engagement_rate"
-RETWEETS_AND_COMMENTS: Final = "retweets_and_comments"
+REPOSTS_AND_QUOTES: Final = "reposts_and_quotes"
+POST_URL: Final = "post_url"
 MEDIA_TYPE: Final = "type"
 DURATION_MS: Final = "duration_ms"
 PREVIEW_IMAGE_URL: Final = "preview_image_url"
@@ -135,6 +139,9 @@ ORGANIC: Final = Context.ORGANIC.value
 PROMOTED: Final = Context.PROMOTED.value
 TOTAL: Final = Context.TOTAL.value
 SUM_MATCHES: Final = "sum_matches"
+
+#: ``post_url`` is this followed by the Post ID (see :func:`xmetrics_core.labels.post_url`).
+X_POST_URL_PREFIX: Final = "https://x.com/i/web/status/"
 
 #: ``engagements_source`` values.
 SOURCE_X: Final = "x"
@@ -167,7 +174,7 @@ _ENGAGEMENT_PARTS: tuple[Metric, ...] = (
 )
 _IMPRESSIONS_PRIMARY = total_metric(Level.POST, "impression_count")
 _IMPRESSIONS_FALLBACK = _post_metric(Group.PUBLIC, "impression_count")
-_RETWEETS_AND_COMMENTS_PARTS: tuple[Metric, Metric] = (
+_REPOSTS_AND_QUOTES_PARTS: tuple[Metric, Metric] = (
     _post_metric(Group.PUBLIC, "retweet_count"),
     _post_metric(Group.PUBLIC, "quote_count"),
 )
@@ -224,8 +231,9 @@ POSTS_SCHEMA: Mapping[str, str] = {
     ENGAGEMENTS_SOURCE: _STR,
     IMPRESSIONS: _INT,
     ENGAGEMENT_RATE: _FLOAT,
-    RETWEETS_AND_COMMENTS: _INT,
+    REPOSTS_AND_QUOTES: _INT,
     MEDIA_KEYS: _STR,
+    POST_URL: _STR,
 }
 STATUSES_SCHEMA: Mapping[str, str] = {
     ID: _STR,
@@ -476,12 +484,13 @@ def _categorical_take(
 
 
 def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
-    """Add engagements (+ source), impressions, engagement_rate, retweets_and_comments."""
+    """Add engagements (+ source), impressions, engagement_rate, reposts_and_quotes and the
+    Post's URL."""
     from_x = posts[_X_ENGAGEMENTS.path]
     stated_sum = posts[[m.path for m in _ENGAGEMENT_PARTS]].sum(axis=1, min_count=1).astype(_INT)
     engagements = from_x.fillna(stated_sum)
     impressions = posts[_IMPRESSIONS_PRIMARY.path].fillna(posts[_IMPRESSIONS_FALLBACK.path])
-    retweets, quotes = (posts[m.path] for m in _RETWEETS_AND_COMMENTS_PARTS)
+    retweets, quotes = (posts[m.path] for m in _REPOSTS_AND_QUOTES_PARTS)
     source = (
         pd.Series(np.nan, index=posts.index, dtype=_STR)
         .mask(stated_sum.notna().to_numpy(dtype=bool), SOURCE_SUM)
@@ -492,7 +501,10 @@ def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
         ENGAGEMENTS_SOURCE: source,
         IMPRESSIONS: impressions,
         ENGAGEMENT_RATE: _ratio(engagements, impressions),
-        RETWEETS_AND_COMMENTS: retweets + quotes,
+        REPOSTS_AND_QUOTES: retweets + quotes,
+        POST_URL: (X_POST_URL_PREFIX + posts[ID].astype(_STR)).where(
+            posts[AUTHOR_ID].notna() | posts[TEXT].notna()
+        ),
     }
     return posts.assign(**derived)
 
@@ -785,8 +797,9 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
     Columns: ``id, created_at, author_id, text, status, status_label, status_detail``,
     every Post ``Metric.path`` (Int64), then the derived ``engagements`` (Int64),
     ``engagements_source`` (``"x"`` | ``"sum"``), ``impressions`` (Int64),
-    ``engagement_rate`` (float, a fraction), ``retweets_and_comments`` (Int64) and
-    ``media_keys`` (space-joined). Formulas (see the module docstring):
+    ``engagement_rate`` (float, a fraction), ``reposts_and_quotes`` (Int64),
+    ``media_keys`` (space-joined) and ``post_url`` (the Post on x.com; missing for IDs
+    without a Post). Formulas (see the module docstring):
 
     * engagements = ``non_public_metrics.engagements`` if X gave it, else
       retweet_count + quote_count + like_count + reply_count (public) +
@@ -794,7 +807,7 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
       all missing → <NA>;
     * impressions = non-public impression_count, else public impression_count;
     * engagement_rate = engagements / impressions; NaN when impressions are 0 or missing;
-    * retweets_and_comments = retweet_count + quote_count (public); <NA> if either is.
+    * reposts_and_quotes = retweet_count + quote_count (public); <NA> if either is.
     """
     return _posts_from(_post_table(result.posts), _status_table(result.statuses))
 

@@ -29,7 +29,7 @@ _AUTOLINK_TRIGGER: Final = re.compile(r"(?i)(?<=[a-z])(?=:)|(?<=www)(?=\.)|(?=@)
 WORD_JOINER: Final = "\u2060"
 POST_LABEL_CHARS: Final = 48
 """How much of a Post's text a chart label shows (the table has all of it)."""
-X_POST_URL: Final = "https://x.com/i/web/status/{id}"
+X_POST_URL: Final = "https://x.com/i/web/status/{id}"  # frames.X_POST_URL_PREFIX + id
 
 
 def escape_markdown(text: str) -> str:
