@@ -122,6 +122,14 @@ def test_rate_limit_headers_parse() -> None:
     assert rate_limit_from_headers({}) is None
 
 
+def test_endpoints_are_named_as_x_documents_them() -> None:
+    from xmetrics_core.client import endpoint_name
+
+    assert endpoint_name("get", "/2/tweets") == "GET /2/tweets"
+    assert endpoint_name("GET", "/2/users/2244994945/tweets") == "GET /2/users/:id/tweets"
+    assert endpoint_name("GET", "/2/users/me") == "GET /2/users/me"
+
+
 def test_problem_type_ignores_host() -> None:
     assert problem_type({"type": "https://api.twitter.com/2/problems/resource-not-found"}) == (
         "resource-not-found"

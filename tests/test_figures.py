@@ -398,9 +398,7 @@ def test_charts_name_posts_by_date_and_text_and_escape_them_for_plotly() -> None
 
 
 def test_posts_with_the_same_label_stay_apart() -> None:
-    same = [
-        PostRecord(id=i, text="gm", created_at=datetime(2026, 3, 3, tzinfo=UTC)) for i in "12"
-    ]
+    same = [PostRecord(id=i, text="gm", created_at=datetime(2026, 3, 3, tzinfo=UTC)) for i in "12"]
     labels = figures.post_labels(frames.posts_frame(result(*same)))
     assert len(set(labels.values())) == 2
 

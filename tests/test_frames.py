@@ -688,10 +688,13 @@ def test_paste_statuses_give_every_token_a_row_in_paste_order() -> None:
     from xmetrics_core.references import parse_references
 
     paste = parse_references("20 junk 21 20 https://x.com/a/status/21")
-    statuses = tuple(
-        IdStatus(id=ref.id, status=PostStatus.OK, source=ref.source, position=ref.position)
-        for ref in paste.refs
-    ) + (IdStatus(id="junk", status=PostStatus.INVALID, detail="not a Post ID", position=1),)
+    statuses = (
+        *(
+            IdStatus(id=ref.id, status=PostStatus.OK, source=ref.source, position=ref.position)
+            for ref in paste.refs
+        ),
+        IdStatus(id="junk", status=PostStatus.INVALID, detail="not a Post ID", position=1),
+    )
     table = frames.paste_statuses_frame(FetchResult(statuses=statuses), paste)
     assert table["id"].tolist() == ["20", "junk", "21", "20", "21"]
     assert table["position"].tolist() == [0, 1, 2, 3, 4]

@@ -23,10 +23,11 @@ from __future__ import annotations
 
 import logging
 import math
+import re
 import threading
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor, as_completed
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from importlib import metadata
 from itertools import chain
@@ -156,6 +157,15 @@ def parse_reset(value: str | None) -> datetime | None:
         return datetime.fromtimestamp(int(value.strip()), tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
+
+
+_PATH_ID = re.compile(r"(?<=\w)/[0-9]+(?=/|$)")  # not the leading /2 version
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """``GET /2/users/:id/tweets`` for ``GET /2/users/2244994945/tweets``: the endpoint as
+    X's docs name it (IDs in the path become ``:id``)."""
+    return f"{method.upper()} {_PATH_ID.sub('/:id', path)}"
 
 
 def rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitState | None:
@@ -621,7 +631,7 @@ class XClient:
             except requests.RequestException as exc:
                 error = _transport_error(exc, method, path)
             else:
-                self._note_rate_limit(response)
+                self._note_rate_limit(response, endpoint=endpoint_name(method, path))
                 status = response.status_code
                 if status == 401 and isinstance(credential, OAuth2Credential):
                     if refreshed or not credential.can_refresh:
@@ -674,11 +684,11 @@ class XClient:
             self.retry.sleep(wait)
             waited += wait
 
-    def _note_rate_limit(self, response: requests.Response) -> None:
+    def _note_rate_limit(self, response: requests.Response, *, endpoint: str = "") -> None:
         state = rate_limit_from_headers(response.headers)
         if state is not None:
             with self._state_lock:
-                self._rate_limit = state
+                self._rate_limit = replace(state, endpoint=endpoint)
 
     # -- OAuth 2.0 refresh ---------------------------------------------------------------------
 

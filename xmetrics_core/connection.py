@@ -25,7 +25,7 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, Generic, TypeVar
@@ -246,18 +246,28 @@ def groups_label(groups: tuple[Group, ...]) -> str:
     return ", ".join(g.label for g in groups) if groups else "none"
 
 
-def rate_limit_label(state: RateLimitState, *, now: datetime | None = None) -> str:
-    """``873 of 900 requests left; resets 14:05 UTC (in 12 min)``, or why it is unknown."""
+def rate_limit_label(
+    state: RateLimitState, *, now: datetime | None = None, tz: tzinfo = UTC
+) -> str:
+    """``GET /2/tweets: 873 of 900 requests left; resets 14:05 UTC (in 12 min)`` (the time in
+    ``tz``, named by :func:`zone_name`), or why it is unknown."""
     if state.remaining is None:
         return "Rate limit: not known yet (no request made)"
     of_limit = f" of {state.limit}" if state.limit is not None else ""
-    text = f"{state.remaining}{of_limit} requests left"
+    where = f"{state.endpoint}: " if state.endpoint else ""
+    text = f"{where}{state.remaining}{of_limit} requests left"
     if state.reset_at is None:
         return text
-    reset = state.reset_at.astimezone(UTC)
+    reset = state.reset_at.astimezone(tz)
     current = (now or datetime.now(UTC)).astimezone(UTC)
-    minutes = max(0, int((reset - current).total_seconds() + 59) // 60)
-    return f"{text}; resets {reset:%H:%M} UTC (in {minutes} min)"
+    minutes = max(0, int((state.reset_at - current).total_seconds() + 59) // 60)
+    return f"{text}; resets {reset:%H:%M} {zone_name(tz)} (in {minutes} min)"
+
+
+def zone_name(tz: tzinfo) -> str:
+    """``UTC``, ``Europe/Berlin`` …: how a time zone is named next to a time."""
+    key = getattr(tz, "key", None)
+    return str(key) if key else str(tz)
 
 
 # -- credentials from st.secrets or the environment --------------------------------------------

@@ -29,7 +29,6 @@ from plotly.subplots import make_subplots
 
 from xmetrics_core.catalogue import Context
 from xmetrics_core.frames import (
-    ALL_POSTS,
     CONTEXT,
     CREATED_AT,
     DURATION_MS,

@@ -339,6 +339,9 @@ class RateLimitState:
     remaining: int | None = None
     reset_at: datetime | None = None
     """When the 15-minute window resets (UTC)."""
+    endpoint: str = ""
+    """The request these headers came with, as X's docs name endpoints (``GET /2/tweets``,
+    ``GET /2/users/:id/tweets``): each endpoint has its own window."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
