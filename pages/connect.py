@@ -105,14 +105,16 @@ def _remember() -> bool:
 
 
 def _connected_view() -> None:
+    """Who is connected, once (the sign-in's own "Connected as" message is the banner)."""
     connection = current_connection()
     if connection is None:
         return
-    alert("success", f"Connected as {connection.account_label}")
-    st.text(f"Auth: {connection.auth_label}")
-    st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
-    st.page_link("pages/posts.py", label="Fetch Post metrics")
-    st.caption("Connect another way below to switch accounts; Disconnect is in the sidebar.")
+    with st.container(border=True):
+        st.text(f"Connected: {connection.account_label}")
+        st.text(f"Auth: {connection.auth_label}")
+        st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
+        st.page_link("pages/posts.py", label="Fetch Post metrics")
+        st.caption("Connect another way below to switch accounts; Disconnect is in the sidebar.")
 
 
 def _demo_section(remember: bool) -> None:
@@ -122,7 +124,12 @@ def _demo_section(remember: bool) -> None:
         "computer with a demo user, their Posts and videos. You sign in through a real "
         "OAuth 2.0 PKCE consent page, just as with X."
     )
-    if st.button("Connect the Demo account", key="xm_demo", type="primary"):
+    connected = current_connection() is not None
+    if st.button(
+        "Connect the Demo account",
+        key="xm_demo",
+        type="secondary" if connected else "primary",
+    ):
         try:
             url = start_demo_sign_in(remember=remember)
         except (XApiError, ValueError, OSError) as exc:

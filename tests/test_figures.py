@@ -440,8 +440,10 @@ def test_chart_exports_hold_every_charts_data() -> None:
         "retention_13_b",
         "dropoff_13_b",
     }
-    only_a = built["quartiles"].loc[lambda d: d["media_key"].eq("13_a")].reset_index(drop=True)
-    assert exported["retention_13_a"].equals(figures.quartile_retention_data(only_a))
+    for key in ("13_a", "13_b"):  # each video's data as its own chart's button gives it
+        one = built["quartiles"].loc[lambda d, k=key: d["media_key"].eq(k)].reset_index(drop=True)
+        assert exported[f"retention_{key}"].equals(figures.quartile_retention_data(one))
+        assert exported[f"dropoff_{key}"].equals(figures.quartile_counts_data(one))
     assert exported["engagement_rate"].equals(figures.engagement_rate_data(built["posts"]))
 
 

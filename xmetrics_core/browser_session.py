@@ -202,6 +202,8 @@ class StoredQuery:
 
     paste: str
     groups: tuple[str, ...]
+    fingerprint: str = ""
+    """The credential fingerprint the results were fetched with (the cache key's start)."""
     fetched_at: datetime | None = None
 
 
@@ -352,6 +354,7 @@ class BrowserSessions:
             return StoredQuery(
                 paste=str(data["paste"]),
                 groups=tuple(str(g) for g in data["groups"]),
+                fingerprint=str(data.get("fingerprint", "")),
                 fetched_at=datetime.fromisoformat(fetched) if fetched else None,
             )
         except (KeyError, TypeError, ValueError):
@@ -365,6 +368,7 @@ class BrowserSessions:
             {
                 "paste": query.paste,
                 "groups": list(query.groups),
+                "fingerprint": query.fingerprint,
                 "fetched_at": fetched.astimezone(UTC).isoformat() if fetched else None,
             },
         )

@@ -207,12 +207,13 @@ CHART_LABEL_CHARS: Final = 24
 
 def post_labels(posts: pd.DataFrame, *, tz: tzinfo = UTC) -> dict[str, str]:
     """Post ID → a short label for charts: ``"3 Mar 2026 · Start of the text…"``, the date
-    in ``tz``; unique (a repeated label gets the ID's last digits); an ID without a Post
-    keeps ``"Post <id>"``. Input: :func:`xmetrics_core.frames.posts_frame`."""
+    in ``tz``; unique (a repeated label gets the ID's last digits). Only fetched Posts get
+    one (charts never draw the others). Input: :func:`xmetrics_core.frames.posts_frame`."""
     labels: dict[str, str] = {}
     used: set[str] = set()
-    for post_id, text, created in zip(posts[ID], posts[TEXT], posts[CREATED_AT], strict=True):
-        if pd.isna(post_id) or str(post_id) in labels:
+    fetched = posts.loc[posts[POST_URL].notna(), [ID, TEXT, CREATED_AT]]
+    for post_id, text, created in zip(fetched[ID], fetched[TEXT], fetched[CREATED_AT], strict=True):
+        if str(post_id) in labels:
             continue
         label = post_label(
             None if pd.isna(text) else str(text),
@@ -844,10 +845,22 @@ def chart_exports(
     media = frames["media"]
     videos = media.loc[media[MEDIA_TYPE].eq("video")].reset_index(drop=True)
     exports["videos"] = videos
-    quartiles = frames["quartiles"]
+    # one pass over every video, then split per video: the same rows as
+    # quartile_*_data(one video's quartiles), which is what each chart's button gives
+    retention = _by_media(quartile_retention_data(frames["quartiles"]))
+    counts = _by_media(quartile_counts_data(frames["quartiles"]))
+    empty_retention = quartile_retention_data(frames["quartiles"].iloc[:0])
+    empty_counts = quartile_counts_data(frames["quartiles"].iloc[:0])
     for key in _strings(videos[MEDIA_KEY]):
-        shown = quartiles.loc[quartiles[MEDIA_KEY].astype(str).eq(key)].reset_index(drop=True)
         safe = _UNSAFE_NAME.sub("_", key)
-        exports[f"retention_{safe}"] = quartile_retention_data(shown)
-        exports[f"dropoff_{safe}"] = quartile_counts_data(shown)
+        exports[f"retention_{safe}"] = retention.get(key, empty_retention)
+        exports[f"dropoff_{safe}"] = counts.get(key, empty_counts)
     return exports
+
+
+def _by_media(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``data`` split by ``media_key`` (each part re-indexed from 0, rows in order)."""
+    return {
+        str(key): part.reset_index(drop=True)
+        for key, part in data.groupby(MEDIA_KEY, sort=False, observed=True)
+    }

@@ -751,40 +751,64 @@ def paste_statuses_frame(result: FetchResult, paste: ParsedReferences) -> pd.Dat
     :func:`statuses_frame`; ``source`` is the token as pasted.
     """
     by_id = {s.id: s for s in result.statuses if s.status is not PostStatus.INVALID}
-    invalid_by_position = {s.position: s for s in result.statuses if s.status is PostStatus.INVALID}
-    rows: list[tuple[int, str, str, PostStatus, str]] = []
-    for ref in paste.refs:
-        found = by_id.get(ref.id)
-        status = found.status if found is not None else PostStatus.FAILED
-        detail = found.detail if found is not None else "no result for this ID"
-        rows.append((ref.position, ref.id, ref.source, status, detail))
-    for token in paste.invalid:
-        known = invalid_by_position.get(token.position)
-        rows.append(
-            (
-                token.position,
-                token.text,
-                token.text,
-                PostStatus.INVALID,
-                known.detail if known is not None else token.reason,
-            )
-        )
-    for repeat in paste.duplicates:
-        rows.append(
-            (
-                repeat.position,
-                repeat.id,
-                repeat.source,
-                PostStatus.DUPLICATE,
-                f"same Post as pasted token #{repeat.first_position + 1}; fetched once",
-            )
-        )
-    rows.sort(key=itemgetter(0))
-    statuses = [
-        IdStatus(id=post_id, status=status, detail=detail, source=source, position=position)
-        for position, post_id, source, status, detail in rows
+    invalid_detail = {
+        s.position: s.detail for s in result.statuses if s.status is PostStatus.INVALID
+    }
+    missing = IdStatus(id="", status=PostStatus.FAILED, detail="no result for this ID")
+    found = [by_id.get(ref.id, missing) for ref in paste.refs]
+    invalid, repeats = paste.invalid, paste.duplicates
+    positions = np.fromiter(
+        chain(
+            map(attrgetter("position"), paste.refs),
+            map(attrgetter("position"), invalid),
+            map(attrgetter("position"), repeats),
+        ),
+        dtype=np.int64,
+        count=len(paste.refs) + len(invalid) + len(repeats),
+    )
+    order = np.argsort(positions, kind="stable")
+
+    def column(values: list[str]) -> Any:
+        return pd.array(np.asarray(values, dtype=object)[order], dtype=_STR)
+
+    kinds = [
+        *map(attrgetter("status"), found),
+        *[PostStatus.INVALID] * len(invalid),
+        *[PostStatus.DUPLICATE] * len(repeats),
     ]
-    return _status_table(statuses).pipe(_with_schema, STATUSES_SCHEMA)
+    table = pd.DataFrame(
+        {
+            ID: column(
+                [
+                    *map(attrgetter("id"), paste.refs),
+                    *map(attrgetter("text"), invalid),
+                    *map(attrgetter("id"), repeats),
+                ]
+            ),
+            SOURCE: column(
+                [
+                    *map(attrgetter("source"), paste.refs),
+                    *map(attrgetter("text"), invalid),
+                    *map(attrgetter("source"), repeats),
+                ]
+            ),
+            POSITION: pd.array(positions[order], dtype=_INT),
+            STATUS: column(list(map(_STATUS_VALUE.__getitem__, kinds))),
+            STATUS_LABEL: column(list(map(_STATUS_LABEL_OF.__getitem__, kinds))),
+            DETAIL: column(
+                [
+                    *map(attrgetter("detail"), found),
+                    *(invalid_detail.get(t.position, t.reason) for t in invalid),
+                    *(
+                        f"same Post as pasted token #{r.first_position + 1}; fetched once"
+                        for r in repeats
+                    ),
+                ]
+            ),
+        },
+        copy=False,
+    )
+    return table.pipe(_with_schema, STATUSES_SCHEMA)
 
 
 def posts_frame(result: FetchResult) -> pd.DataFrame:

@@ -9,10 +9,11 @@ from the API (Post text, names) is shown through ``st.text``/``st.dataframe`` or
 from __future__ import annotations
 
 import logging
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Literal
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from xmetrics_core.connection import groups_label, rate_limit_label
 from xmetrics_core.errors import (
@@ -30,6 +31,7 @@ from xmetrics_core.errors import (
 from xmetrics_core.labels import escape_markdown
 from xmetrics_core.models import RateLimitState
 from xmetrics_ui.session import (
+    browser_id,
     current_client,
     current_connection,
     disconnect,
@@ -127,12 +129,31 @@ def show_flash() -> None:
         alert(message.kind, message.text)
 
 
-def _rate_limit(state: RateLimitState) -> str:
-    return rate_limit_label(state, now=datetime.now(UTC))
+def _rate_limit(state: RateLimitState, tz: tzinfo) -> str:
+    return rate_limit_label(state, now=datetime.now(UTC), tz=tz)
 
 
-def render_connection_panel() -> None:
-    """The sidebar on every page: account, auth, unlocked groups, rate limit, Disconnect."""
+def page_header(pages: list[StreamlitPage]) -> None:
+    """The top of every page: a link per page and who is connected, in one row that fits a
+    phone (the sidebar, which holds the details, starts closed there)."""
+    connection = current_connection()
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        for page in pages:
+            st.page_link(page)
+        if connection is None:
+            st.caption("Not connected")
+        else:
+            st.caption(escape_markdown(f"Connected: {connection.account_label}"))
+    if browser_id() is None:
+        st.caption(
+            "Started without server.py, so a reload or a new tab starts disconnected "
+            "(run `make run` to keep the connection)."
+        )
+
+
+def render_connection_panel(*, tz: tzinfo = UTC) -> None:
+    """The sidebar on every page: account, auth, unlocked groups, rate limit (its reset in
+    ``tz``), Disconnect."""
     connection = current_connection()
     client = current_client()
     with st.sidebar:
@@ -147,7 +168,7 @@ def render_connection_panel() -> None:
         if not connection.credential.is_user_context:
             st.caption("Public metrics only: a Bearer token is app-only.")
         if client is not None:
-            st.text(_rate_limit(client.rate_limit))
+            st.text(_rate_limit(client.rate_limit, tz))
         if not connection.endpoints.is_x:
             st.caption(escape_markdown(f"API: {connection.endpoints.api_base_url} (local sandbox)"))
         if st.button("Disconnect", key="xm_disconnect", width="stretch"):

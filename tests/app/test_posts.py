@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from xmetrics_core import exports, figures, frames
 from xmetrics_core.models import PostStatus
-from xmetrics_core.references import MAX_REFERENCES
+from xmetrics_core.references import MAX_REFERENCES, parse_references
 from xmetrics_core.sandbox import Fault
 from xmetrics_ui.session import demo_sandbox
 
@@ -81,10 +81,11 @@ def _frame(at: AppTest, first_column: str, needs: str) -> pd.DataFrame:
 def test_every_pasted_id_gets_exactly_one_status(fetched: tuple[AppTest, dict[str, str]]):
     at, ids = fetched
     sidebar = [str(t.value) for t in at.sidebar.text]
-    assert any("of 900 requests left" in line for line in sidebar)
+    assert any("GET /2/tweets: " in line and "of 900 requests left" in line for line in sidebar)
     assert not any("of 75 requests left" in line for line in sidebar), "the /2/tweets limit shows"
     statuses = _frame(at, "id", "status_label")
-    by_id = dict(zip(statuses["id"], statuses["status"], strict=True))
+    first = statuses.loc[statuses["status"].ne(PostStatus.DUPLICATE.value)]
+    by_id = dict(zip(first["id"], first["status"], strict=True))
     assert by_id == {
         ids["promoted"]: PostStatus.OK.value,
         ids["organic_only"]: PostStatus.NOT_PROMOTED.value,
@@ -139,7 +140,7 @@ def test_summary_cards_add_up_the_table(fetched: tuple[AppTest, dict[str, str]])
     both = posts["impressions"].notna() & posts["engagements"].notna()
     rate = posts.loc[both, "engagements"].sum() / posts.loc[both, "impressions"].sum()
     assert cards["Engagement rate"] == f"{rate:.2%}"
-    assert cards["Retweets and comments"] == f"{int(posts['retweets_and_comments'].sum()):,}"
+    assert cards["Reposts and quotes"] == f"{int(posts['reposts_and_quotes'].sum()):,}"
 
 
 def test_the_organic_vs_promoted_chart_draws_the_split(
@@ -159,7 +160,7 @@ def test_the_organic_vs_promoted_chart_draws_the_split(
     )
     assert drawn["Promoted"]["Impressions"] == owned[0].promoted_metrics["impression_count"]
     assert drawn["Organic"]["Likes"] == sum(p.organic_metrics["like_count"] for p in owned)
-    total = next(name for name in drawn if name.startswith("Total"))
+    total = "X's total"
     assert drawn[total]["Likes"] == sum(p.public_metrics["like_count"] for p in owned)
 
 
@@ -172,14 +173,18 @@ def test_the_per_post_split_draws_one_bar_per_post(
     spec = plotly_specs(at)["xm_chart_split"]
     organic = [t for t in spec["data"] if t["name"] == "Organic"]
     posts = {x for trace in organic for x in trace_values(trace["x"])}
-    assert posts == {ids["promoted"], ids["organic_only"]}
+    table = _frame(at, "id", "text").set_index("id")
+    labels = figures.post_labels(table.reset_index())
+    assert posts == {labels[ids["promoted"]], labels[ids["organic_only"]]}, "named, not IDs"
+    for post_id in (ids["promoted"], ids["organic_only"]):
+        assert table.loc[post_id, "text"].split()[0] in labels[post_id]
 
 
 def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: dict[str, bytes]):
     ids = _ids(sandbox)
     at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
     result = next(iter(_cached_results()))
-    expected = frames.all_frames(result)
+    expected = frames.all_frames(result, paste=parse_references(_paste(sandbox, ids)))
     assert download_bytes(at, "xm_dl_statuses", downloads) == exports.safe_csv_bytes(
         expected["statuses"]
     )
@@ -188,8 +193,9 @@ def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: d
         frames.split_long_frame(expected["split_all_posts"])
     )
     assert download_bytes(at, "xm_chart_split_csv", downloads) == exports.safe_csv_bytes(chart_data)
+    labels = figures.post_labels(expected["posts"])
     assert download_bytes(at, "xm_chart_rate_csv", downloads) == exports.safe_csv_bytes(
-        figures.engagement_rate_data(expected["posts"])
+        figures.engagement_rate_data(expected["posts"], post_labels=labels)
     )
     archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip", downloads)))
     names = archive.namelist()
@@ -214,7 +220,7 @@ def test_reruns_and_page_switches_make_no_api_calls(fetched: tuple[AppTest, dict
     at.switch_page("pages/posts.py").run()
     assert not at.exception
     assert api_calls(sandbox) == []
-    assert _frame(at, "id", "status_label").shape[0] == 6
+    assert _frame(at, "id", "status_label").shape[0] == 7  # six IDs, one of them twice
 
 
 def test_fetching_the_same_posts_again_uses_the_cache_and_refresh_fetches(
@@ -369,8 +375,9 @@ def test_another_account_never_gets_this_accounts_cached_results(
     other = fetch(other, _paste(sandbox, ids))
     assert not other.exception
     assert any(call.path == "/2/tweets" for call in api_calls(sandbox)), "not served from cache"
-    statuses = _frame(other, "id", "status_label").set_index("id")["status"]
-    assert statuses[ids["promoted"]] == PostStatus.PUBLIC_ONLY_NOT_OWNER.value
+    statuses = _frame(other, "id", "status_label")
+    first = statuses.drop_duplicates("id").set_index("id")["status"]
+    assert first[ids["promoted"]] == PostStatus.PUBLIC_ONLY_NOT_OWNER.value
 
 
 def test_the_paste_and_the_group_choice_survive_a_page_switch(sandbox: Any):
@@ -405,7 +412,7 @@ def test_every_pasted_token_gets_a_row_in_paste_order_and_duplicates_are_marked(
         PostStatus.DUPLICATE.value,
     ]
     for detail in statuses["detail"].iloc[3:]:
-        assert "same Post as #1" in detail, detail
+        assert "same Post as pasted token #1" in detail, detail
 
 
 def _video_post_ids(sandbox: Any) -> list[str]:
