@@ -155,10 +155,15 @@ def remembered_connections() -> RememberedConnections:
     return RememberedConnections(config_dir=default_config_dir(os.environ))
 
 
+def _cookies() -> Mapping[str, str]:
+    """The cookies the browser sent with this session's websocket handshake."""
+    return st.context.cookies
+
+
 def browser_id() -> str | None:
     """This browser's id from its cookie (set by ``server.py``), or None under plain
     ``streamlit run app.py`` (no cookie) and in AppTest."""
-    return valid_browser_id(st.context.cookies.get(BROWSER_COOKIE))
+    return valid_browser_id(_cookies().get(BROWSER_COOKIE))
 
 
 # -- the session's connection --------------------------------------------------------------------
