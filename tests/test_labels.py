@@ -43,6 +43,10 @@ def test_letters_digits_and_non_ascii_are_untouched():
     assert escape_markdown("Café 42 ✨ ünïcode") == "Café 42 ✨ ünïcode"
 
 
+def test_a_handle_reads_as_it_is():
+    assert escape_markdown("Connected as @demo") == "Connected as \\@demo"
+
+
 def test_line_breaks_survive_markdown():
     assert escape_markdown("one\ntwo") == "one  \ntwo"
 

@@ -7,10 +7,11 @@ shown there; tables and ``st.text`` show it as it is.
 
 * :func:`escape_markdown`: every ASCII punctuation character backslash-escaped (CommonMark
   allows that for all of them), so no link, image, emphasis, HTML tag, LaTeX or Streamlit
-  directive can form; and an invisible WORD JOINER (U+2060) before the ``:`` of a URL
-  scheme, the ``.`` after ``www`` and every ``@``, because Streamlit's GFM "autolink
-  literal" finds ``https://…``, ``www.…`` and e-mail addresses in the text *after* the
-  escapes are resolved. The text reads the same.
+  directive can form; and an invisible WORD JOINER (U+2060) before the ``:`` of an
+  ``http``, ``https``, ``mailto`` or ``xmpp`` scheme, the ``.`` after ``www`` and an ``@``
+  after a name, because Streamlit's GFM "autolink literal" finds ``https://…``, ``www.…``
+  and e-mail addresses in the text *after* the escapes are resolved. The text reads the
+  same.
 * :func:`plotly_text`: ``& < >`` as entities, so a label never becomes markup.
 * :func:`post_label`: a Post as a person knows it (its date and the start of its text).
 * :func:`post_url`: the Post on x.com (works without knowing the author's handle).
@@ -25,7 +26,9 @@ from datetime import datetime, tzinfo
 from typing import Final
 
 _MARKDOWN_SPECIAL: Final = re.compile("([" + re.escape(string.punctuation) + "])")
-_AUTOLINK_TRIGGER: Final = re.compile(r"(?i)(?<=[a-z])(?=:)|(?<=www)(?=\.)|(?=@)")
+_AUTOLINK_TRIGGER: Final = re.compile(
+    r"(?i)(?:(?<=http)|(?<=https)|(?<=mailto)|(?<=xmpp))(?=:)|(?<=www)(?=\.)|(?<=[\w.+-])(?=@)"
+)
 WORD_JOINER: Final = "\u2060"
 POST_LABEL_CHARS: Final = 48
 """How much of a Post's text a chart label shows (the table has all of it)."""
