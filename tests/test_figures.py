@@ -307,7 +307,7 @@ def test_the_largest_drop_note_sits_above_the_plot_area_never_on_the_lines() -> 
         plot_height = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
         lines = note.text.count("<br>") + 1
         assert (note.y - 1) * plot_height >= 18 * lines  # and so is its bottom edge
-        legend_bottom_px = (1 - fig.layout.legend.y) * fig.layout.height + 22
+        legend_bottom_px = (1 - fig.layout.legend.y) * fig.layout.height + figures.LEGEND_ROW_PX
         note_top_px = fig.layout.margin.t - (note.y - 1) * plot_height
         assert legend_bottom_px <= note_top_px  # the legend is above the note, not on it
     assert "13_a" not in figures.quartile_retention_figure(only_a).layout.annotations[0].text

@@ -109,6 +109,11 @@ def _base_layout(fig: go.Figure, *, title: str, subtitle: str | None = None) -> 
     )
 
 
+#: The height plotly.js gives one horizontal legend row, padding included (measured in
+#: Chromium: 29 px with a 12-px font; tests/e2e/test_chart_layout.py checks it).
+LEGEND_ROW_PX: Final = 30
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Header:
     """Pixel rows above the plot area, top down: title (and subtitle), legend, a note, then
@@ -125,7 +130,7 @@ class _Header:
 
     @property
     def note_top(self) -> int:
-        return self.legend_top + 22 * self.legend_rows + 4
+        return self.legend_top + LEGEND_ROW_PX * self.legend_rows + 4
 
     @property
     def top(self) -> int:
