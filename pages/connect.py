@@ -109,8 +109,7 @@ def _connected_view() -> None:
     connection = current_connection()
     if connection is None:
         return
-    with st.container(border=True):
-        st.text(f"Connected: {connection.account_label}")
+    with st.container(border=True):  # the header above the title names the account
         st.text(f"Auth: {connection.auth_label}")
         st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
         st.page_link("pages/posts.py", label="Fetch Post metrics")

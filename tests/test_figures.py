@@ -363,14 +363,14 @@ def test_engagement_rate_ranks_posts_and_leaves_out_missing_rates() -> None:
     assert data["id"].tolist() == ["high", "mid", "low"]
     assert list(fig.layout.yaxis.categoryarray) == ["high", "mid", "low"]  # the ranking
     assert fig.layout.yaxis.autorange == "reversed"
-    by_source = {t.meta["source"]: t for t in fig.data}
-    assert list(by_source["sum"].y) == ["high", "low"]
-    assert list(by_source["sum"].x) == pytest.approx([30.0, 1.0])
-    assert list(by_source["x"].y) == ["mid"]
-    assert [c[:2] for c in by_source["sum"].customdata] == [[30, 100], [1, 100]]
-    assert by_source["x"].name == "X's engagements"
-    assert by_source["sum"].name == "Public interactions"
-    assert by_source["x"].marker.color != by_source["sum"].marker.color
+    by_kind = {t.meta["kind"]: t for t in fig.data}
+    assert list(by_kind["public_only"].y) == ["high", "low"]
+    assert list(by_kind["public_only"].x) == pytest.approx([30.0, 1.0])
+    assert list(by_kind["with_clicks"].y) == ["mid"]
+    assert [c[:2] for c in by_kind["public_only"].customdata] == [[30, 100], [1, 100]]
+    assert by_kind["with_clicks"].name == "Your Posts (clicks included)"
+    assert by_kind["public_only"].name == "Public interactions only"
+    assert by_kind["with_clicks"].marker.color != by_kind["public_only"].marker.color
     assert all(t.orientation == "h" for t in fig.data)
     assert fig.layout.xaxis.title.text == "Engagement rate (%)"
     assert fig.layout.title.subtitle.text == "1 Post(s) without impressions are not shown"
@@ -378,6 +378,18 @@ def test_engagement_rate_ranks_posts_and_leaves_out_missing_rates() -> None:
     csv = csv_frame(data)
     assert csv["id"].tolist() == ["high", "mid", "low"]
     assert csv["engagements_source"].tolist() == ["sum", "x", "sum"]
+    assert csv["engagements_kind"].tolist() == ["public_only", "with_clicks", "public_only"]
+
+
+def test_our_sum_with_private_clicks_is_ranked_with_xs_own_count() -> None:
+    own = post(
+        "own",
+        public={"like_count": 5, "impression_count": 1},
+        non_public={"impression_count": 100, "url_link_clicks": 3, "user_profile_clicks": 2},
+    )
+    data = figures.engagement_rate_data(frames.posts_frame(result(own)))
+    assert data["engagements_source"].tolist() == ["sum"]
+    assert data["engagements_kind"].tolist() == ["with_clicks"]
 
 
 def test_charts_name_posts_by_date_and_text_and_escape_them_for_plotly() -> None:
@@ -389,9 +401,10 @@ def test_charts_name_posts_by_date_and_text_and_escape_them_for_plotly() -> None
     )
     posts = frames.posts_frame(result(tricky))
     labels = figures.post_labels(posts)
-    assert labels == {"7": "3 Mar 2026 · <a href='https://evil'>…"}  # 24 characters of text
+    assert labels == {"7": "3 Mar · <a href='https://…"}  # 18 characters of text
     fig = figures.engagement_rate_figure(posts, post_labels=labels)
-    assert list(fig.data[0].y) == ["3 Mar 2026 · &lt;a href='https://evil'&gt;…"]
+    assert list(fig.data[0].y) == ["3 Mar · &lt;a href='https://…"]
+    assert fig.data[0].showlegend is True
     data = figures.engagement_rate_data(posts, post_labels=labels)
     assert data["post_label"].tolist() == [labels["7"]], "the CSV keeps the text as it is"
     assert data["id"].tolist() == ["7"], "and the ID"
@@ -457,7 +470,7 @@ def test_video_labels_name_the_first_post_that_carries_the_video() -> None:
     video = MediaRecord(media_key="13_v", type="video", duration_ms=65_000, post_ids=("9",))
     built = frames.all_frames(result(carrier, media=(video,)))
     assert figures.video_labels(built["media"], built["posts"]) == {
-        "13_v": "Video 1:05 · 3 Mar 2026 · Our launch video"
+        "13_v": "Video 1:05 · 3 Mar · Our launch video"
     }
 
 

@@ -47,6 +47,7 @@ from xmetrics_core.frames import (
     QUARTILE,
     RETENTION,
     RISES,
+    SOURCE_X,
     STEP_DROPOFF,
     SUM_MATCHES,
     TEXT,
@@ -206,13 +207,16 @@ def _rows(*columns: Sequence[object]) -> list[list[object]]:
 
 # -- naming Posts and videos as people know them ----------------------------------------------
 
-#: How much of a Post's text a chart label shows (hover and tables show more).
-CHART_LABEL_CHARS: Final = 24
+#: How much of a Post's text a chart label shows (the tables show all of it). Short enough
+#: that the engagement-rate ranking keeps room for its bars on a phone.
+CHART_LABEL_CHARS: Final = 18
+#: Charts name a Post by day and month (the Metrics table has the full time).
+CHART_DATE_FORMAT: Final = "%-d %b"
 
 
 def post_labels(posts: pd.DataFrame, *, tz: tzinfo = UTC) -> dict[str, str]:
-    """Post ID → a short label for charts: ``"3 Mar 2026 · Start of the text…"``, the date
-    in ``tz``; unique (a repeated label gets the ID's last digits). Only fetched Posts get
+    """Post ID → a short label for charts: ``"3 Mar · Start of the text…"``, the date in
+    ``tz``; unique (a repeated label gets the ID's last digits). Only fetched Posts get
     one (charts never draw the others). Input: :func:`xmetrics_core.frames.posts_frame`."""
     labels: dict[str, str] = {}
     used: set[str] = set()
@@ -226,6 +230,7 @@ def post_labels(posts: pd.DataFrame, *, tz: tzinfo = UTC) -> dict[str, str]:
             post_id=str(post_id),
             tz=tz,
             limit=CHART_LABEL_CHARS,
+            date_format=CHART_DATE_FORMAT,
         )
         if label in used:
             label = f"{label} (…{str(post_id)[-4:]})"
@@ -243,7 +248,7 @@ def duration_text(ms: object) -> str:
 
 
 def video_labels(media: pd.DataFrame, posts: pd.DataFrame, *, tz: tzinfo = UTC) -> dict[str, str]:
-    """media_key → ``"Video 0:42 · 3 Mar 2026 · Start of the Post's text…"``, named after
+    """media_key → ``"Video 0:42 · 3 Mar · Start of the Post's text…"``, named after
     the first pasted Post that carries it (a video without one keeps its media key)."""
     by_post = post_labels(posts, tz=tz)
     labels: dict[str, str] = {}
@@ -702,13 +707,16 @@ def quartile_counts_figure(quartiles: pd.DataFrame) -> go.Figure:
 _RATE_TITLE: Final = "Engagement rate by Post"
 #: The engagement-rate ranking shows at most this many Posts (the highest rates).
 RATE_CHART_MAX_POSTS: Final = 50
-#: The two kinds of engagements, told apart by colour: X's own count (the caller's recent
-#: Posts) counts link and profile clicks too, so those rates run higher than the rates
-#: built from public interactions only (other people's or older Posts).
-RATE_SOURCES: Final[Mapping[str, tuple[str, str]]] = {
-    "x": ("X's engagements", OKABE_ITO["blue"]),
-    "sum": ("Public interactions", OKABE_ITO["orange"]),
+#: The two kinds of engagements, told apart by colour: the caller's own recent Posts count
+#: link and profile clicks (X's own engagements, or our sum with the non-public clicks), so
+#: their rates run higher than rates built from public interactions only (other people's or
+#: older Posts). Rates compare within a kind only.
+ENGAGEMENTS_KIND: Final = "engagements_kind"
+RATE_KINDS: Final[Mapping[str, tuple[str, str]]] = {
+    "with_clicks": ("Your Posts (clicks included)", OKABE_ITO["blue"]),
+    "public_only": ("Public interactions only", OKABE_ITO["orange"]),
 }
+_CLICKS: Final = ("non_public_metrics.url_link_clicks", "non_public_metrics.user_profile_clicks")
 
 
 def top_rated(posts: pd.DataFrame, *, limit: int = RATE_CHART_MAX_POSTS) -> pd.DataFrame:
@@ -728,16 +736,25 @@ def engagement_rate_data(
 
     Input: :func:`xmetrics_core.frames.posts_frame`. Output columns: ``id, post_label``
     (from ``post_labels``, else the ID), ``engagements, impressions, engagements_source,
-    engagement_rate_pct`` (= 100 · engagements / impressions). Posts whose rate is missing
-    (no or zero impressions) are left out; ties keep the Posts' order.
+    engagements_kind`` (``with_clicks``: X's own count or our sum including the non-public
+    link and profile clicks, i.e. the caller's recent Posts; ``public_only``: public
+    interactions only), ``engagement_rate_pct`` (= 100 · engagements / impressions). Posts
+    whose rate is missing (no or zero impressions) are left out; ties keep the Posts' order.
     """
     names = dict(post_labels or {})
+
+    def kind(d: pd.DataFrame) -> pd.Series:
+        clicks = d.reindex(columns=list(_CLICKS)).notna().any(axis=1)
+        private = d[ENGAGEMENTS_SOURCE].eq(SOURCE_X).fillna(False).astype(bool) | clicks
+        return private.map({True: "with_clicks", False: "public_only"})
+
     return (
         posts.loc[posts[ENGAGEMENT_RATE].notna()]
         .assign(
             **{
                 ENGAGEMENT_RATE_PCT: lambda d: d[ENGAGEMENT_RATE] * 100.0,
                 POST_LABEL: lambda d: [names.get(i, i) for i in _strings(d[ID])],
+                ENGAGEMENTS_KIND: kind,
             }
         )
         .reindex(
@@ -747,6 +764,7 @@ def engagement_rate_data(
                 ENGAGEMENTS,
                 IMPRESSIONS,
                 ENGAGEMENTS_SOURCE,
+                ENGAGEMENTS_KIND,
                 ENGAGEMENT_RATE_PCT,
             ]
         )
@@ -766,8 +784,8 @@ def engagement_rate_figure(
     """Posts ranked by engagement rate, horizontal bars, highest at the top, each Post
     named by its label (``post_labels``).
 
-    The bars' colour says what the engagements are: X's own count (the caller's recent
-    Posts, link and profile clicks included) or the sum of public interactions (everyone
+    The bars' colour says what the engagements are (``engagements_kind``): the caller's
+    recent Posts, link and profile clicks included, or public interactions only (everyone
     else's Posts), so the two kinds are never mistaken for one another. Hover shows the
     exact engagements and impressions behind each rate. Posts without a rate are counted
     in the subtitle, not drawn as 0.
@@ -778,9 +796,9 @@ def engagement_rate_figure(
     names = [plotly_text(n) for n in _strings(data[POST_LABEL])]
     order = list(dict.fromkeys(names))
     fig = go.Figure()
-    sources = data[ENGAGEMENTS_SOURCE].astype(str)
-    for source, (name, colour) in RATE_SOURCES.items():
-        part = data.loc[sources.eq(source)]
+    kinds = data[ENGAGEMENTS_KIND].astype(str)
+    for kind, (name, colour) in RATE_KINDS.items():
+        part = data.loc[kinds.eq(kind)]
         if part.empty:
             continue
         fig.add_trace(
@@ -797,7 +815,8 @@ def engagement_rate_figure(
                     "%{customdata[1]:,} impressions<br>(" + name + ")<extra></extra>"
                 ),
                 name=name,
-                meta={"source": source},
+                meta={"kind": kind},
+                showlegend=True,  # the colour always says which kind of engagements it is
             )
         )
     fig.update_yaxes(

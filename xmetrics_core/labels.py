@@ -62,12 +62,13 @@ def post_label(
     post_id: str,
     tz: tzinfo,
     limit: int = POST_LABEL_CHARS,
+    date_format: str = "%-d %b %Y",
 ) -> str:
     """``"3 Mar 2026 · Start of the Post's text…"``: how a person recognises a Post.
 
-    The date is in ``tz``; a Post without text (or not fetched) falls back to its ID.
+    The date is in ``tz`` (``date_format``); a Post without text falls back to its ID.
     """
-    when = f"{created_at.astimezone(tz):%-d %b %Y}" if created_at is not None else ""
+    when = f"{created_at.astimezone(tz):{date_format}}" if created_at is not None else ""
     body = short_text(text or "", limit=limit) or f"Post {post_id}"
     return f"{when} · {body}" if when else body
 

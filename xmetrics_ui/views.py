@@ -738,10 +738,10 @@ def engagement_rate_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) ->
         else ""
     )
     st.caption(
-        f"{note}Engagements ÷ impressions per Post. Blue: X's own engagements count (your "
-        "Posts of the last 30 days; it includes link and profile clicks). Orange: public "
-        "interactions only (reposts, quotes, likes, replies), all X gives for other Posts. "
-        "Compare a colour with its own kind."
+        f"{note}Engagements ÷ impressions per Post. Blue: your own Posts of the last 30 days, "
+        "whose engagements include link and profile clicks (X's own count where it gives "
+        "one). Orange: public interactions only (reposts, quotes, likes, replies), all X "
+        "gives for other Posts. Compare a colour with its own kind."
     )
     labels = _labels(shown, frames)
     zone = zone_name(current_tz())

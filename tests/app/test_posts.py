@@ -470,3 +470,13 @@ def test_the_cards_and_the_split_chart_say_which_posts_they_cover(
     title = spec["layout"]["title"]
     words = f"{title.get('text', '')} {title.get('subtitle', {}).get('text', '')}"
     assert "2 of the 4 Posts" in words, words
+
+
+def test_the_status_column_comes_second_so_a_phone_shows_it(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, _ = fetched
+    statuses = next(t for t in at.dataframe if "status_label" in t.value.columns)
+    assert list(statuses.proto.column_order)[:3] == ["id", "status_label", "detail"]
+    metrics = next(t for t in at.dataframe if "post_url" in t.value.columns)
+    assert list(metrics.proto.column_order)[:3] == ["id", "post_url", "text"]
