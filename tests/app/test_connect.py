@@ -423,3 +423,14 @@ def test_an_error_description_from_the_url_is_shown_as_plain_text(sandbox: Any):
     assert not LIVE_MARKDOWN.search(warning), f"URL text reached Markdown: {warning}"
     (shown,) = element_texts(landed, "warning")
     assert MARKDOWN_PAYLOAD in shown, "the reader sees the description exactly as sent"
+
+
+def test_connected_says_so_once_and_the_demo_button_steps_back(sandbox: Any):
+    landed = connect_demo(sandbox)
+    assert [s for s in element_texts(landed, "success") if "Connected as" in s] == [
+        f"Connected as {_connection(landed).account_label}."  # type: ignore[union-attr]
+    ]
+    assert landed.button(key="xm_demo").proto.type == "secondary"
+    again = landed.run()  # the flash is gone; the page header names the account
+    assert not [s for s in element_texts(again, "success") if "Connected as" in s]
+    assert new_app().run().button(key="xm_demo").proto.type == "primary"

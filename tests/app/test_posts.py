@@ -480,3 +480,29 @@ def test_the_status_column_comes_second_so_a_phone_shows_it(
     assert list(statuses.proto.column_order)[:3] == ["id", "status_label", "detail"]
     metrics = next(t for t in at.dataframe if "post_url" in t.value.columns)
     assert list(metrics.proto.column_order)[:3] == ["id", "post_url", "text"]
+
+
+def test_all_recent_posts_are_picked_with_one_press(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.button(key="xm_load_recent").click().run()
+    picker = at.multiselect(key="xm_recent_pick")
+    assert picker.value == []
+    at.button(key="xm_recent_all").click().run()
+    now = sandbox.clock.now()
+    recent = [p.id for p in sandbox.world.demo_posts if p.within_private_window(now)]
+    assert at.multiselect(key="xm_recent_pick").value == recent
+    assert any(f"{len(recent)} Post IDs" in c for c in element_texts(at, "caption"))
+    at.button(key="xm_recent_none").click().run()
+    assert at.multiselect(key="xm_recent_pick").value == []
+
+
+def test_results_say_when_they_were_fetched_and_when_the_paste_changed(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, ids = fetched
+    assert any(c.startswith("Fetched ") and " UTC · " in c for c in element_texts(at, "caption"))
+    assert not element_texts(at, "warning")
+    at.text_area(key="xm_posts_text").set_value(ids["promoted"]).run()
+    assert any("for an earlier paste" in w for w in element_texts(at, "warning"))
+    assert any(c == "1 Post ID" for c in element_texts(at, "caption")), "counted before Fetch"
