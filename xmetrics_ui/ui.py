@@ -170,7 +170,7 @@ def render_connection_panel(*, tz: tzinfo = UTC) -> None:
         if client is not None:
             st.text(_rate_limit(client.rate_limit, tz))
         if not connection.endpoints.is_x:
-            st.caption(escape_markdown(f"API: {connection.endpoints.api_base_url} (local sandbox)"))
+            st.text(f"API: {connection.endpoints.api_base_url} (local sandbox)")
         if st.button("Disconnect", key="xm_disconnect", width="stretch"):
             flash("info", disconnect())
             st.rerun()
