@@ -134,11 +134,15 @@ def current_tz() -> tzinfo:
         return UTC
 
 
-def _save_timezone() -> None:
+TIMEZONE_SAVED_KEY = "xm_timezone_saved"
+
+
+def _remember_timezone(name: str) -> None:
+    """Keep the chosen zone in the browser's session (when it changed)."""
     browser = browser_id()
-    if browser is not None:
-        name = str(st.session_state.get(TIMEZONE_KEY) or "UTC")
+    if browser is not None and st.session_state.get(TIMEZONE_SAVED_KEY) != name:
         browser_sessions().save_preferences(browser, Preferences(timezone=name))
+        st.session_state[TIMEZONE_SAVED_KEY] = name
 
 
 def timezone_picker() -> None:
@@ -150,14 +154,14 @@ def timezone_picker() -> None:
     options += [name for name in _zone_names() if name not in options]
     if st.session_state.get(TIMEZONE_KEY) not in options:
         st.session_state[TIMEZONE_KEY] = "UTC"
-    st.selectbox(
+    chosen = st.selectbox(
         "Time zone",
         options,
         key=TIMEZONE_KEY,
-        on_change=_save_timezone,
         help="For every time shown (when results were fetched, rate-limit resets, Post dates). "
         "Your browser's zone is listed second.",
     )
+    _remember_timezone(str(chosen))
 
 
 def _when(moment: datetime | None, tz: tzinfo) -> str:
@@ -179,7 +183,9 @@ def restore_from_browser() -> None:
     if browser is None:
         return
     sessions = browser_sessions()
-    st.session_state[TIMEZONE_KEY] = sessions.preferences(browser).timezone
+    zone = sessions.preferences(browser).timezone
+    st.session_state[TIMEZONE_KEY] = zone
+    st.session_state[TIMEZONE_SAVED_KEY] = zone
     form = sessions.form(browser)
     if form is not None:
         st.session_state[POSTS_TEXT_KEY] = form.text
@@ -763,19 +769,18 @@ def engagement_rate_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) ->
     )
 
 
+def zip_archive(frames: Mapping[str, pd.DataFrame], post_labels: Mapping[str, str]) -> bytes:
+    """The zip: every frame and every chart's data (``figures.chart_exports``), one CSV each."""
+    return exports.zip_bytes({**frames, **figures.chart_exports(frames, post_labels=post_labels)})
+
+
 def zip_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> None:
-    """Every frame and every chart's data as CSV in one zip."""
+    """Every frame and every chart's data as CSV in one zip, built when the button is
+    pressed (in a worker thread: a large result's zip never slows the page down)."""
     labels = _labels(shown, frames)
-    zone = zone_name(current_tz())
-
-    def build() -> bytes:
-        every = {**frames, **figures.chart_exports(frames, post_labels=labels)}
-        return exports.zip_bytes(every)
-
-    data = memo(shown.result, f"zip:{zone}", build, paste=shown.paste)
     st.download_button(
         "Download everything (zip)",
-        data=data,
+        data=lambda: zip_archive(frames, labels),
         file_name="xmetrics.zip",
         mime="application/zip",
         key="xm_dl_zip",
