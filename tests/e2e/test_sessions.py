@@ -12,13 +12,20 @@ URL may do: Chromium against the dashboard's server on loopback.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, quote, urlsplit
 
 import pytest
 import requests
-from browser_helpers import AppServer, RecordedPage, click_until_visible
+from browser_helpers import (
+    AppServer,
+    RecordedPage,
+    click_until_visible,
+    start_app_server,
+    stop_app_server,
+)
 from playwright.sync_api import Browser, Page, expect
 
 from tests.sandbox.flows import submit
@@ -189,3 +196,26 @@ def test_a_keyboard_user_connects_with_a_pasted_bearer_token(
     panel.get_by_role("button", name="Connect with Bearer token").click()
     expect(_sidebar(page).get_by_text("Account: App-only", exact=False)).to_be_visible()
     expect(page.get_by_text("Paste a Bearer token first")).to_have_count(0)
+
+
+@pytest.fixture(scope="module")
+def plain_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
+    """``streamlit run app.py``: the dashboard without server.py's middleware."""
+    server = start_app_server(tmp_path_factory.mktemp("plain-streamlit"), entry="app.py")
+    try:
+        yield server
+    finally:
+        stop_app_server(server)
+
+
+def test_plain_streamlit_run_app_py_works_and_says_what_it_lacks(
+    plain_server: AppServer, app_page: RecordedPage
+):
+    page = app_page.page
+    page.goto(plain_server.base_url)
+    expect(page.get_by_text("Started without server.py", exact=False)).to_be_visible()
+    _connect_demo(page, plain_server)  # the callback is finished by the page itself
+    assert "code=" not in page.url
+    page.reload()  # the documented loss: no browser session without server.py
+    expect(_sidebar(page).get_by_text("Not connected.")).to_be_visible()
+    assert app_page.foreign_requests() == []
