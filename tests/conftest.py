@@ -24,7 +24,7 @@ SandboxFactory = Callable[..., Sandbox]
 
 _SHARED_SETTINGS = SandboxSettings(
     rate_limits={
-        endpoint: (None if app is None else app * 100, user * 100)
+        endpoint: (None if app is None else app * 100, None if user is None else user * 100)
         for endpoint, (app, user) in DEFAULT_RATE_LIMITS.items()
     }
 )
