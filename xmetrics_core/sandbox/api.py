@@ -45,17 +45,16 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from xmetrics_core.sandbox import problems
 from xmetrics_core.sandbox.settings import SandboxSettings
-from xmetrics_core.sandbox.world import Media, Post, World, format_time
+from xmetrics_core.sandbox.world import EDIT_WINDOW, Media, Post, World
 
 JsonDict = dict[str, object]
 Query = Mapping[str, Sequence[str]]
 
 ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
-EDIT_WINDOW = timedelta(minutes=30)
 MAX_EDITS = 5
 
 TWEET_FIELDS = [
@@ -239,10 +238,11 @@ class _Request:
     expansions: frozenset[str]
     media_fields: frozenset[str]
     user_fields: frozenset[str]
+    private_groups: tuple[str, ...] = field(init=False)
 
-    @property
-    def private_groups(self) -> tuple[str, ...]:
-        return tuple(g for g in PRIVATE_GROUPS if g in self.tweet_fields)
+    def __post_init__(self) -> None:
+        groups = tuple(g for g in PRIVATE_GROUPS if g in self.tweet_fields)
+        object.__setattr__(self, "private_groups", groups)
 
 
 def csv_values(values: Sequence[str]) -> list[str]:
@@ -348,14 +348,13 @@ class ApiRenderer:
         if "author_id" in fields:
             body["author_id"] = post.author_id
         if "created_at" in fields:
-            body["created_at"] = format_time(post.created_at)
+            body["created_at"] = post.created_at_text
         if "edit_controls" in fields:
-            editable_until = post.created_at + EDIT_WINDOW
             remaining = MAX_EDITS - len(post.earlier_version_ids)
             body["edit_controls"] = {
                 "edits_remaining": remaining,
-                "is_edit_eligible": remaining > 0 and now < editable_until,
-                "editable_until": format_time(editable_until),
+                "is_edit_eligible": remaining > 0 and now < post.created_at + EDIT_WINDOW,
+                "editable_until": post.editable_until_text,
             }
         if "conversation_id" in fields:
             body["conversation_id"] = post.replied_to_id or post.id

@@ -128,21 +128,16 @@ class Growth:
     def tally(self, age: float) -> Tally:
         """Every counter ``age`` seconds after posting."""
         if age <= 0 or self.zero:
-            return Tally(
-                organic=ZERO_COUNTS,
-                promoted=ZERO_COUNTS if self.promoted is not None else None,
-                organic_likes_gross=0,
-                unlikes=0,
-                quotes=0,
-                bookmarks=0,
-            )
-        shape = {
-            "fast_share": self.fast_share,
-            "fast_hours": self.fast_hours,
-            "tail_days": self.tail_days,
-        }
-        seen = organic_fraction(age, **shape)
-        engaged = organic_fraction(age * self.engagement_lead, **shape)
+            return _ZERO_PROMOTED if self.promoted is not None else _ZERO_ORGANIC
+        seen = organic_fraction(
+            age, fast_share=self.fast_share, fast_hours=self.fast_hours, tail_days=self.tail_days
+        )
+        engaged = organic_fraction(
+            age * self.engagement_lead,
+            fast_share=self.fast_share,
+            fast_hours=self.fast_hours,
+            tail_days=self.tail_days,
+        )
         o = self.organic
         gross = int(o.like_count * engaged)
         unliked = 0
@@ -197,3 +192,16 @@ class MetricOptions:
             include_engagements=settings.include_engagements,
             omit_zero_private_keys=settings.omit_zero_private_keys,
         )
+
+
+_ZERO_ORGANIC = Tally(
+    organic=ZERO_COUNTS, promoted=None, organic_likes_gross=0, unlikes=0, quotes=0, bookmarks=0
+)
+_ZERO_PROMOTED = Tally(
+    organic=ZERO_COUNTS,
+    promoted=ZERO_COUNTS,
+    organic_likes_gross=0,
+    unlikes=0,
+    quotes=0,
+    bookmarks=0,
+)

@@ -52,6 +52,7 @@ import random
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import cached_property
 from types import MappingProxyType
 
 from xmetrics_core.sandbox.growth import (
@@ -66,6 +67,8 @@ from xmetrics_core.sandbox.settings import SandboxSettings, start_of_utc_day
 #: Twitter's snowflake epoch (2010-11-04T01:42:54.657Z) in milliseconds.
 TWEPOCH_MS = 1288834974657
 PRIVATE_WINDOW = timedelta(days=30)
+#: X lets a Post be edited for 30 minutes after posting.
+EDIT_WINDOW = timedelta(minutes=30)
 #: A preview image's path is PREFIX + media_key + SUFFIX (``/media/preview/7_123.svg``).
 PREVIEW_IMAGE_PREFIX = "/media/preview/"
 PREVIEW_IMAGE_SUFFIX = ".svg"
@@ -296,6 +299,16 @@ class Post:
     @property
     def promoted_metrics(self) -> dict[str, int] | None:
         return self.metrics.get("promoted_metrics")
+
+    @cached_property
+    def created_at_text(self) -> str:
+        """``created_at`` as X renders it (computed once)."""
+        return format_time(self.created_at)
+
+    @cached_property
+    def editable_until_text(self) -> str:
+        """The end of the 30-minute edit window, as X renders it."""
+        return format_time(self.created_at + EDIT_WINDOW)
 
     @property
     def edit_history_tweet_ids(self) -> tuple[str, ...]:
