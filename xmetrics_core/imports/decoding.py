@@ -281,7 +281,7 @@ def sniff_dialect(decoded: DecodedFile, *, file: str) -> Dialect:
 
 
 def _first_record(text: str, delimiter: str) -> list[str]:
-    reader = csv.reader(io.StringIO(text), delimiter=delimiter, strict=False)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter, strict=False)
     try:
         return next(reader, [])
     except csv.Error:

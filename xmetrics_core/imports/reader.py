@@ -62,6 +62,7 @@ from xmetrics_core.imports.values import (
     FloatArray,
     Numbers,
     NumberStyle,
+    StyleEvidence,
     arrow_strings,
     check_whole,
     parse_moments,
@@ -90,6 +91,8 @@ _CONTENT_NAME = re.compile(
 )
 _ROUNDED_ID = re.compile(r"^[0-9](?:[.,][0-9]+)?e\+?[0-9]+$", re.IGNORECASE)
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
+_STATUS = pa.scalar("/status/", pa.large_string())
+_NOTHING = pa.scalar("", pa.large_string())
 #: How many links the account handle is read from (the most common one wins).
 _HANDLE_SAMPLE = 1000
 #: How many line numbers a note lists.
@@ -404,11 +407,31 @@ def _drop_empty_rows(frame: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray[Any,
 
 def _number_style(ctx: _Context, numeric: Sequence[Column]) -> tuple[NumberStyle, bool]:
     """The file's number style, and whether the rows must be re-read with numbers as text
-    (the fast read assumed X's style; see :mod:`.values`)."""
-    text_columns = [c for c in numeric if ctx.cells(c).dtype.kind not in "fi"]
+    (the fast read assumed X's style; see :mod:`.values`).
+
+    Columns read_csv left as text show the style in their cells. Columns it read as
+    numbers with a dot did too: a fraction in a rate is a dot decimal (``0.0052``), a
+    fraction in a count is a dot between thousands (``3.423``).
+    """
+    text_columns = [c for c in numeric if ctx.cells(c).dtype.kind not in "fiu"]
     counts = [arrow_strings(ctx.cells(c)) for c in text_columns if c.kind is Kind.COUNT]
     rates = [arrow_strings(ctx.cells(c)) for c in text_columns if c.kind is Kind.RATE]
     evidence = style_evidence(counts, rates)
+    for column in numeric:
+        cells = ctx.cells(column)
+        if cells.dtype.kind != "f":
+            continue
+        floats = cells.to_numpy()
+        if column.kind is Kind.RATE:
+            shown = ~np.isnan(floats) & (floats != np.floor(floats))
+        else:  # 3.423: exactly three digits after the dot
+            thousandths, hundredths = np.round(floats * 1000, 6), np.round(floats * 100, 6)
+            shown = (thousandths == np.floor(thousandths)) & (hundredths != np.floor(hundredths))
+        fractions = np.flatnonzero(shown)
+        if fractions.size:
+            style = NumberStyle.DOT if column.kind is Kind.RATE else NumberStyle.COMMA
+            row = int(fractions[0])
+            evidence.setdefault(style, StyleEvidence(style, row, repr(float(floats[row]))))
     if len(evidence) == 2:
         dot, comma = evidence[NumberStyle.DOT], evidence[NumberStyle.COMMA]
         lines = ctx.lines_of([dot.row, comma.row])
@@ -444,9 +467,9 @@ def _numbers(ctx: _Context, column: Column, style: NumberStyle) -> Numbers:
 def _post_ids(ctx: _Context) -> pd.Series:
     """Validated Post IDs; a spreadsheet's rounded ID is recovered from the Post's link.
 
-    X's own files hold plain integer IDs: only those that look rounded (ending in 0000, as
-    a 19-digit ID rounded to a spreadsheet's 15 significant digits does) are compared
-    with their link. IDs read as text are all compared with their links.
+    Each ID is checked against its link (``…/status/<id>``, compared as a suffix: cheap);
+    where they disagree the link is parsed: a rounded ID (``1.47587E+18``, or 19 digits
+    ending in zeros) is replaced by the link's, any other disagreement is refused.
     """
     id_column = ctx.header.column("post_id")
     assert id_column is not None
@@ -455,7 +478,6 @@ def _post_ids(ctx: _Context) -> pd.Series:
         numbers = raw.to_numpy()
         ids = pc.cast(pa.array(numbers), pa.large_string())
         valid = pa.array(numbers > 0)
-        suspect = (numbers % 10_000 == 0) | (numbers <= 0)
     else:
         ids = pc.utf8_trim_whitespace(arrow_strings(raw))
         valid = pc.fill_null(pc.match_substring_regex(ids, r"^[1-9][0-9]{0,18}$"), False)
@@ -463,18 +485,18 @@ def _post_ids(ctx: _Context) -> pd.Series:
             pc.equal(pc.utf8_length(ids), 19), pc.greater(ids, pa.scalar(_MAX_POST_ID))
         )
         valid = pc.and_(valid, pc.invert(pc.fill_null(too_big, False)))
-        suspect = np.ones(len(raw), dtype=bool)
-    rows = pa.array(np.flatnonzero(suspect))
-    parts = ctx.link_parts(rows) if len(rows) else None
-    if parts is not None:
-        link_ids = pc.struct_field(parts, "id")
-        ids_checked = ids.take(rows)
-        valid_checked = valid.take(rows)
-        differs = pc.fill_null(pc.not_equal(ids_checked, link_ids), False)
-        recover = pc.and_(pc.is_valid(link_ids), pc.or_(pc.invert(valid_checked), differs))
-        if pc.any(recover).as_py():
-            recovered = _recovered_ids(ctx, raw, rows, ids_checked, link_ids, recover)
-            ids, valid = _scatter(ids, valid, rows, recover, recovered)
+    link_column = ctx.header.column("permalink")
+    if link_column is not None:
+        links = pc.utf8_trim_whitespace(arrow_strings(ctx.cells(link_column)))
+        suspect = _link_disagrees(links, ids) | ~valid.to_numpy(zero_copy_only=False)
+        rows = pa.array(np.flatnonzero(suspect))
+        if len(rows):
+            parts = pc.extract_regex(links.take(rows), _PERMALINK)
+            link_ids = pc.struct_field(parts, "id")
+            recover = pc.is_valid(link_ids)
+            if pc.any(recover).as_py():
+                recovered = _recovered_ids(ctx, raw, rows, ids.take(rows), link_ids, recover)
+                ids, valid = _scatter(ids, valid, rows, recover, recovered)
     if not pc.all(valid).as_py():
         row = int(pc.index(valid, False).as_py())
         shown = str(ids[row].as_py() or "")
@@ -489,6 +511,20 @@ def _post_ids(ctx: _Context) -> pd.Series:
             f"{shown[:40]!r} is not a Post ID" if shown else "the Post ID is empty", row=row
         )
     return pd.Series(pd.array(ids, dtype="str"), copy=False)
+
+
+def _link_disagrees(links: pa.Array, ids: pa.Array) -> np.ndarray[Any, np.dtype[np.bool_]]:
+    """True where a row's link does not end with ``/status/<its id>`` (vectorised: the
+    rows are grouped by ID length, and each group's link tails compared at once)."""
+    lengths = pc.fill_null(pc.utf8_length(ids), 0).to_numpy(zero_copy_only=False)
+    disagrees = np.ones(len(ids), dtype=bool)
+    for length in np.unique(lengths):
+        rows = pa.array(np.flatnonzero(lengths == length))
+        tail = pc.utf8_slice_codeunits(links.take(rows), start=-(int(length) + 8))
+        expected = pc.binary_join_element_wise(_STATUS, ids.take(rows), _NOTHING)
+        same = pc.fill_null(pc.equal(tail, expected), False).to_numpy(zero_copy_only=False)
+        disagrees[rows.to_numpy()] = ~same
+    return disagrees
 
 
 def _scatter(
@@ -519,6 +555,9 @@ def _recovered_ids(
     ``link_ids`` and ``recover`` are for ``rows`` only."""
     positions = rows.to_pylist()
     picked = [int(i) for i in np.flatnonzero(recover.to_numpy(zero_copy_only=False))]
+    picked = [i for i in picked if ids[i].as_py() != link_ids[i].as_py()]
+    if not picked:
+        return ids
     for i in picked:
         if not _is_rounded(str(ids[i].as_py()), str(link_ids[i].as_py())):
             raise _Refuse(

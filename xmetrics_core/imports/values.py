@@ -67,13 +67,18 @@ def arrow_strings(cells: pd.Series) -> pa.Array:
     return array
 
 
-_COMMA_DECIMAL = r"^(?:[0-9]+,(?:[0-9]{1,2}|[0-9]{4,})|0,[0-9]+)%?$"
-_DOT_DECIMAL = r"^(?:[0-9]+\.(?:[0-9]{1,2}|[0-9]{4,})|0\.[0-9]+)%?$"
+_EXPONENT = r"(?:[eE][-+]?[0-9]+)?"
+_COMMA_DECIMAL = r"^(?:[0-9]+,(?:[0-9]{1,2}|[0-9]{4,})|0,[0-9]+|[0-9]+,[0-9]+[eE][-+]?[0-9]+)%?$"
+_DOT_DECIMAL = r"^(?:[0-9]+\.(?:[0-9]{1,2}|[0-9]{4,})|0\.[0-9]+|[0-9]+\.[0-9]+[eE][-+]?[0-9]+)%?$"
 _COMMA_GROUPS = r"^[0-9]{1,3}(?:,[0-9]{3})+(?:\.[0-9]+)?$"
 _DOT_GROUPS = r"^[0-9]{1,3}(?:\.[0-9]{3})+(?:,[0-9]+)?$"
 _PATTERN: dict[NumberStyle, str] = {
-    NumberStyle.DOT: rf"^(?:[0-9]+|[0-9]{{1,3}}(?:[,{_SPACES}][0-9]{{3}})+)(?:\.[0-9]+)?%?$",
-    NumberStyle.COMMA: rf"^(?:[0-9]+|[0-9]{{1,3}}(?:[.{_SPACES}][0-9]{{3}})+)(?:,[0-9]+)?%?$",
+    NumberStyle.DOT: (
+        rf"^(?:[0-9]+|[0-9]{{1,3}}(?:[,{_SPACES}][0-9]{{3}})+)(?:\.[0-9]+)?{_EXPONENT}%?$"
+    ),
+    NumberStyle.COMMA: (
+        rf"^(?:[0-9]+|[0-9]{{1,3}}(?:[.{_SPACES}][0-9]{{3}})+)(?:,[0-9]+)?{_EXPONENT}%?$"
+    ),
 }
 _GROUP_CHARS: dict[NumberStyle, str] = {
     NumberStyle.DOT: f"[,{_SPACES}]",
@@ -146,7 +151,8 @@ def parse_numbers(cells: pd.Series, *, style: NumberStyle, whole: bool, what: st
     naming the first bad cell's row.
     """
     text = trimmed(arrow_strings(cells))
-    dash = pc.fill_null(pc.equal(text, NOT_PROMOTED), False)
+    # a null is a "-" that read_csv already turned into NA ('' is never null here)
+    dash = pc.fill_null(pc.equal(text, NOT_PROMOTED), True)
     ok = pc.fill_null(pc.match_substring_regex(text, _PATTERN[style]), False)
     good = pc.or_(ok, dash)
     if not pc.all(good).as_py():
@@ -163,6 +169,8 @@ def parse_numbers(cells: pd.Series, *, style: NumberStyle, whole: bool, what: st
     fraction_digits = pc.subtract(pc.utf8_length(plain), pc.add(pc.find_substring(plain, "."), 1))
     has_point = pc.greater_equal(pc.find_substring(plain, "."), 0)
     digits = pc.if_else(has_point, fraction_digits, 0)
+    exponent = pc.fill_null(pc.match_substring_regex(plain, "[eE]"), False)
+    digits = pc.if_else(exponent, 300, digits)  # 1.2e-05: as precise as a float gets
     decimals = pc.fill_null(digits, 0).to_numpy(zero_copy_only=False).astype(np.float64)
     percent_mask = percent.to_numpy(zero_copy_only=False).astype(bool)
     if percent_mask.any():
