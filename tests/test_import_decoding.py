@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import codecs
+from pathlib import Path
 
 import pytest
 from import_samples import CONTENT_HEADER, OVERVIEW_HEADER, csv_bytes, overview_rows
@@ -12,6 +13,7 @@ from xmetrics_core.imports.decoding import (
     DecodedFile,
     check_size,
     decode,
+    decode_path,
     not_utf8,
     record_lines,
     sniff_dialect,
@@ -51,7 +53,7 @@ def test_a_windows_1252_file_is_read_as_such_and_said_so() -> None:
 def test_utf8_damaged_after_valid_text_is_refused_at_its_line() -> None:
     raw = "Date,Text\n1,naïve\n2,ok\n".encode() + b"3,bad \xff byte\n"
     with pytest.raises(ImportRefused, match="not valid UTF-8") as refused:
-        not_utf8(DecodedFile(data=raw, encoding="utf-8"), file=F)
+        not_utf8(DecodedFile(content=raw, encoding="utf-8"), file=F)
     assert refused.value.line == 4
     assert str(refused.value).startswith("export.csv: line 4: ")
 
@@ -114,3 +116,16 @@ def test_record_lines_count_multi_line_cells_and_skip_blank_lines() -> None:
     raw = b'Date,Text\n1,"two\nlines"\n\n2,x\n3,"a\r\nb\r\nc"\n4,y\n'
     decoded = decode(raw, file=F)
     assert record_lines(decoded, sniff_dialect(decoded, file=F)) == [2, 5, 6, 9]
+
+
+def test_a_plain_utf8_file_on_disk_is_left_there_for_the_reader(tmp_path: Path) -> None:
+    rows = overview_rows([("Tue, Feb 18, 2025", 62)] * 2000)
+    plain = tmp_path / "plain.csv"
+    plain.write_bytes(csv_bytes(OVERVIEW_HEADER, rows))
+    on_disk = decode_path(plain, file="plain.csv")
+    assert on_disk.content is None and on_disk.path == plain
+    assert on_disk.start[1] is False  # more than the sniffed start
+    with_bom = tmp_path / "bom.csv"
+    with_bom.write_bytes(csv_bytes(OVERVIEW_HEADER, rows, bom=True))
+    in_memory = decode_path(with_bom, file="bom.csv")
+    assert in_memory.content is not None and in_memory.encoding == "utf-8 with BOM"

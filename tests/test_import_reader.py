@@ -347,6 +347,18 @@ def test_a_windows_1252_file_from_an_old_spreadsheet_is_imported_with_a_note() -
     assert imported.encoding == "windows-1252"
 
 
+def test_a_windows_1252_file_on_disk_whose_start_is_ascii_is_still_read(tmp_path: Path) -> None:
+    posts = [LegacyPost(post_id=1475870580540952577 - i, text=f"plain {i}") for i in range(300)]
+    posts.append(LegacyPost(post_id=1475870580540000000 + 7, text="Café crème"))
+    data = legacy_posts_file(posts).decode("utf-8").encode("cp1252")
+    assert len(data) > 64 * 1024 and data[: 64 * 1024].isascii()
+    path = tmp_path / LEGACY_NAME
+    path.write_bytes(data)
+    imported = import_path(path)
+    assert imported.encoding == "windows-1252"
+    assert imported.table["text"].iloc[-1] == "Café crème"
+
+
 def test_an_old_post_id_in_a_content_export_keeps_its_day() -> None:
     rows = content_rows(1)
     rows[0][0] = "20"  # a 2006 ID: no time inside

@@ -24,6 +24,8 @@ import csv
 import io
 import re
 from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
 
 from xmetrics_core.imports.errors import ImportRefused
 from xmetrics_core.imports.formats import recognised_count
@@ -57,14 +59,43 @@ _SEP_LINE = re.compile(r'^"?sep=(.)"?\s*$', re.IGNORECASE)
 _VALID_CHUNK = 1 << 20
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
+@dataclass(frozen=True, kw_only=True)
 class DecodedFile:
-    """The file as UTF-8 bytes without a BOM, and how it was read."""
+    """The file as UTF-8 bytes without a BOM, and how it was read.
 
-    data: bytes
+    Either ``content`` holds the bytes, or ``path`` names a file on disk that is UTF-8
+    as it stands (checked at its start; pandas checks the rest as it reads): then nobody
+    holds a copy of it, and it is read whole only to name a line in a message.
+    """
+
     encoding: str
     """``utf-8``, ``utf-8 with BOM``, ``utf-16-le``, ``windows-1252`` …"""
     notes: tuple[str, ...] = ()
+    content: bytes | None = None
+    path: Path | None = None
+
+    @cached_property
+    def data(self) -> bytes:
+        if self.content is not None:
+            return self.content
+        assert self.path is not None
+        return self.path.read_bytes()
+
+    @cached_property
+    def start(self) -> tuple[bytes, bool]:
+        """The first :data:`SNIFF_BYTES` and whether that is the whole file."""
+        if self.content is not None:
+            return self.content[:SNIFF_BYTES], len(self.content) <= SNIFF_BYTES
+        assert self.path is not None
+        with self.path.open("rb") as handle:
+            start = handle.read(SNIFF_BYTES + 1)
+        return start[:SNIFF_BYTES], len(start) <= SNIFF_BYTES
+
+    def source(self) -> Path | io.BytesIO:
+        """What read_csv reads: the path, or the bytes in memory."""
+        if self.content is None and self.path is not None:
+            return self.path
+        return io.BytesIO(self.data)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -173,24 +204,44 @@ def decode(data: bytes, *, file: str) -> DecodedFile:
         if data.startswith(bom):
             if encoding == "utf-8":
                 body = data[len(bom) :]
-                found = DecodedFile(data=body, encoding="utf-8 with BOM")
+                found = DecodedFile(content=body, encoding="utf-8 with BOM")
                 break
             _require_text(data[len(bom) :], file=file)
             return DecodedFile(
-                data=_reencoded(data, encoding, file=file, offset=len(bom)),
+                content=_reencoded(data, encoding, file=file, offset=len(bom)),
                 encoding=encoding,
             )
     else:
-        found = DecodedFile(data=data, encoding="utf-8")
+        found = DecodedFile(content=data, encoding="utf-8")
     body = found.data
     _require_text(body, file=file)
     utf16 = _looks_utf16(body)
     if utf16 is not None:
-        return DecodedFile(data=_reencoded(body, utf16, file=file), encoding=utf16)
+        return DecodedFile(content=_reencoded(body, utf16, file=file), encoding=utf16)
     _refuse_binary(body, file=file)
     if _first_invalid_utf8(body[:SNIFF_BYTES], complete=len(body) <= SNIFF_BYTES) is None:
         return found  # the rest is checked as it is read (see not_utf8)
     return not_utf8(found, file=file)
+
+
+def decode_path(path: Path, *, file: str) -> DecodedFile:
+    """A file on disk: its size checked before anything is read; when its start is plain
+    UTF-8 (no BOM, not UTF-16, not binary) it is left on disk for read_csv to read
+    (:class:`DecodedFile` ``path``), else read and decoded like uploaded bytes."""
+    check_size(path.stat().st_size, file=file)
+    on_disk = DecodedFile(path=path, encoding="utf-8")
+    start, whole = on_disk.start
+    plain = (
+        not whole
+        and not any(start.startswith(bom) for bom, _ in _BOMS)
+        and _looks_utf16(start) is None
+        and not start.isspace()
+        and _first_invalid_utf8(start, complete=False) is None
+    )
+    if not plain:
+        return decode(path.read_bytes(), file=file)
+    _refuse_binary(start, file=file)
+    return on_disk
 
 
 def not_utf8(found: DecodedFile, *, file: str) -> DecodedFile:
@@ -219,7 +270,7 @@ def not_utf8(found: DecodedFile, *, file: str) -> DecodedFile:
             line=_line_at(body, exc.start),
         ) from None
     return DecodedFile(
-        data=text.encode("utf-8"),
+        content=text.encode("utf-8"),
         encoding="windows-1252",
         notes=(
             "read as Windows-1252, not UTF-8 (a spreadsheet saved it so): emoji and "
@@ -235,15 +286,14 @@ def _require_text(body: bytes, *, file: str) -> None:
         raise ImportRefused("the file holds nothing but NUL bytes", file=file)
 
 
-def _first_lines(data: bytes) -> tuple[list[str], int]:
-    """Up to :data:`SNIFF_BYTES` of the start as text lines (an incomplete last line is
-    kept whole when the file is that short), and how many bytes that was."""
-    start = data[:SNIFF_BYTES]
-    text = start.decode("utf-8", errors="replace")
-    lines = text.splitlines(keepends=True)
-    if len(start) < len(data) and len(lines) > 1:
-        lines = lines[:-1]  # the cut may fall inside the last line
-    return lines, len(start)
+def _first_lines(decoded: DecodedFile) -> list[str]:
+    """Up to :data:`SNIFF_BYTES` of the start as text lines (the last one dropped when the
+    file goes on: the cut may fall inside it)."""
+    start, whole = decoded.start
+    lines = start.decode("utf-8", errors="replace").splitlines(keepends=True)
+    if not whole and len(lines) > 1:
+        lines = lines[:-1]
+    return lines
 
 
 def sniff_dialect(decoded: DecodedFile, *, file: str) -> Dialect:
@@ -253,7 +303,7 @@ def sniff_dialect(decoded: DecodedFile, *, file: str) -> Dialect:
     with each candidate delimiter and the split naming most of X's columns wins (then
     the one with most cells).
     """
-    lines, _ = _first_lines(decoded.data)
+    lines = _first_lines(decoded)
     skip = 0
     while skip < len(lines) and not lines[skip].strip():
         skip += 1

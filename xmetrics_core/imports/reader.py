@@ -35,6 +35,7 @@ from xmetrics_core.imports.decoding import (
     Dialect,
     check_size,
     decode,
+    decode_path,
     not_utf8,
     record_lines,
     sniff_dialect,
@@ -218,7 +219,7 @@ def _read_frame(
 ) -> pd.DataFrame:
     options = _read_options(header, numbers_as_text=numbers_as_text)
     frame: pd.DataFrame = pd.read_csv(
-        io.BytesIO(decoded.data),
+        decoded.source(),
         sep=dialect.delimiter,
         skiprows=dialect.skip_lines,
         header=0,
@@ -287,7 +288,7 @@ def _as_text(
     if not again:
         return frame
     text = pd.read_csv(
-        io.BytesIO(decoded.data),
+        decoded.source(),
         sep=dialect.delimiter,
         skiprows=dialect.skip_lines,
         header=0,
@@ -417,7 +418,9 @@ def _number_style(ctx: _Context, numeric: Sequence[Column]) -> tuple[NumberStyle
     counts = [arrow_strings(ctx.cells(c)) for c in text_columns if c.kind is Kind.COUNT]
     rates = [arrow_strings(ctx.cells(c)) for c in text_columns if c.kind is Kind.RATE]
     evidence = style_evidence(counts, rates)
-    for column in numeric:
+    for column in numeric if ctx.dialect.delimiter != "," and not evidence else ():
+        # X's own files are comma-separated; a European spreadsheet's ";" or tab file may
+        # hold 3.423 (thousands) that read_csv took for a fraction
         cells = ctx.cells(column)
         if cells.dtype.kind != "f":
             continue
@@ -487,11 +490,11 @@ def _post_ids(ctx: _Context) -> pd.Series:
         valid = pc.and_(valid, pc.invert(pc.fill_null(too_big, False)))
     link_column = ctx.header.column("permalink")
     if link_column is not None:
-        links = pc.utf8_trim_whitespace(arrow_strings(ctx.cells(link_column)))
+        links = arrow_strings(ctx.cells(link_column))
         suspect = _link_disagrees(links, ids) | ~valid.to_numpy(zero_copy_only=False)
         rows = pa.array(np.flatnonzero(suspect))
         if len(rows):
-            parts = pc.extract_regex(links.take(rows), _PERMALINK)
+            parts = pc.extract_regex(pc.utf8_trim_whitespace(links.take(rows)), _PERMALINK)
             link_ids = pc.struct_field(parts, "id")
             recover = pc.is_valid(link_ids)
             if pc.any(recover).as_py():
@@ -519,11 +522,14 @@ def _link_disagrees(links: pa.Array, ids: pa.Array) -> np.ndarray[Any, np.dtype[
     lengths = pc.fill_null(pc.utf8_length(ids), 0).to_numpy(zero_copy_only=False)
     disagrees = np.ones(len(ids), dtype=bool)
     for length in np.unique(lengths):
-        rows = pa.array(np.flatnonzero(lengths == length))
-        tail = pc.utf8_slice_codeunits(links.take(rows), start=-(int(length) + 8))
-        expected = pc.binary_join_element_wise(_STATUS, ids.take(rows), _NOTHING)
+        rows = np.flatnonzero(lengths == length)
+        every = len(rows) == len(ids)  # the usual case: all IDs 19 digits, no regrouping
+        group_links = links if every else links.take(pa.array(rows))
+        group_ids = ids if every else ids.take(pa.array(rows))
+        tail = pc.utf8_slice_codeunits(group_links, start=-(int(length) + 8))
+        expected = pc.binary_join_element_wise(_STATUS, group_ids, _NOTHING)
         same = pc.fill_null(pc.equal(tail, expected), False).to_numpy(zero_copy_only=False)
-        disagrees[rows.to_numpy()] = ~same
+        disagrees[rows] = ~same
     return disagrees
 
 
@@ -950,7 +956,10 @@ def import_export(data: bytes, *, name: str) -> ImportedExport:
     """Import one export from its bytes; ``name`` is the file name (it may carry the
     account and the date range). Raises :class:`ImportRefused`; never returns a part."""
     file = Path(name).name or name
-    decoded = decode(data, file=file)
+    return _import(decode(data, file=file), file=file)
+
+
+def _import(decoded: DecodedFile, *, file: str) -> ImportedExport:
     try:
         return _import_decoded(decoded, file=file)
     except UnicodeDecodeError as exc:
@@ -990,15 +999,14 @@ def import_path(path: str | Path) -> ImportedExport:
     target = Path(path)
     name = target.name
     try:
-        check_size(target.stat().st_size, file=name)
-        data = target.read_bytes()
+        decoded = decode_path(target, file=name)
     except FileNotFoundError:
         raise ImportRefused("no such file", file=str(path)) from None
     except IsADirectoryError:
         raise ImportRefused("this is a folder, not a file", file=str(path)) from None
     except PermissionError:
         raise ImportRefused("the file cannot be read (permission denied)", file=str(path)) from None
-    return import_export(data, name=name)
+    return _import(decoded, file=name)
 
 
 def import_stream(stream: IO[bytes], *, name: str, size: int | None = None) -> ImportedExport:

@@ -188,8 +188,11 @@ def parse_numbers(cells: pd.Series, *, style: NumberStyle, whole: bool, what: st
 def check_whole(values: FloatArray, *, what: str) -> None:
     """Refuse a count that is negative, infinite or has a fraction (NaN is fine: ``-``)."""
     with np.errstate(invalid="ignore"):
-        fine = (values == np.floor(values)) & (values >= 0) & (values < 2.0**63)
-    bad = ~(fine | np.isnan(values))
+        bad = values != np.floor(values)  # a fraction (or NaN: cleared below)
+        bad |= values < 0
+        bad |= values >= 2.0**63
+    if bad.any():
+        bad &= ~np.isnan(values)
     if bad.any():
         row = int(np.flatnonzero(bad)[0])
         raise CellProblem(
@@ -200,8 +203,10 @@ def check_whole(values: FloatArray, *, what: str) -> None:
 def whole_counts(values: FloatArray) -> pd.arrays.IntegerArray:
     """Checked whole counts as nullable Int64 (NaN → <NA>, never 0)."""
     missing = np.isnan(values)
-    data = np.zeros(values.shape, dtype=np.int64)
-    np.copyto(data, values, casting="unsafe", where=~missing)
+    with np.errstate(invalid="ignore"):
+        data = values.astype(np.int64)  # NaN cells hold garbage, masked as missing
+    if missing.any():
+        data[missing] = 0
     return pd.arrays.IntegerArray(data, missing)
 
 
