@@ -961,13 +961,24 @@ def import_export(data: bytes, *, name: str) -> ImportedExport:
 
 def _import(decoded: DecodedFile, *, file: str) -> ImportedExport:
     try:
-        return _import_decoded(decoded, file=file)
-    except UnicodeDecodeError as exc:
-        # decode() checked the start; the rest proved not to be UTF-8 while it was read
-        redecoded = not_utf8(decoded, file=file)
-        if redecoded is decoded:
-            raise ImportRefused(f"the file cannot be decoded ({exc.reason})", file=file) from None
-        return _import_decoded(redecoded, file=file)
+        try:
+            return _import_decoded(decoded, file=file)
+        except UnicodeDecodeError as exc:
+            # decode() checked the start; the rest proved not to be UTF-8 while it was read
+            redecoded = not_utf8(decoded, file=file)
+            if redecoded is decoded:
+                raise ImportRefused(
+                    f"the file cannot be decoded ({exc.reason})", file=file
+                ) from None
+            return _import_decoded(redecoded, file=file)
+    except ImportRefused:
+        raise
+    except (ValueError, TypeError, KeyError, IndexError, OverflowError, pa.ArrowException) as exc:
+        # A file shaped in a way no test foresaw: refused whole with what went wrong, never
+        # a traceback and never half a table.
+        raise ImportRefused(
+            f"the file could not be read ({type(exc).__name__}: {str(exc)[:200]})", file=file
+        ) from exc
 
 
 def _import_decoded(decoded: DecodedFile, *, file: str) -> ImportedExport:
