@@ -129,6 +129,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="OAuth 2.0: write rotated tokens here (JSON, mode 0600) when a refresh happens",
     )
     fetch.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    imports = commands.add_parser(
+        "import", help="read X's own analytics exports (CSV) without an API call"
+    )
+    imports.add_argument("files", nargs="+", metavar="FILES", help="exports downloaded from X")
+    imports.add_argument("--format", choices=("csv", "json"), default="csv")
+    imports.add_argument(
+        "--no-save", action="store_true", help="history store: not yet (nothing is stored)"
+    )
     return parser
 
 
@@ -137,6 +145,16 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     env = os.environ if environ is None else environ
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "import":  # no credentials needed; pandas is loaded only here
+        from xmetrics_core.imports.command import run_import
+
+        return run_import(
+            args.files,
+            output_format=args.format,
+            save=not args.no_save,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     err = sys.stderr
