@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
+from xmetrics_core.errors import InputError
 from xmetrics_ui.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
 from xmetrics_ui.ui import render_connection_panel, report_unexpected, show_flash
 from xmetrics_ui.views import PERSISTENT_WIDGET_KEYS
@@ -33,7 +34,7 @@ def _secrets_section() -> Mapping[str, Any]:
 def _configured() -> ConfiguredCredential | None:
     try:
         return configured_credential(secrets=_secrets_section(), environ=os.environ)
-    except ValueError as exc:  # a half-filled OAuth 1.0a set: say which names are missing
+    except InputError as exc:  # a half-filled OAuth 1.0a set, a bad API base URL: say which
         st.sidebar.warning(f"Configured credentials ignored: {exc}")
         return None
 

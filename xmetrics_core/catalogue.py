@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xmetrics_core.errors import InputError
+
 
 class Level(StrEnum):
     """What a metric describes: the Post itself or a media item attached to it."""
@@ -65,7 +67,7 @@ class Group(StrEnum):
             if wanted in (group.key, group.value):
                 return group
         choices = ", ".join(g.key for g in cls)
-        raise ValueError(f"unknown metric group {key!r}; choose from {choices}")
+        raise InputError(f"unknown metric group {key!r}; choose from {choices}")
 
 
 class Context(StrEnum):

@@ -314,6 +314,17 @@ class IdStatus:
     source: str = ""
     position: int = -1
 
+    @classmethod
+    def invalid(cls, token: InvalidToken) -> IdStatus:
+        """The INVALID status of a pasted token that is neither a Post ID nor a Post URL."""
+        return cls(
+            id=token.text,
+            status=PostStatus.INVALID,
+            detail=token.reason,
+            source=token.text,
+            position=token.position,
+        )
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateLimitState:

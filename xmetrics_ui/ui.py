@@ -12,19 +12,8 @@ from datetime import UTC, datetime
 import streamlit as st
 
 from xmetrics_core.connection import groups_label, rate_limit_label
-from xmetrics_core.errors import (
-    ApiConnectionError,
-    ApiTimeout,
-    AuthFlowError,
-    Forbidden,
-    InvalidRequest,
-    PaymentRequired,
-    RateLimited,
-    ServerError,
-    Unauthorized,
-    XApiError,
-)
 from xmetrics_core.models import RateLimitState
+from xmetrics_ui.messages import explain as explain
 from xmetrics_ui.session import (
     current_client,
     current_connection,
@@ -40,44 +29,6 @@ UNEXPECTED_PROBLEM = (
     "are in the server's log."
 )
 log = logging.getLogger("xmetrics.app")
-
-
-def explain(exc: Exception) -> str:
-    """What went wrong and what to do, in words (never a traceback, never a token)."""
-    if isinstance(exc, RateLimited):
-        when = f"until {exc.reset_at.astimezone(UTC):%H:%M} UTC" if exc.reset_at else "for a while"
-        return f"Rate limited {when}; results so far are kept. Try again after that."
-    if isinstance(exc, Unauthorized):
-        return (
-            "X did not accept the credential (401: wrong, expired or revoked). "
-            "Check the keys or sign in again on the Connect page."
-        )
-    if isinstance(exc, Forbidden):
-        return (
-            f"X refused this request for this credential (403): {exc.message}. "
-            "Use a user-context sign-in (OAuth 1.0a or OAuth 2.0) or check the app's access level."
-        )
-    if isinstance(exc, PaymentRequired):
-        return (
-            "The X API account has no credits left (402). Add credits in the developer "
-            "portal, then fetch again."
-        )
-    if isinstance(exc, ServerError):
-        return "X had a server error; nothing is lost. Try again in a minute."
-    if isinstance(exc, ApiTimeout):
-        return "X did not answer in time. Check your network and try again."
-    if isinstance(exc, ApiConnectionError):
-        return "Could not reach the API. Check the API base URL and your network, then try again."
-    if isinstance(exc, AuthFlowError):
-        message = exc.message.rstrip(".")
-        if "again" in message:
-            return f"Sign-in failed: {message}."
-        return f"Sign-in failed: {message}. Start again from the Connect page."
-    if isinstance(exc, InvalidRequest):
-        return f"X rejected the request: {exc.message}. Check the input and try again."
-    if isinstance(exc, XApiError):
-        return f"The request failed: {exc.message}. Try again, or reconnect."
-    return f"{exc}"
 
 
 def leave_pages_directory_mode() -> None:

@@ -22,9 +22,9 @@ from xmetrics_core import frames as fr
 from xmetrics_core.catalogue import MEDIA_METRICS, POST_METRICS, Context, Group
 from xmetrics_core.client import XClient, XUser
 from xmetrics_core.connection import Connection, group_options, may_load_in_browser
-from xmetrics_core.errors import Unauthorized, XApiError
+from xmetrics_core.errors import InputError, InputTooLarge, Unauthorized, XApiError
 from xmetrics_core.models import FetchResult, PostRecord, PostStatus
-from xmetrics_core.references import InputTooLarge, parse_references
+from xmetrics_core.references import parse_references
 from xmetrics_ui.session import (
     cache_key,
     drop_refused_connection,
@@ -91,7 +91,7 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
             recent = client.recent_posts(connection.account.id, days=RECENT_DAYS)
         except Unauthorized as exc:
             refused(exc)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             st.error(explain(exc))
             return
         finally:
@@ -199,7 +199,7 @@ def run_fetch(
             )
         except Unauthorized as exc:
             refused(exc)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             st.error(explain(exc))
             return
         finally:
