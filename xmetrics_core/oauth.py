@@ -338,10 +338,11 @@ class PendingAuthStore:
     Kept in a :class:`~xmetrics_core.state.StateStore` (in memory by default, shared by every
     Streamlit session of one server process, because the browser may come back from X in a
     new session): :meth:`pop` is the store's atomic ``take``, so two sessions can never both
-    finish one sign-in. An entry is kept one extra TTL after it expires so that :meth:`pop`
-    can say "expired" rather than "unknown". Holds at most ``max_entries`` entries.
+    finish one sign-in. An entry is kept one extra TTL (at least a minute) after it expires so
+    that :meth:`pop` can say "expired" rather than "unknown". Holds at most ``max_entries``.
     """
 
+    EXPIRED_KEPT_SECONDS = 60.0
     UNKNOWN = "this sign-in is unknown or was already used; start the sign-in again"
     EXPIRED = "this sign-in took too long and expired; start the sign-in again"
 
@@ -364,7 +365,8 @@ class PendingAuthStore:
         if not state:
             raise ValueError("state must not be empty")
         deadline = self._clock() + self.ttl_seconds
-        self._store.put(f"pending:{state}", (deadline, payload), 2 * self.ttl_seconds)
+        kept = self.ttl_seconds + max(self.ttl_seconds, self.EXPIRED_KEPT_SECONDS)
+        self._store.put(f"pending:{state}", (deadline, payload), kept)
 
     def pop(self, state: str) -> object:
         """The payload under ``state``, removed. AuthFlowError when unknown, used or expired."""

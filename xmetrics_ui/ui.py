@@ -7,7 +7,13 @@ names) is shown through ``st.text``/``st.dataframe`` or escaped first.
 from __future__ import annotations
 
 import logging
+import runpy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
@@ -31,21 +37,50 @@ UNEXPECTED_PROBLEM = (
 log = logging.getLogger("xmetrics.app")
 
 
+PAGES: tuple[tuple[str, str], ...] = (
+    ("pages/connect.py", "Connect"),
+    ("pages/posts.py", "Posts"),
+    ("pages/video.py", "Video"),
+)
+"""The navigation: every page script (relative to app.py) and its title; the first is the
+default."""
+
+_FRAME = threading.local()
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def app_pages() -> list[Any]:
+    """``st.Page`` for every entry of :data:`PAGES`, for ``st.navigation``."""
+    return [st.Page(path, title=title, default=n == 0) for n, (path, title) in enumerate(PAGES)]
+
+
+@contextmanager
+def page_frame() -> Iterator[None]:
+    """app.py runs the chosen page inside this: the page then knows the frame ran."""
+    _FRAME.depth = getattr(_FRAME, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _FRAME.depth -= 1
+
+
 def leave_pages_directory_mode() -> None:
-    """Make sure this page runs inside app.py's ``st.navigation``, never on its own.
+    """Make sure this page runs inside app.py's frame, never on its own.
 
-    Our page files live in ``pages/``, which Streamlit also knows from its older
-    pages-directory mode: on a server's very first run, before app.py has called
-    ``st.navigation`` once, a URL such as ``/video`` would run this file alone (no page
-    config, no sidebar, no OAuth callback handling). Page files call this first: it turns
-    that mode off for good and reruns, and app.py then runs as the frame. Afterwards it is
-    a no-op.
+    THE one workaround for a Streamlit behaviour (1.67): because our page scripts live in
+    ``pages/``, a server whose first request is a page URL (``/video``) runs in Streamlit's
+    legacy pages-folder mode and executes that file alone: no page config, no sidebar, no
+    OAuth callback handling. No public setting turns that mode off. So a page that finds
+    itself outside :func:`page_frame` runs app.py right here (``runpy``, public Python): app.py
+    calls ``st.navigation`` (which ends the legacy mode for the server) and runs this page
+    inside its frame, in this same script run, so no widget event is lost; then the outer
+    run stops. Inside the frame this is a no-op. ``tests/app/test_pages.py`` fails loudly if
+    a Streamlit upgrade drops or changes the legacy mode (then remove this function).
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if getattr(_FRAME, "depth", 0):
+        return
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    st.stop()
 
 
 def report_unexpected(exc: Exception) -> None:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest_helpers import LOCAL_APP_URL, isolate_dashboard, run_app_py_navigation
+from apptest_helpers import LOCAL_APP_URL, isolate_dashboard
 
 from xmetrics_ui.session import demo_sandbox
 
@@ -23,19 +23,6 @@ def sandbox() -> Any:
     running = demo_sandbox()
     running.register_redirect_uri(LOCAL_APP_URL)
     return running
-
-
-@pytest.fixture
-def pages_directory_mode() -> None:
-    """Ask for this to let AppTest fall into the old pages-directory mode (see below)."""
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py's ``st.navigation`` on every AppTest run (see ``run_app_py_navigation``)."""
-    if "pages_directory_mode" in request.fixturenames:
-        return
-    run_app_py_navigation(monkeypatch)
 
 
 @pytest.fixture
