@@ -144,7 +144,8 @@ class BatchOutcome:
 
 def read_lookup(batch: Batch, body: Mapping[str, Any]) -> BatchOutcome:
     """Reconcile one ``GET /2/tweets`` answer with the IDs asked: every ID ends as a Post,
-    a field refusal, a final status (X's ``errors[]``) or "empty"."""
+    a field refusal, a final status (X's ``errors[]``) or "empty". ``body`` is handed over
+    (the request path decoded it for this call alone): its objects become the records'."""
     outcome = BatchOutcome(batch=batch)
     asked = set(batch.ids)
     items = [
@@ -152,7 +153,7 @@ def read_lookup(batch: Batch, body: Mapping[str, Any]) -> BatchOutcome:
         for item in body.get("data") or []
         if isinstance(item, dict) and str(item.get("id")) in asked
     ]
-    outcome.posts.extend(posts_from_json(items))
+    outcome.posts.extend(posts_from_json(items, owned=True))  # the request path's own JSON
     answered = {post.id for post in outcome.posts}
     includes = body.get("includes") or {}
     if isinstance(includes, dict):
@@ -168,7 +169,9 @@ def read_lookup(batch: Batch, body: Mapping[str, Any]) -> BatchOutcome:
         if kind == FIELD_UNAUTHORIZED:
             outcome.field_refused.setdefault(post_id, detail)
         elif kind == RESOURCE_NOT_FOUND:
-            outcome.final[post_id] = IdStatus(id=post_id, status=PostStatus.NOT_FOUND, detail=detail)
+            outcome.final[post_id] = IdStatus(
+                id=post_id, status=PostStatus.NOT_FOUND, detail=detail
+            )
         elif kind == RESOURCE_UNAUTHORIZED:
             outcome.final[post_id] = IdStatus(
                 id=post_id, status=PostStatus.NOT_AUTHORIZED, detail=detail
@@ -360,13 +363,17 @@ class FetchPlan:
                     detail = f"{detail}; {ownership_unknown}"
             statuses.append(
                 IdStatus(
-                    id=ref.id, status=status, detail=detail, source=ref.source, position=ref.position
+                    id=ref.id,
+                    status=status,
+                    detail=detail,
+                    source=ref.source,
+                    position=ref.position,
                 )
             )
         statuses.extend(map(IdStatus.invalid, invalid))
         return FetchResult(
             posts=tuple(posts),
-            media=merge_media(self.media, posts),
+            media=merge_media(self.media, posts, owned=True),
             statuses=tuple(statuses),
             groups=self.asked,
             rate_limit=rate_limit,

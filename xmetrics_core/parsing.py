@@ -15,6 +15,8 @@ from itertools import chain
 from operator import methodcaller
 from typing import Any
 
+import orjson
+
 from xmetrics_core.catalogue import ALL_GROUPS, Group
 from xmetrics_core.models import (
     FetchResult,
@@ -43,9 +45,13 @@ _COUNT_TYPES = frozenset({int, type(None)})
 GroupColumn = list[dict[str, Any] | None]
 
 
-def _group_column(items: Sequence[Mapping[str, Any]], key: str) -> GroupColumn:
-    """A copy of each item's ``key`` group (a JSON object), None where it has none."""
-    return [dict(v) if isinstance(v, dict) else None for v in map(methodcaller("get", key), items)]
+def _group_column(items: Sequence[Mapping[str, Any]], key: str, *, owned: bool) -> GroupColumn:
+    """Each item's ``key`` group (a JSON object; copied unless ``owned``), None where it has
+    none."""
+    groups = map(methodcaller("get", key), items)
+    if owned:
+        return [v if type(v) is dict else None for v in groups]
+    return [dict(v) if isinstance(v, dict) else None for v in groups]
 
 
 def _counts_only(columns: Iterable[GroupColumn]) -> bool:
@@ -63,11 +69,12 @@ def _as_counts(values: dict[str, Any] | None) -> dict[str, int | None] | None:
     return {str(k): (v if isinstance(v, int) else None) for k, v in values.items()}
 
 
-def _checked_groups(items: Sequence[Mapping[str, Any]]) -> list[FrozenGroups]:
-    """Every item's metric groups, copied once, group by group, and frozen; the values are
-    checked in bulk, with per-value repair only for a page carrying something else than
-    counts and nulls."""
-    columns = [_group_column(items, key) for key in _GROUP_KEYS]
+def _checked_groups(items: Sequence[Mapping[str, Any]], *, owned: bool) -> list[FrozenGroups]:
+    """Every item's metric groups, group by group, frozen: copied once, or kept as they are
+    when the caller hands the JSON over (``owned``: decoded for us, held by no one else). The
+    values are checked in bulk, with per-value repair only for a page carrying something
+    else than counts and nulls."""
+    columns = [_group_column(items, key, owned=owned) for key in _GROUP_KEYS]
     if not _counts_only(columns):
         columns = [list(map(_as_counts, column)) for column in columns]
     public, non_public, organic, promoted = columns  # the catalogue's group order
@@ -91,13 +98,16 @@ def _post_record(item: Mapping[str, Any], metrics: FrozenGroups) -> PostRecord:
     )
 
 
-def posts_from_json(items: Sequence[Mapping[str, Any]]) -> list[PostRecord]:
+def posts_from_json(items: Sequence[Mapping[str, Any]], *, owned: bool = False) -> list[PostRecord]:
     """``data[]`` Tweet objects as :class:`PostRecord` values, in order.
 
     Each object needs an ``id``. Metric groups are X's verbatim: a sub-key X left out stays
-    absent; a value that is not an int (or null) becomes None.
+    absent; a value that is not an int (or null) becomes None. The records never change
+    when ``items`` do, unless ``owned`` says the caller hands the decoded JSON over and will
+    not touch it again (the request path's own answers): then its group objects are kept
+    rather than copied.
     """
-    return list(map(_post_record, items, _checked_groups(items)))
+    return list(map(_post_record, items, _checked_groups(items, owned=owned)))
 
 
 def post_from_json(item: Mapping[str, Any]) -> PostRecord:
@@ -148,7 +158,7 @@ def _media_record(
 
 
 def merge_media(
-    media_json: Iterable[Mapping[str, Any]], posts: Sequence[PostRecord]
+    media_json: Iterable[Mapping[str, Any]], posts: Sequence[PostRecord], *, owned: bool = False
 ) -> tuple[MediaRecord, ...]:
     """``includes.media`` objects (of every page) as one :class:`MediaRecord` per ``media_key``.
 
@@ -156,11 +166,11 @@ def merge_media(
     united). ``post_ids`` lists every given Post that carries the key, in ``posts`` order.
     Order: keys as the Posts name them, then keys no Post names, as first seen.
     """
-    return _media_records(_merged_media_json(media_json), posts)
+    return _media_records(_merged_media_json(media_json), posts, owned=owned)
 
 
 def _media_records(
-    merged: Mapping[str, Mapping[str, Any]], posts: Sequence[PostRecord]
+    merged: Mapping[str, Mapping[str, Any]], posts: Sequence[PostRecord], *, owned: bool
 ) -> tuple[MediaRecord, ...]:
     carriers: dict[str, list[str]] = {}
     for post in posts:
@@ -169,11 +179,46 @@ def _media_records(
     ordered = [key for key in dict.fromkeys([*carriers, *merged]) if key in merged]
     raws = [merged[key] for key in ordered]
     post_ids = [tuple(carriers.get(key, ())) for key in ordered]
-    return tuple(map(_media_record, ordered, raws, post_ids, _checked_groups(raws)))
+    return tuple(map(_media_record, ordered, raws, post_ids, _checked_groups(raws, owned=owned)))
+
+
+def _page_items(
+    page: Mapping[str, Any],
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """One answer's Post objects (objects with an ``id``) and ``includes.media`` objects."""
+    items: list[Mapping[str, Any]] = [
+        i for i in page.get("data") or () if isinstance(i, dict) and "id" in i
+    ]
+    includes = page.get("includes")
+    media: list[Mapping[str, Any]] = (
+        [m for m in includes.get("media") or () if isinstance(m, dict)]
+        if isinstance(includes, dict)
+        else []
+    )
+    return items, media
+
+
+def _ok_result(
+    posts: Sequence[PostRecord],
+    media_json: Iterable[Mapping[str, Any]],
+    *,
+    groups: Sequence[Group],
+    owned: bool,
+) -> FetchResult:
+    statuses = tuple(
+        IdStatus(id=post.id, status=PostStatus.OK, source=post.id, position=n)
+        for n, post in enumerate(posts)
+    )
+    return FetchResult(
+        posts=tuple(posts),
+        media=merge_media(media_json, posts, owned=owned),
+        statuses=statuses,
+        groups=tuple(groups),
+    )
 
 
 def result_from_pages(
-    pages: Iterable[Mapping[str, Any]], *, groups: Sequence[Group] = ()
+    pages: Iterable[Mapping[str, Any]], *, groups: Sequence[Group] = (), owned: bool = False
 ) -> FetchResult:
     """Raw ``GET /2/tweets`` answers (``data[]`` + ``includes.media``) as a
     :class:`FetchResult`: every Post with status OK (``source`` its ID, ``position`` its
@@ -185,18 +230,22 @@ def result_from_pages(
     items: list[Mapping[str, Any]] = []
     media_json: list[Mapping[str, Any]] = []
     for page in pages:
-        items.extend(i for i in page.get("data") or () if isinstance(i, dict) and "id" in i)
-        includes = page.get("includes")
-        if isinstance(includes, dict):
-            media_json.extend(m for m in includes.get("media") or () if isinstance(m, dict))
-    posts = tuple(posts_from_json(items))
-    statuses = tuple(
-        IdStatus(id=post.id, status=PostStatus.OK, source=post.id, position=n)
-        for n, post in enumerate(posts)
-    )
-    return FetchResult(
-        posts=posts,
-        media=merge_media(media_json, posts),
-        statuses=statuses,
-        groups=tuple(groups),
-    )
+        page_items, page_media = _page_items(page)
+        items.extend(page_items)
+        media_json.extend(page_media)
+    return _ok_result(posts_from_json(items, owned=owned), media_json, groups=groups, owned=owned)
+
+
+def result_from_json(raw_pages: Iterable[bytes], *, groups: Sequence[Group] = ()) -> FetchResult:
+    """:func:`result_from_pages` for raw JSON bytes, as X sends them (one answer per item),
+    decoded with orjson like the request path does. Each answer is parsed as soon as it is
+    decoded, so only one answer's JSON is alive at a time besides what the records keep."""
+    posts: list[PostRecord] = []
+    media_json: list[Mapping[str, Any]] = []
+    for page in map(orjson.loads, raw_pages):
+        if not isinstance(page, dict):
+            continue
+        items, media = _page_items(page)
+        posts.extend(posts_from_json(items, owned=True))
+        media_json.extend(media)
+    return _ok_result(posts, media_json, groups=groups, owned=True)
