@@ -206,6 +206,17 @@ class OAuth1Flow:
     def __repr__(self) -> str:
         return f"OAuth1Flow(callback={self.callback!r}, base_url={self.base_url!r})"
 
+    def _token_step(
+        self, fetch: Callable[..., dict[str, str]], endpoint: str, *, action: str, refused: str
+    ) -> dict[str, str]:
+        """One OAuth 1.0a token call (``{base}/oauth/<endpoint>``), its failures in words."""
+        try:
+            return fetch(f"{self.base_url}/oauth/{endpoint}", timeout=self.timeout.as_tuple())
+        except requests.RequestException as exc:
+            raise AuthFlowError(_transport_message(exc, action)) from None
+        except ValueError as exc:
+            raise AuthFlowError(refused, status_code=getattr(exc, "status_code", None)) from None
+
     def start(self) -> PendingOAuth1:
         """Get a request token and the authorize URL to send the user to."""
         with OAuth1Session(
@@ -213,18 +224,13 @@ class OAuth1Flow:
             client_secret=self._consumer_secret,
             callback_uri=self.callback,
         ) as session:
-            try:
-                answer = session.fetch_request_token(
-                    f"{self.base_url}/oauth/request_token", timeout=self.timeout.as_tuple()
-                )
-            except requests.RequestException as exc:
-                raise AuthFlowError(_transport_message(exc, "start the sign-in")) from None
-            except ValueError as exc:
-                raise AuthFlowError(
-                    "X refused the request token (check the API key and secret and that the "
-                    "callback URL is registered for the app)",
-                    status_code=getattr(exc, "status_code", None),
-                ) from None
+            answer = self._token_step(
+                session.fetch_request_token,
+                "request_token",
+                action="start the sign-in",
+                refused="X refused the request token (check the API key and secret and that the "
+                "callback URL is registered for the app)",
+            )
             url = session.authorization_url(f"{self.base_url}/oauth/authorize")
         return PendingOAuth1(
             url=str(url),
@@ -243,18 +249,13 @@ class OAuth1Flow:
             resource_owner_secret=pending.request_token_secret,
             verifier=verifier,
         ) as session:
-            try:
-                answer = session.fetch_access_token(
-                    f"{self.base_url}/oauth/access_token", timeout=self.timeout.as_tuple()
-                )
-            except requests.RequestException as exc:
-                raise AuthFlowError(_transport_message(exc, "finish the sign-in")) from None
-            except ValueError as exc:
-                raise AuthFlowError(
-                    "X refused the verifier or PIN (it may be wrong, used or expired); "
-                    "start the sign-in again",
-                    status_code=getattr(exc, "status_code", None),
-                ) from None
+            answer = self._token_step(
+                session.fetch_access_token,
+                "access_token",
+                action="finish the sign-in",
+                refused="X refused the verifier or PIN (it may be wrong, used or expired); "
+                "start the sign-in again",
+            )
         token, secret = answer.get("oauth_token"), answer.get("oauth_token_secret")
         if not token or not secret:
             raise AuthFlowError("X's access token answer is incomplete")

@@ -79,23 +79,19 @@ class RememberedConnections:
     def save(self, connection: Connection) -> None:
         """Add or replace the entry for this connection's account."""
         with self._lock:
-            keep = [
-                r.connection
-                for r in self.load()
-                if _remember_key(r.connection) != _remember_key(connection)
-            ]
-            self._write([*keep, connection])
+            self._write([*self._others_than(connection), connection])
 
     def forget(self, connection: Connection) -> None:
         """Remove this connection's account from the file (the file stays, maybe empty)."""
         with self._lock:
-            keep = [
-                r.connection
-                for r in self.load()
-                if _remember_key(r.connection) != _remember_key(connection)
-            ]
+            keep = self._others_than(connection)
             if self.path.exists():
                 self._write(keep)
+
+    def _others_than(self, connection: Connection) -> list[Connection]:
+        """The remembered connections of every other account."""
+        key = _remember_key(connection)
+        return [r.connection for r in self.load() if _remember_key(r.connection) != key]
 
     def _write(self, connections: list[Connection]) -> None:
         body = {
