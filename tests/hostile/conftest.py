@@ -36,9 +36,7 @@ def demo() -> Any:
 
 
 @pytest.fixture
-def dashboard(
-    demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+def dashboard(demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Isolation for one AppTest test; yields the remember-me config dir."""
     config_dir = isolate_dashboard(demo, tmp_path, monkeypatch)
     yield config_dir
