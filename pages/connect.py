@@ -12,7 +12,7 @@ from xmetrics_core.connection import (
     groups_label,
 )
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
-from xmetrics_core.defaults import OAUTH2_SCOPES
+from xmetrics_core.defaults import OAUTH2_SCOPES, X_API_BASE_URL
 from xmetrics_core.errors import InputError, Unauthorized, XApiError
 from xmetrics_core.oauth import fetch_app_bearer_token
 from xmetrics_ui.session import (
@@ -73,7 +73,7 @@ def _api_base(key: str) -> Endpoints | None:
     with st.expander("Advanced: API base URL"):
         text = st.text_input(
             "API base URL",
-            value="https://api.x.com",
+            value=X_API_BASE_URL,
             key=key,
             help="Point at a local sandbox (e.g. http://127.0.0.1:8787) instead of X.",
         )

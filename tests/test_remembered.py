@@ -4,48 +4,14 @@ from __future__ import annotations
 
 import json
 import stat
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from test_connection import OAUTH1, OAUTH2, SANDBOX, _connection
 
-from xmetrics_core.connection import Account, AuthMethod, Connection, Endpoints
-from xmetrics_core.credentials import (
-    BearerCredential,
-    OAuth1Credential,
-    OAuth2Credential,
-    credential_from_json,
-    credential_to_json,
-)
+from xmetrics_core.credentials import BearerCredential, credential_from_json, credential_to_json
 from xmetrics_core.errors import ConfigurationError
 from xmetrics_core.remembered import RememberedConnections, default_config_dir
-
-OAUTH1 = OAuth1Credential(
-    consumer_key="ck-secret",
-    consumer_secret="cs-secret",
-    access_token="at-secret",
-    access_token_secret="ats-secret",
-)
-OAUTH2 = OAuth2Credential(
-    access_token="access-secret",
-    refresh_token="refresh-secret",
-    expires_at=datetime(2026, 11, 26, 12, 0, tzinfo=UTC),
-    client_id="client-1",
-    client_secret="client-secret",
-    scope=("tweet.read", "users.read", "offline.access"),
-)
-SANDBOX = Endpoints(api_base_url="http://127.0.0.1:8787", web_base_url="http://127.0.0.1:8787")
-
-
-def _connection(credential=OAUTH2, *, username: str | None = "demo_user") -> Connection:
-    account = (
-        None
-        if username is None
-        else Account(id=str(abs(hash(username))), username=username, name="Demo User")
-    )
-    return Connection(
-        credential=credential, method=AuthMethod.DEMO, endpoints=SANDBOX, account=account
-    )
 
 
 def test_config_dir_honours_the_override_variable(tmp_path):

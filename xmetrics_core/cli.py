@@ -117,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--api-base",
         metavar="URL",
-        help="API base URL (default: $X_API_BASE_URL or https://api.x.com)",
+        help=f"API base URL (default: $X_API_BASE_URL or {X_API_BASE_URL})",
     )
     fetch.add_argument(
         "--metrics",
