@@ -122,3 +122,27 @@ def test_raw_pages_become_a_result_with_every_post_ok_in_page_order() -> None:
     ]
     assert [(m.media_key, m.post_ids) for m in result.media] == [("3_1", ("10",))]
     assert result.groups == (Group.PUBLIC,)
+
+
+def test_raw_answers_parse_like_their_decoded_pages() -> None:
+    import json
+
+    from xmetrics_core.parsing import result_from_json
+
+    pages: list[dict[str, Any]] = [
+        {
+            "data": [
+                {
+                    "id": "10",
+                    "attachments": {"media_keys": ["3_1"]},
+                    "public_metrics": {"like_count": 2},
+                }
+            ],
+            "includes": {"media": [{"media_key": "3_1", "type": "video"}]},
+        },
+        {"data": [{"id": "11", "public_metrics": {"like_count": "1"}}]},
+    ]
+    raw = [json.dumps(page).encode() for page in pages] + [b"[]"]
+    assert result_from_json(raw, groups=(Group.PUBLIC,)) == result_from_pages(
+        pages, groups=(Group.PUBLIC,)
+    )
