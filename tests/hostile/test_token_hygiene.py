@@ -173,7 +173,7 @@ def test_a_full_cycle_at_debug_leaves_no_secret_in_logs_exports_pages_or_urls(
         f"hits={sum(len(v) for v in hits.values())}"
     )
     debug_from = {line.split(" ", 2)[1].rstrip(":") for line in debug_records.lines}
-    assert {"xmetrics_core.client", "urllib3.connectionpool"} <= debug_from, debug_from
+    assert {"xmetrics_core.transport", "urllib3.connectionpool"} <= debug_from, debug_from
     assert {where: found for where, found in hits.items() if found} == {}
 
 
