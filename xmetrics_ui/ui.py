@@ -135,13 +135,19 @@ def require_connection() -> bool:
     return False
 
 
+OFFERED_DOWNLOADS_KEY = "xm_offered_downloads"
+"""Session state: download button key → the bytes it offers (the same objects, not copies), so
+what a page offers can be read back, e.g. by tests through AppTest's public session state."""
+
+
+def offer_download(label: str, data: bytes, *, file_name: str, mime: str, key: str) -> None:
+    """A download button that does not rerun the page; its bytes are noted in
+    :data:`OFFERED_DOWNLOADS_KEY`."""
+    offered = st.session_state.setdefault(OFFERED_DOWNLOADS_KEY, {})
+    offered[key] = data
+    st.download_button(label, data=data, file_name=file_name, mime=mime, key=key, on_click="ignore")
+
+
 def download_csv(label: str, data: bytes, *, file_name: str, key: str) -> None:
     """A CSV download button that does not rerun the page."""
-    st.download_button(
-        label,
-        data=data,
-        file_name=file_name,
-        mime="text/csv",
-        key=key,
-        on_click="ignore",
-    )
+    offer_download(label, data, file_name=file_name, mime="text/csv", key=key)

@@ -32,7 +32,7 @@ from xmetrics_ui.session import (
     result_cache,
     sync_refreshed_credential,
 )
-from xmetrics_ui.ui import download_csv, explain
+from xmetrics_ui.ui import download_csv, explain, offer_download
 
 POSTS_TEXT_KEY = "xm_posts_text"
 RECENT_PICK_KEY = "xm_recent_pick"
@@ -391,13 +391,12 @@ def engagement_rate_section(result: FetchResult, frames: Mapping[str, pd.DataFra
 def zip_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> None:
     """Every frame as CSV in one zip."""
     data = memo(result, "zip", lambda: exports.zip_bytes(frames))
-    st.download_button(
+    offer_download(
         "Download everything (zip)",
-        data=data,
+        data,
         file_name="xmetrics.zip",
         mime="application/zip",
         key="xm_dl_zip",
-        on_click="ignore",
     )
 
 

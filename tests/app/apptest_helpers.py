@@ -148,11 +148,23 @@ def api_calls(sandbox: Any) -> list[Any]:
     ]
 
 
-def download_bytes(at: AppTest, key: str, recorded: dict[str, bytes]) -> bytes:
-    """What the download button ``key`` would save."""
-    url = str(at.download_button(key=key).proto.url)
-    file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
-    return recorded[file_id]
+def download_bytes(at: AppTest, key: str) -> bytes:
+    """What the download button ``key`` offers (read from the session's public state)."""
+    from xmetrics_ui.ui import OFFERED_DOWNLOADS_KEY
+
+    at.download_button(key=key)  # the button is on the page
+    data = at.session_state[OFFERED_DOWNLOADS_KEY][key]
+    assert isinstance(data, bytes)
+    return data
+
+
+def offered_downloads(at: AppTest) -> list[bytes]:
+    """Every download the session's pages have offered so far (latest per button)."""
+    from xmetrics_ui.ui import OFFERED_DOWNLOADS_KEY
+
+    if OFFERED_DOWNLOADS_KEY not in at.session_state:
+        return []
+    return list(at.session_state[OFFERED_DOWNLOADS_KEY].values())
 
 
 def plotly_specs(at: AppTest) -> dict[str, dict[str, Any]]:

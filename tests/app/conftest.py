@@ -50,28 +50,3 @@ def clean_state(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     config_dir = isolate_dashboard(sandbox, tmp_path, monkeypatch)
     yield config_dir
     sandbox.faults.clear()
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Bytes behind every download button of the AppTests in this test, by media file id."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    recorded: dict[str, bytes] = {}
-
-    class RecordingStorage(MemoryMediaFileStorage):
-        def load_and_get_id(
-            self,
-            path_or_data: str | bytes,
-            mimetype: str,
-            kind: Any,
-            filename: str | None = None,
-        ) -> str:
-            file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
-            if isinstance(path_or_data, bytes):
-                recorded[file_id] = path_or_data
-            return file_id
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
-    return recorded

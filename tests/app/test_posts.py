@@ -175,23 +175,21 @@ def test_the_per_post_split_draws_one_bar_per_post(
     assert posts == {ids["promoted"], ids["organic_only"]}
 
 
-def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: dict[str, bytes]):
+def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any):
     ids = _ids(sandbox)
     at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
     result = _cached_result(at)
     expected = frames.all_frames(result)
-    assert download_bytes(at, "xm_dl_statuses", downloads) == exports.safe_csv_bytes(
-        expected["statuses"]
-    )
-    assert download_bytes(at, "xm_dl_posts", downloads) == exports.safe_csv_bytes(expected["posts"])
+    assert download_bytes(at, "xm_dl_statuses") == exports.safe_csv_bytes(expected["statuses"])
+    assert download_bytes(at, "xm_dl_posts") == exports.safe_csv_bytes(expected["posts"])
     chart_data = figures.organic_vs_promoted_data(
         frames.split_long_frame(expected["split_all_posts"])
     )
-    assert download_bytes(at, "xm_chart_split_csv", downloads) == exports.safe_csv_bytes(chart_data)
-    assert download_bytes(at, "xm_chart_rate_csv", downloads) == exports.safe_csv_bytes(
+    assert download_bytes(at, "xm_chart_split_csv") == exports.safe_csv_bytes(chart_data)
+    assert download_bytes(at, "xm_chart_rate_csv") == exports.safe_csv_bytes(
         figures.engagement_rate_data(expected["posts"])
     )
-    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip", downloads)))
+    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip")))
     names = archive.namelist()
     assert any(name.startswith("posts") for name in names)
     assert any(name.startswith("statuses") for name in names)
