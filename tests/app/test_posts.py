@@ -23,6 +23,7 @@ from xmetrics_core import exports, figures, frames
 from xmetrics_core.models import PostStatus
 from xmetrics_core.references import MAX_REFERENCES
 from xmetrics_core.sandbox import Fault
+from xmetrics_core.sandbox.settings import TWEETS_LOOKUP
 from xmetrics_ui.session import demo_sandbox
 
 
@@ -78,10 +79,13 @@ def _frame(at: AppTest, first_column: str, needs: str) -> pd.DataFrame:
     raise AssertionError(f"no table with {needs}")
 
 
-def test_every_pasted_id_gets_exactly_one_status(fetched: tuple[AppTest, dict[str, str]]):
+def test_every_pasted_id_gets_exactly_one_status(
+    fetched: tuple[AppTest, dict[str, str]], sandbox: Any
+):
     at, ids = fetched
     sidebar = [str(t.value) for t in at.sidebar.text]
-    assert any("of 900 requests left" in line for line in sidebar)
+    lookups = sandbox.settings.rate_limit_for(TWEETS_LOOKUP, user_context=True)
+    assert any(f"of {lookups} requests left" in line for line in sidebar), sidebar
     assert not any("of 75 requests left" in line for line in sidebar), "the /2/tweets limit shows"
     statuses = _frame(at, "id", "status_label")
     by_id = dict(zip(statuses["id"], statuses["status"], strict=True))
