@@ -19,9 +19,17 @@ from typing import Any
 import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
+from xmetrics_core.errors import InputError
 from xmetrics_ui.callbacks import handle_oauth_callback
 from xmetrics_ui.session import CONFIGURED_KEY, keep_widget_values, sync_browser_session
-from xmetrics_ui.ui import page_header, render_connection_panel, report_unexpected, show_flash
+from xmetrics_ui.ui import (
+    app_pages,
+    page_frame,
+    page_header,
+    render_connection_panel,
+    report_unexpected,
+    show_flash,
+)
 from xmetrics_ui.views import (
     PERSISTENT_WIDGET_KEYS,
     current_tz,
@@ -42,7 +50,7 @@ def _secrets_section() -> Mapping[str, Any]:
 def _configured() -> ConfiguredCredential | None:
     try:
         return configured_credential(secrets=_secrets_section(), environ=os.environ)
-    except ValueError as exc:  # a half-filled OAuth 1.0a set: say which names are missing
+    except InputError as exc:  # a half-filled OAuth 1.0a set, a bad API base URL: say which
         st.sidebar.warning(f"Configured credentials ignored: {exc}")
         return None
 
@@ -58,18 +66,15 @@ if handle_oauth_callback(callback_params):
 st.session_state[CONFIGURED_KEY] = _configured()
 keep_widget_values(PERSISTENT_WIDGET_KEYS)
 
-pages = [
-    st.Page("pages/connect.py", title="Connect", default=True),
-    st.Page("pages/posts.py", title="Posts"),
-    st.Page("pages/video.py", title="Video"),
-]
+pages = app_pages()
 # The page links live in page_header, at the top of the page: in the sidebar a phone would
 # keep the sidebar open over the page after every navigation.
 navigation = st.navigation(pages, position="hidden")
 page_header(pages)
 show_flash()
 try:
-    navigation.run()
+    with page_frame():
+        navigation.run()
 except Exception as exc:  # never a traceback on the page (Streamlit's reruns are not Exceptions)
     report_unexpected(exc)
 render_connection_panel(tz=current_tz())  # after the page: its rate limit includes its requests

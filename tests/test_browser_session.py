@@ -15,7 +15,6 @@ from xmetrics_core.browser_session import (
     BROWSER_COOKIE,
     BrowserCookieMiddleware,
     BrowserSessions,
-    MemoryStateStore,
     Message,
     Preferences,
     StoredForm,
@@ -32,6 +31,19 @@ from xmetrics_core.browser_session import (
 )
 from xmetrics_core.connection import Account, AuthMethod, Connection, endpoints_for
 from xmetrics_core.credentials import OAuth1Credential, OAuth2Credential
+from xmetrics_core.state import MemoryStateStore
+
+
+class RecordingStore(MemoryStateStore[bytes]):
+    """The in-process store, noting every key written."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.keys: list[str] = []
+
+    def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
+        self.keys.append(key)
+        super().put(key, value, ttl_seconds)
 
 
 class Clock:
@@ -56,22 +68,6 @@ def _connection(token: str = "access-token-1") -> Connection:
         account=Account(id="42", username="demo", name="Demo"),
         connected_at=datetime(2026, 12, 1, 10, 0, tzinfo=UTC),
     )
-
-
-# -- the store --------------------------------------------------------------------------------
-
-
-def test_the_memory_store_expires_values_and_take_is_single_use():
-    clock = Clock()
-    store = MemoryStateStore(clock=clock)
-    store.put("a", b"1", ttl_seconds=10)
-    assert store.get("a") == b"1"
-    assert store.take("a") == b"1"
-    assert store.take("a") is None
-    store.put("b", b"2", ttl_seconds=10)
-    clock.now += 10
-    assert store.get("b") is None
-    assert len(store) == 0
 
 
 # -- the id and the cookie --------------------------------------------------------------------
@@ -136,11 +132,11 @@ def test_a_connection_round_trips_through_json_with_its_fingerprint():
 
 
 def test_the_store_never_holds_the_browser_id_itself():
-    store = MemoryStateStore()
+    store = RecordingStore()
     sessions = BrowserSessions(store=store)
     browser = new_browser_id()
     sessions.save_connection(browser, _connection())
-    keys = list(store._entries)  # noqa: SLF001
+    keys = store.keys
     assert keys and all(browser not in key for key in keys)
     assert all(browser_fingerprint(browser) in key for key in keys)
 

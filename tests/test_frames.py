@@ -728,3 +728,32 @@ def test_fetched_posts_link_to_x_and_missing_ones_do_not() -> None:
     urls = frames.posts_frame(r)["post_url"].tolist()
     assert urls[0] == "https://x.com/i/web/status/40"
     assert pd.isna(urls[1])
+
+
+def test_summary_totals_skip_missing_values_and_rate_only_posts_with_both() -> None:
+    posts = frames.posts_frame(
+        result(
+            post(
+                "1",
+                public={
+                    "impression_count": 100,
+                    "like_count": 5,
+                    "retweet_count": 1,
+                    "quote_count": 1,
+                },
+            ),
+            post("2", public={"like_count": 3}),  # no impressions: summed, but not rated
+            post("3"),
+        )
+    )
+    totals = frames.summary_totals(posts)
+    assert totals.impressions == 100
+    assert totals.engagements == 5 + 1 + 1 + 3
+    assert totals.engagement_rate == pytest.approx(7 / 100)
+    assert totals.reposts_and_quotes == 2
+
+
+def test_summary_totals_of_nothing_are_missing_not_zero() -> None:
+    totals = frames.summary_totals(frames.posts_frame(result(post("1"))))
+    assert (totals.impressions, totals.engagements, totals.engagement_rate) == (None, None, None)
+    assert totals.reposts_and_quotes is None

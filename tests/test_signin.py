@@ -9,7 +9,7 @@ import requests
 
 from tests.sandbox.flows import submit
 from tests.sandbox.helpers import TIMEOUT
-from xmetrics_core.browser_session import MemoryStateStore, browser_fingerprint, new_browser_id
+from xmetrics_core.browser_session import browser_fingerprint, new_browser_id
 from xmetrics_core.connection import AuthMethod, PendingSignIn, endpoints_for
 from xmetrics_core.errors import AuthFlowError
 from xmetrics_core.sandbox import Sandbox
@@ -21,6 +21,7 @@ from xmetrics_core.signin import (
     start_oauth1_sign_in,
     start_oauth2_sign_in,
 )
+from xmetrics_core.state import MemoryStateStore
 
 
 class Clock:

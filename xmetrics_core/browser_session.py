@@ -6,7 +6,7 @@ empty each time. So the dashboard's server entry (``server.py``) gives every bro
 random id in an HttpOnly cookie (:data:`BROWSER_COOKIE`, ``SameSite=Lax``, set by
 :class:`BrowserCookieMiddleware` on the first response), the websocket handshake brings it
 back, and the script reads it from ``st.context.cookies``. Under that id the server keeps,
-in a :class:`StateStore`, as JSON:
+in a :class:`~xmetrics_core.state.StateStore`, as JSON:
 
 * the connection (credential, account, endpoints, how it was made) and its revision;
 * the last fetched query (the paste text and the metric groups), so the results come back
@@ -37,17 +37,13 @@ from collections.abc import Awaitable, Callable, Iterable, Mapping, MutableMappi
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from http.cookies import CookieError, SimpleCookie
-from typing import Any, Final, Literal, Protocol
+from typing import Any, Final, Literal
 from urllib.parse import parse_qsl
 
-from xmetrics_core.connection import (
-    Account,
-    AuthMethod,
-    Connection,
-    Endpoints,
-    credential_from_json,
-    credential_to_json,
-)
+from xmetrics_core.connection import Account, AuthMethod, Connection, Endpoints
+from xmetrics_core.credentials import credential_from_json, credential_to_json
+from xmetrics_core.errors import ConfigurationError
+from xmetrics_core.state import StateStore
 
 BROWSER_COOKIE: Final = "xmetrics_browser"
 """The cookie naming a browser: a random id, HttpOnly, SameSite=Lax, path /."""
@@ -57,68 +53,6 @@ _BROWSER_ID: Final = re.compile(r"[A-Za-z0-9_-]{43}")
 _KEY_PREFIX: Final = "xmetrics:browser:"
 
 AlertKind = Literal["success", "error", "warning", "info"]
-
-
-# -- the store --------------------------------------------------------------------------------
-
-
-class StateStore(Protocol):
-    """Bytes under string keys, each with a time to live; ``take`` is an atomic get-and-delete
-    (single use). The in-process :class:`MemoryStateStore` or a shared one (Redis)."""
-
-    def get(self, key: str) -> bytes | None: ...
-
-    def put(self, key: str, value: bytes, *, ttl_seconds: float) -> None: ...
-
-    def take(self, key: str) -> bytes | None: ...
-
-    def delete(self, key: str) -> None: ...
-
-
-class MemoryStateStore:
-    """A thread-safe in-process :class:`StateStore` (one server process)."""
-
-    def __init__(self, *, clock: Callable[[], float] = time.monotonic) -> None:
-        self._clock = clock
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, bytes]] = {}
-
-    def get(self, key: str) -> bytes | None:
-        with self._lock:
-            return self._live(key)
-
-    def put(self, key: str, value: bytes, *, ttl_seconds: float) -> None:
-        with self._lock:
-            now = self._clock()
-            self._entries[key] = (now + ttl_seconds, bytes(value))
-            if len(self._entries) % 256 == 0:  # now and then, drop what has expired
-                for stale in [k for k, (dies, _) in self._entries.items() if dies <= now]:
-                    del self._entries[stale]
-
-    def take(self, key: str) -> bytes | None:
-        with self._lock:
-            value = self._live(key)
-            self._entries.pop(key, None)
-            return value
-
-    def delete(self, key: str) -> None:
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def __len__(self) -> int:
-        with self._lock:
-            now = self._clock()
-            return sum(1 for dies, _ in self._entries.values() if dies > now)
-
-    def _live(self, key: str) -> bytes | None:
-        entry = self._entries.get(key)
-        if entry is None:
-            return None
-        dies, value = entry
-        if dies <= self._clock():
-            del self._entries[key]
-            return None
-        return value
 
 
 # -- the browser id ---------------------------------------------------------------------------
@@ -160,7 +94,7 @@ def connection_to_json(connection: Connection) -> dict[str, Any]:
 
 
 def connection_from_json(data: Mapping[str, Any]) -> Connection:
-    """The inverse of :func:`connection_to_json`; ValueError on anything malformed."""
+    """The inverse of :func:`connection_to_json`; ConfigurationError on anything malformed."""
     try:
         account = data.get("account")
         return Connection(
@@ -181,7 +115,7 @@ def connection_from_json(data: Mapping[str, Any]) -> Connection:
             fingerprint=str(data.get("fingerprint", "")),
         )
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"stored connection is missing {exc}") from None
+        raise ConfigurationError(f"stored connection is missing {exc}") from None
 
 
 # -- what one browser keeps -------------------------------------------------------------------
@@ -261,7 +195,7 @@ class BrowserSessions:
     def __init__(
         self,
         *,
-        store: StateStore,
+        store: StateStore[bytes],
         ttl_seconds: float = BROWSER_SESSION_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -580,10 +514,8 @@ __all__ = [
     "BROWSER_SESSION_TTL_SECONDS",
     "BrowserCookieMiddleware",
     "BrowserSessions",
-    "MemoryStateStore",
     "Message",
     "Preferences",
-    "StateStore",
     "StoredConnection",
     "StoredForm",
     "StoredQuery",

@@ -719,16 +719,6 @@ RATE_KINDS: Final[Mapping[str, tuple[str, str]]] = {
 _CLICKS: Final = ("non_public_metrics.url_link_clicks", "non_public_metrics.user_profile_clicks")
 
 
-def top_rated(posts: pd.DataFrame, *, limit: int = RATE_CHART_MAX_POSTS) -> pd.DataFrame:
-    """The rows of ``posts`` the engagement-rate chart draws: every Post with a rate, or
-    the ``limit`` highest rates when there are more (in the frame's order)."""
-    ranked = engagement_rate_data(posts)
-    if len(ranked) <= limit:
-        return posts
-    keep = set(ranked[ID].head(limit))
-    return posts.loc[posts[ID].isin(keep)]
-
-
 def engagement_rate_data(
     posts: pd.DataFrame, *, post_labels: Mapping[str, str] | None = None
 ) -> pd.DataFrame:
@@ -771,6 +761,16 @@ def engagement_rate_data(
         .sort_values(ENGAGEMENT_RATE_PCT, ascending=False, kind="stable")
         .reset_index(drop=True)
     )
+
+
+def highest_rated_posts(posts: pd.DataFrame, limit: int = RATE_CHART_MAX_POSTS) -> pd.DataFrame:
+    """The rows of a :func:`~xmetrics_core.frames.posts_frame` with the ``limit`` highest
+    engagement rates (all of them when there are no more), in their given order: the Posts
+    the engagement-rate ranking draws."""
+    ranked = engagement_rate_data(posts)
+    if len(ranked) <= limit:
+        return posts
+    return posts.loc[posts[ID].isin(set(ranked[ID].head(limit)))]
 
 
 def _unrated_posts(posts: pd.DataFrame) -> int:
@@ -863,7 +863,7 @@ def chart_exports(
             split_long_frame(frames["split_per_post"]), post_labels=post_labels
         ),
         "engagement_rate": engagement_rate_data(
-            top_rated(frames["posts"]), post_labels=post_labels
+            highest_rated_posts(frames["posts"]), post_labels=post_labels
         ),
     }
     media = frames["media"]

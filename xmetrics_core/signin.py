@@ -24,23 +24,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from xmetrics_core.browser_session import (
-    AlertKind,
-    StateStore,
-    browser_fingerprint,
-)
+from xmetrics_core.browser_session import AlertKind, browser_fingerprint
 from xmetrics_core.client import XClient
-from xmetrics_core.connection import (
-    OAUTH2_SCOPES,
-    Account,
-    AuthMethod,
-    Connection,
-    Endpoints,
-    PendingSignIn,
-)
+from xmetrics_core.connection import Account, AuthMethod, Connection, Endpoints, PendingSignIn
 from xmetrics_core.credentials import Credential, OAuth2Credential
-from xmetrics_core.errors import AuthFlowError, XApiError
+from xmetrics_core.defaults import OAUTH2_SCOPES
+from xmetrics_core.errors import AuthFlowError, ConfigurationError, InputError, XApiError
 from xmetrics_core.oauth import OAuth1Flow, OAuth2PkceFlow, PendingOAuth1
+from xmetrics_core.state import StateStore
 
 PENDING_SIGN_IN_TTL_SECONDS: Final = 10 * 60
 """A sign-in must come back from the consent page within ten minutes."""
@@ -73,7 +64,7 @@ def pending_to_json(pending: PendingSignIn) -> dict[str, Any]:
 
 
 def pending_from_json(data: Mapping[str, Any]) -> PendingSignIn:
-    """The inverse of :func:`pending_to_json`; ValueError on anything malformed."""
+    """The inverse of :func:`pending_to_json`; ConfigurationError on anything malformed."""
     try:
         return PendingSignIn(
             method=AuthMethod(data["method"]),
@@ -93,7 +84,7 @@ def pending_from_json(data: Mapping[str, Any]) -> PendingSignIn:
             browser=str(data.get("browser", "")),
         )
     except (KeyError, TypeError) as exc:
-        raise ValueError(f"stored sign-in is missing {exc}") from None
+        raise ConfigurationError(f"stored sign-in is missing {exc}") from None
 
 
 class PendingSignIns:
@@ -110,7 +101,7 @@ class PendingSignIns:
     def __init__(
         self,
         *,
-        store: StateStore,
+        store: StateStore[bytes],
         ttl_seconds: float = PENDING_SIGN_IN_TTL_SECONDS,
         clock: Callable[[], float] = time.time,
     ) -> None:
@@ -357,7 +348,7 @@ def finish_callback(
         else:
             return None
         connection, client = connect(credential, method=started.method, endpoints=started.endpoints)
-    except (XApiError, ValueError) as exc:
+    except (XApiError, InputError) as exc:
         return CallbackOutcome(kind="error", error=exc)
     return CallbackOutcome(
         connection=connection,

@@ -10,9 +10,10 @@ of the landing session (:func:`handle_oauth_callback`) and clears the URL. Both 
 
 from __future__ import annotations
 
-from xmetrics_core.browser_session import Message
+from xmetrics_core.browser_session import AlertKind, Message
 from xmetrics_core.errors import AuthFlowError
 from xmetrics_core.signin import CallbackOutcome, PendingSignIns, finish_callback
+from xmetrics_ui.messages import explain
 from xmetrics_ui.session import (
     adopt_connection,
     browser_id,
@@ -22,7 +23,6 @@ from xmetrics_ui.session import (
     pending_sign_ins,
     remembered_connections,
 )
-from xmetrics_ui.ui import AlertKind, explain
 
 
 def _message(outcome: CallbackOutcome, *, connected_as: str | None) -> tuple[AlertKind, str]:

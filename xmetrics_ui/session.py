@@ -29,30 +29,23 @@ from typing import Any, Literal
 import streamlit as st
 
 from xmetrics_core import signin
-from xmetrics_core.browser_session import (
-    BROWSER_COOKIE,
-    BrowserSessions,
-    MemoryStateStore,
-    StateStore,
-    valid_browser_id,
-)
+from xmetrics_core.browser_session import BROWSER_COOKIE, BrowserSessions, valid_browser_id
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import (
-    OAUTH2_SCOPES,
     AuthMethod,
     Connection,
     Endpoints,
-    RememberedConnections,
-    ResultCache,
     app_base_url,
-    default_config_dir,
     endpoints_for,
 )
 from xmetrics_core.credentials import Credential, OAuth1Credential, OAuth2Credential
-from xmetrics_core.errors import XApiError
+from xmetrics_core.defaults import OAUTH2_SCOPES
+from xmetrics_core.errors import InputError, XApiError
 from xmetrics_core.oauth import PendingOAuth1, revoke_oauth2_token
+from xmetrics_core.remembered import RememberedConnections, default_config_dir
 from xmetrics_core.sandbox import Sandbox, start_sandbox
 from xmetrics_core.signin import PendingSignIns, build_client, connect, finish_oauth1
+from xmetrics_core.state import MemoryStateStore, ResultCache, StateStore
 
 CONNECTION_KEY = "xm_connection"
 CLIENT_KEY = "xm_client"
@@ -113,7 +106,7 @@ def result_cache() -> ResultCache[Any]:
 class ServerState:
     """The state the script and ``server.py``'s middleware share: one per process."""
 
-    store: StateStore
+    store: StateStore[bytes]
     pending: PendingSignIns
     browsers: BrowserSessions
 
@@ -123,7 +116,7 @@ _SERVER_STATE_LOCK = threading.Lock()
 
 @cache
 def _new_server_state() -> ServerState:
-    store = MemoryStateStore()
+    store: MemoryStateStore[bytes] = MemoryStateStore(max_entries=100_000)
     return ServerState(
         store=store,
         pending=PendingSignIns(store=store),
@@ -352,7 +345,7 @@ def disconnect() -> str:
     if isinstance(credential, OAuth2Credential):
         try:
             revoke_oauth2_token(credential, base_url=connection.endpoints.api_base_url)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             return (
                 f"Disconnected, but X did not confirm revoking the token ({exc}). "
                 "Revoke the app's access on x.com under Settings → Security → Connected apps."

@@ -24,13 +24,13 @@ import streamlit as st
 from xmetrics_core import exports, figures
 from xmetrics_core import frames as fr
 from xmetrics_core.browser_session import Preferences, StoredForm, StoredQuery
-from xmetrics_core.catalogue import MEDIA_METRICS, POST_METRICS, Context, Group
+from xmetrics_core.catalogue import Context, Group, column_label
 from xmetrics_core.client import XClient, XUser
 from xmetrics_core.connection import Connection, group_options, may_load_in_browser, zone_name
-from xmetrics_core.errors import Unauthorized, XApiError
+from xmetrics_core.errors import InputError, InputTooLarge, Unauthorized, XApiError
 from xmetrics_core.labels import escape_markdown
 from xmetrics_core.models import FetchResult, PostRecord, PostStatus
-from xmetrics_core.references import InputTooLarge, ParsedReferences, parse_references
+from xmetrics_core.references import ParsedReferences, parse_references
 from xmetrics_ui.session import (
     browser_id,
     browser_sessions,
@@ -280,7 +280,7 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
             recent = client.recent_posts(connection.account.id, days=RECENT_DAYS)
         except Unauthorized as exc:
             refused(exc)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             show_error(exc)
             return
         finally:
@@ -416,7 +416,7 @@ def run_fetch(
             )
         except Unauthorized as exc:
             refused(exc)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             show_error(exc)
             return
         finally:
@@ -527,18 +527,11 @@ def _labels(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> dict[str, str]:
 # -- showing --------------------------------------------------------------------------------------
 
 
-def _column_label(path: str) -> str:
-    for m in (*POST_METRICS, *MEDIA_METRICS):
-        if m.path == path:
-            return f"{m.label} ({m.group.label.lower()})"
-    return path.replace("_", " ").replace(".", " ").capitalize()
-
-
 def column_config(frame: pd.DataFrame) -> dict[str, Any]:
     """Readable headers and number formats for a frame's columns (the data stays as is)."""
     config: dict[str, Any] = {}
     for name in frame.columns:
-        label = _column_label(str(name))
+        label = column_label(str(name))
         dtype = frame[name].dtype
         if name in (fr.ENGAGEMENT_RATE, fr.RETENTION, fr.STEP_DROPOFF, fr.COMPLETION_RATE) or str(
             name
@@ -597,11 +590,6 @@ def chart_with_download(
     download_csv(label, data, file_name=f"{name}.csv", key=f"{key}_csv")
 
 
-def _total(series: pd.Series) -> int | None:
-    value = series.sum(min_count=1)
-    return None if pd.isna(value) else int(value)
-
-
 def _posts(count: int) -> str:
     return f"{count:,} Post{'s' if count != 1 else ''}"
 
@@ -610,19 +598,12 @@ def summary_cards(frames: Mapping[str, pd.DataFrame]) -> None:
     """Impressions, engagements, engagement rate and reposts + quotes over all Posts, each
     saying which Posts it covers and how it is counted."""
     posts = frames["posts"]
+    totals = fr.summary_totals(posts)
+    impressions, engagements = totals.impressions, totals.engagements
+    rate, reposts = totals.engagement_rate, totals.reposts_and_quotes
     has_impressions = posts[fr.IMPRESSIONS].notna()
     has_engagements = posts[fr.ENGAGEMENTS].notna()
     both = has_impressions & has_engagements
-    impressions = _total(posts[fr.IMPRESSIONS])
-    engagements = _total(posts[fr.ENGAGEMENTS])
-    rated_impressions = _total(posts.loc[both, fr.IMPRESSIONS])
-    rated_engagements = _total(posts.loc[both, fr.ENGAGEMENTS])
-    rate = (
-        rated_engagements / rated_impressions
-        if rated_impressions and rated_engagements is not None
-        else None
-    )
-    reposts = _total(posts[fr.REPOSTS_AND_QUOTES])
     sources = posts[fr.ENGAGEMENTS_SOURCE]
     from_x, summed = int(sources.eq(fr.SOURCE_X).sum()), int(sources.eq(fr.SOURCE_SUM).sum())
     cards = st.columns(4)
@@ -736,7 +717,7 @@ def engagement_rate_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) ->
     """Posts ranked by engagement rate (the highest ones when there are many)."""
     st.subheader("Engagement rate")
     posts = frames["posts"]
-    drawn: pd.DataFrame = memo(shown.result, "rated", lambda: figures.top_rated(posts))
+    drawn: pd.DataFrame = memo(shown.result, "rated", lambda: figures.highest_rated_posts(posts))
     rated = int(posts[fr.ENGAGEMENT_RATE].notna().sum())
     note = (
         f"The {figures.RATE_CHART_MAX_POSTS} highest rates of {rated} Posts with a rate. "

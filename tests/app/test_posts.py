@@ -23,6 +23,7 @@ from xmetrics_core import exports, figures, frames
 from xmetrics_core.models import PostStatus
 from xmetrics_core.references import MAX_REFERENCES, parse_references
 from xmetrics_core.sandbox import Fault
+from xmetrics_core.sandbox.settings import TWEETS_LOOKUP
 from xmetrics_ui.session import demo_sandbox
 
 
@@ -78,10 +79,16 @@ def _frame(at: AppTest, first_column: str, needs: str) -> pd.DataFrame:
     raise AssertionError(f"no table with {needs}")
 
 
-def test_every_pasted_id_gets_exactly_one_status(fetched: tuple[AppTest, dict[str, str]]):
+def test_every_pasted_id_gets_exactly_one_status(
+    fetched: tuple[AppTest, dict[str, str]], sandbox: Any
+):
     at, ids = fetched
     sidebar = [str(t.value) for t in at.sidebar.text]
-    assert any("GET /2/tweets: " in line and "of 900 requests left" in line for line in sidebar)
+    lookups = sandbox.settings.rate_limit_for(TWEETS_LOOKUP, user_context=True)
+    assert any(
+        line.startswith("GET /2/tweets: ") and f"of {lookups} requests left" in line
+        for line in sidebar
+    ), sidebar
     assert not any("of 75 requests left" in line for line in sidebar), "the /2/tweets limit shows"
     statuses = _frame(at, "id", "status_label")
     first = statuses.loc[statuses["status"].ne(PostStatus.DUPLICATE.value)]
@@ -180,31 +187,32 @@ def test_the_per_post_split_draws_one_bar_per_post(
         assert table.loc[post_id, "text"].split()[0] in labels[post_id]
 
 
-def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: dict[str, bytes]):
+def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any):
     ids = _ids(sandbox)
     at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
-    result = next(iter(_cached_results()))
+    result = _cached_result(at)
     expected = frames.all_frames(result, paste=parse_references(_paste(sandbox, ids)))
-    assert download_bytes(at, "xm_dl_statuses", downloads) == exports.safe_csv_bytes(
-        expected["statuses"]
-    )
-    assert download_bytes(at, "xm_dl_posts", downloads) == exports.safe_csv_bytes(expected["posts"])
+    assert download_bytes(at, "xm_dl_statuses") == exports.safe_csv_bytes(expected["statuses"])
+    assert download_bytes(at, "xm_dl_posts") == exports.safe_csv_bytes(expected["posts"])
     chart_data = figures.organic_vs_promoted_data(
         frames.split_long_frame(expected["split_all_posts"])
     )
-    assert download_bytes(at, "xm_chart_split_csv", downloads) == exports.safe_csv_bytes(chart_data)
+    assert download_bytes(at, "xm_chart_split_csv") == exports.safe_csv_bytes(chart_data)
     labels = figures.post_labels(expected["posts"])
-    assert download_bytes(at, "xm_chart_rate_csv", downloads) == exports.safe_csv_bytes(
+    assert download_bytes(at, "xm_chart_rate_csv") == exports.safe_csv_bytes(
         figures.engagement_rate_data(expected["posts"], post_labels=labels)
     )
     assert at.download_button(key="xm_dl_zip").label == "Download everything (zip)"
 
 
-def _cached_results() -> list[Any]:
+def _cached_result(at: AppTest) -> Any:
+    """The result the session shows, from the server's cache (a public lookup by its key)."""
     from xmetrics_ui.session import result_cache
+    from xmetrics_ui.views import RESULT_KEY
 
-    cache = result_cache()
-    return [value for _, value in list(cache._entries.values())]  # noqa: SLF001
+    result = result_cache().get(at.session_state[RESULT_KEY])
+    assert result is not None
+    return result
 
 
 def test_reruns_and_page_switches_make_no_api_calls(fetched: tuple[AppTest, dict[str, str]]):
@@ -291,7 +299,7 @@ def test_a_rate_limited_fetch_says_until_when_and_keeps_the_rest(sandbox: Any):
 def test_a_refused_credential_is_dropped_with_a_message_not_a_traceback(
     sandbox: Any, clean_state: Any
 ):
-    from xmetrics_core.connection import RememberedConnections
+    from xmetrics_core.remembered import RememberedConnections
     from xmetrics_ui.session import CONNECTION_KEY
 
     at = connect_oauth1_keys(sandbox)
@@ -335,7 +343,7 @@ def test_an_expiring_oauth2_token_is_refreshed_before_use_and_kept(sandbox: Any,
 
     from apptest_helpers import connect_demo
 
-    from xmetrics_core.connection import RememberedConnections
+    from xmetrics_core.remembered import RememberedConnections
     from xmetrics_ui.session import CLIENT_KEY, CONNECTION_KEY, REMEMBERED_KEY, build_client
 
     at = connect_demo(sandbox)
@@ -423,7 +431,7 @@ def _video_post_ids(sandbox: Any) -> list[str]:
     ][:2]
 
 
-def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any, downloads: dict[str, bytes]):
+def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any):
     from xmetrics_ui.views import zip_archive
 
     ids = _ids(sandbox)
@@ -433,7 +441,7 @@ def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any, downloads: dict[str,
     assert not at.exception
     zip_button = at.download_button(key="xm_dl_zip")
     assert zip_button.proto.HasField("deferred_file_id"), "built when pressed, not every run"
-    result = next(iter(_cached_results()))
+    result = _cached_result(at)
     expected = frames.all_frames(result, paste=parse_references(text))
     labels = figures.post_labels(expected["posts"])
     archive = zipfile.ZipFile(io.BytesIO(zip_archive(expected, labels)))  # what it builds
@@ -454,11 +462,9 @@ def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any, downloads: dict[str,
         *(f"dropoff_{key}.csv" for key in media_keys),
     }
     assert wanted <= names, f"missing from the zip: {sorted(wanted - names)}"
-    assert archive.read("organic_vs_promoted.csv") == download_bytes(
-        at, "xm_chart_split_csv", downloads
-    )
-    assert archive.read("engagement_rate.csv") == download_bytes(at, "xm_chart_rate_csv", downloads)
-    assert archive.read("statuses.csv") == download_bytes(at, "xm_dl_statuses", downloads)
+    assert archive.read("organic_vs_promoted.csv") == download_bytes(at, "xm_chart_split_csv")
+    assert archive.read("engagement_rate.csv") == download_bytes(at, "xm_chart_rate_csv")
+    assert archive.read("statuses.csv") == download_bytes(at, "xm_dl_statuses")
 
 
 def test_the_cards_and_the_split_chart_say_which_posts_they_cover(
