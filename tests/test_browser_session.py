@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import MutableMapping
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -249,8 +250,15 @@ def _scope(path: str = "/", query: bytes = b"", cookie: str | None = None) -> di
     }
 
 
+def _serve(app: Any, scope: MutableMapping[str, Any], recorder: Recorder) -> None:
+    """Run one ASGI call to the end on its own thread's event loop (the browser tests keep
+    Playwright's loop running on this thread)."""
+    with ThreadPoolExecutor(max_workers=1) as worker:
+        worker.submit(asyncio.run, app(scope, _receive, recorder.send)).result(timeout=30)
+
+
 def _run(middleware: BrowserCookieMiddleware, scope: dict[str, Any], recorder: Recorder) -> None:
-    asyncio.run(middleware(scope, _receive, recorder.send))
+    _serve(middleware, scope, recorder)
 
 
 def test_a_first_visit_gets_a_cookie_and_a_known_browser_does_not():
@@ -304,5 +312,5 @@ def test_assets_and_websockets_pass_through_untouched():
     _run(middleware, _scope("/_stcore/health", b"code=c&state=s"), recorder)
     assert recorder.sent[0]["status"] == 200, "not a page: no callback handling"
     socket = {"type": "websocket", "path": "/_stcore/stream", "headers": []}
-    asyncio.run(middleware(socket, _receive, recorder.send))
+    _serve(middleware, socket, recorder)
     assert recorder.called_with[-1] is socket
