@@ -127,6 +127,16 @@ LOOKUP_EQUIVALENTS: Final[Mapping[str, str]] = {
     "engagements": "non_public_metrics.engagements",
 }
 
+#: The same for videos (media lookups through ``expansions=attachments.media_keys``).
+MEDIA_LOOKUP_EQUIVALENTS: Final[Mapping[str, str]] = {
+    "video_views": "public_metrics.view_count",
+    "playback_start": "non_public_metrics.playback_0_count",
+    "playback25": "non_public_metrics.playback_25_count",
+    "playback50": "non_public_metrics.playback_50_count",
+    "playback75": "non_public_metrics.playback_75_count",
+    "playback_complete": "non_public_metrics.playback_100_count",
+}
+
 MEDIA_KEY_PATTERN: Final = re.compile(r"^[0-9]{1,19}_[0-9]{1,19}$")
 _IDENTIFIERS: Final = frozenset({"id", "media_key", "timestamp"})
 _TIME_FORMAT: Final = "%Y-%m-%dT%H:%M:%SZ"

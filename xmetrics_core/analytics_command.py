@@ -36,7 +36,7 @@ from typing import TextIO, cast
 
 import pandas as pd
 
-from xmetrics_core.access import USAGE_NEEDS_APP_BEARER, AnalyticsAccess
+from xmetrics_core.access import USAGE_NEEDS_APP_BEARER, AccessMemory, AnalyticsAccess
 from xmetrics_core.analytics import (
     MEDIA_KEY_PATTERN,
     AnalyticsResult,
@@ -170,6 +170,7 @@ def run_analytics(
         )
         return EXIT_USAGE
     granularity = cast(Granularity, args.granularity)
+    memory = AccessMemory()  # one run is one process: detected once, by the first request
     try:
         client = _client(credential, args, env, say)
     except InputError as exc:
@@ -185,6 +186,7 @@ def run_analytics(
                 result = media_analytics(
                     client.api,
                     keys,
+                    memory=memory,
                     since=since,
                     until=until,
                     granularity=granularity,
@@ -195,6 +197,7 @@ def run_analytics(
                 result = post_analytics(
                     client.api,
                     parsed,
+                    memory=memory,
                     since=since,
                     until=until,
                     granularity=granularity,
