@@ -447,3 +447,23 @@ def test_buckets_follow_the_clock_as_time_passes_for_an_oauth2_sign_in(
     assert impressions(first) == truth(t0) - base
     assert impressions(second) == truth(t0 + timedelta(minutes=95)) - base > impressions(first)
     assert len(analytics_requests(sandbox)) == 2  # one request per call, no separate probe
+
+
+def test_an_unknown_metric_name_is_refused_once_and_every_id_says_why(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    sandbox = start(sandbox_factory)
+    posts = [p.id for p in sandbox.world.demo_posts if p.created_at < START][-2:]
+    with client_for(sandbox, demo_oauth1(sandbox)) as client:
+        result = post_analytics(
+            client.api,
+            posts,
+            since=START - timedelta(days=40),
+            metrics=["impressions", "vibes"],
+            memory=AccessMemory(),
+            settings=AnalyticsSettings(batch_size=1),
+        )
+    assert [e.status for e in analytics_requests(sandbox)] == [400]
+    assert "vibes" in result.stopped
+    assert [s.status for s in result.statuses] == [AnalyticsStatusKind.FAILED] * 2
+    assert all("vibes" in s.detail for s in result.statuses)

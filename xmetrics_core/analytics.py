@@ -30,9 +30,10 @@ What :func:`post_analytics` and :func:`media_analytics` do:
 * **Nothing lost.** Every ID ends with one :class:`AnalyticsStatus`: ``ok``, ``partial`` (some
   windows failed: the detail says which), ``not_found``, ``not_authorized`` (not the caller's:
   X serves analytics to the author only), ``invalid``, ``failed`` or ``unavailable``. A scope
-  403 and a 401 are raised (nothing else can work with that token); 402 and 429 (after the
-  retries) stop further requests and mark what is left ``failed`` saying why; other failures
-  mark their batch and window and the rest goes on.
+  403 and a 401 are raised (nothing else can work with that token); 402, 429 (after the
+  retries) and 400 (an unknown metric name) stop further requests and mark what is left
+  ``failed`` saying why; other failures (5xx, timeouts after the retries) mark their batch and
+  window and the rest goes on.
 
 Tidy frames are :mod:`xmetrics_core.analytics_frames`, figures
 :mod:`xmetrics_core.analytics_figures` (both load pandas; this module does not).
@@ -61,6 +62,7 @@ from xmetrics_core.errors import (
     Forbidden,
     ForbiddenReason,
     InputError,
+    InvalidRequest,
     PaymentRequired,
     RateLimited,
     Unauthorized,
@@ -220,7 +222,7 @@ class AnalyticsResult:
     notes: tuple[str, ...] = ()
     """What the parser tolerated (null counts, strings that were no numbers …)."""
     stopped: str = ""
-    """Why requests stopped early (402, 429), '' when every planned request was sent."""
+    """Why requests stopped early (402, 429, 400), '' when every planned request was sent."""
 
     @property
     def available(self) -> bool:
@@ -453,7 +455,8 @@ def resolve_span(
 
 # -- running ----------------------------------------------------------------------------------
 
-#: The memory used when a caller passes none: one per process (the CLI's, the tests' default).
+#: The memory used when a caller passes none: one per process (the dashboard passes its own
+#: server-wide memory; each CLI run its own).
 PROCESS_ACCESS_MEMORY: Final = AccessMemory()
 
 
@@ -748,6 +751,10 @@ def _stop_detail(error: XApiError) -> str:
             f"{error.message.rstrip('.')}; add credits to the X developer account "
             "(developer portal), then try again"
         )
+    if isinstance(error, InvalidRequest):  # X names each refused parameter in errors[]
+        said = [str(e.get("message")) for e in error.api_errors if e.get("message")]
+        if said:
+            return f"{error.message.rstrip('.')}: {'; '.join(said)}"
     return error.message
 
 
@@ -832,7 +839,8 @@ def _run(
                 raise _explained(error, api, endpoint.path) from None
             except Unauthorized:
                 raise
-            except (PaymentRequired, RateLimited) as error:
+            except (PaymentRequired, RateLimited, InvalidRequest) as error:
+                # every later request would be refused the same way (balance, window, params)
                 run.stopped = _stop_detail(error)
                 run.fail(batch, window, run.stopped)
                 continue
