@@ -56,6 +56,11 @@ DEFAULT_BUSY_TIMEOUT: Final = 10.0
 CONNECT_TIMEOUT: Final = 5
 #: ``pg_advisory_xact_lock`` key that serialises migrations ("xmetrics" in ASCII, truncated).
 MIGRATION_LOCK_KEY: Final = 0x786D6574726963
+#: SQLite page cache per connection (KiB): a save touches one page per Post in each snapshot
+#: table, so 1,000 Posts' pages should stay in memory between hourly saves.
+SQLITE_CACHE_KIB: Final = 32 * 1024
+SQLITE_PAGE_SIZE: Final = 4096
+SQLITE_WAL_AUTOCHECKPOINT: Final = 1000
 #: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
 WRITE: Final = "xmetrics_write"
 
@@ -94,7 +99,9 @@ def normalised_url(url: str | sa.URL) -> sa.URL:
     Raises :class:`StoreUnavailable` for anything but SQLite and PostgreSQL.
     """
     try:
-        parsed = sa.make_url(url.replace("postgres://", "postgresql://", 1) if isinstance(url, str) else url)
+        parsed = sa.make_url(
+            url.replace("postgres://", "postgresql://", 1) if isinstance(url, str) else url
+        )
     except sa.exc.ArgumentError as exc:
         raise StoreUnavailable(f"not a database URL: {exc}") from None
     backend = parsed.get_backend_name()
@@ -128,7 +135,8 @@ def create_store_engine(
     if parsed.get_backend_name() == "sqlite":
         return _sqlite_engine(parsed, busy_timeout=busy_timeout)
     lock_ms = max(1, int(busy_timeout * 1000))
-    options = f"-c lock_timeout={lock_ms}"
+    # JIT compiling these short queries cost more than it saved (80 ms of 550 in a plan)
+    options = f"-c lock_timeout={lock_ms} -c jit=off -c random_page_cost=1.1"
     query_options = parsed.query.get("options")
     if query_options:
         extra = query_options if isinstance(query_options, str) else " ".join(query_options)
@@ -167,11 +175,14 @@ def _sqlite_engine(url: sa.URL, *, busy_timeout: float) -> sa.Engine:
         cursor = dbapi_connection.cursor()
         try:
             cursor.execute(f"PRAGMA busy_timeout = {busy_ms}")
+            cursor.execute(f"PRAGMA page_size = {SQLITE_PAGE_SIZE}")  # only a new file takes it
             if not in_memory:
                 mode = cursor.execute("PRAGMA journal_mode").fetchone()
                 if not mode or str(mode[0]).lower() != "wal":
                     cursor.execute("PRAGMA journal_mode = WAL")
             cursor.execute("PRAGMA synchronous = NORMAL")
+            cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
+            cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()

@@ -10,7 +10,7 @@ commits (:meth:`KeyCache.merge`), so a rolled-back insert can never leave a key 
 from __future__ import annotations
 
 import threading
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Final, Literal, TypeVar, get_args
@@ -96,6 +96,111 @@ def insert_ignore(connection: sa.Connection, table: sa.Table) -> Any:
     return insert(connection, table).on_conflict_do_nothing()
 
 
+Conflict = Callable[[Any], sa.Insert]
+"""Adds the ``ON CONFLICT`` clause to a backend's INSERT (``lambda s: s.on_conflict_do_nothing()``)."""
+
+
+def bulk_statement(
+    dialect: str, table: sa.Table, columns: Sequence[str], conflict: Conflict
+) -> sa.Insert:
+    """An INSERT of many rows at once, with an ``ON CONFLICT`` clause, for :func:`run_bulk`.
+
+    SQLite: one row of bound values, run with the driver's ``executemany``. PostgreSQL:
+    ``INSERT … SELECT unnest(%(col)s::type[]), …``: one statement with one array per column,
+    however many rows (a 1,000-row ``VALUES`` list of 30,000 parameters takes PostgreSQL
+    longer to plan than to run, and ``executemany`` sends one statement per row).
+    """
+    if dialect == "postgresql":
+        arrays = sa.select(
+            *(
+                sa.func.unnest(sa.cast(sa.bindparam(name), postgresql.ARRAY(table.c[name].type)))
+                for name in columns
+            )
+        )
+        return conflict(postgresql.insert(table).from_select(list(columns), arrays))
+    return conflict(sqlite.insert(table).values({name: sa.bindparam(name) for name in columns}))
+
+
+def run_bulk(
+    connection: sa.Connection,
+    statement: sa.Insert,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Run a :func:`bulk_statement` for ``rows`` (tuples in ``columns`` order) through the
+    driver, inside the connection's transaction.
+
+    The hot path of saving: SQLAlchemy's per-row parameter processing costs about 5 µs a row,
+    a third of a 1,000-Post save, and buys nothing for plain integers and strings. The SQL
+    itself (columns, quoting, ``ON CONFLICT``) is SQLAlchemy's, compiled once per process.
+    """
+    if not rows:
+        return
+    sql, order = _compiled(connection, statement, columns)
+    cursor = connection.connection.cursor()
+    try:
+        if connection.dialect.name == "postgresql":
+            arrays = zip(*rows, strict=True)
+            cursor.execute(sql, {name: list(v) for name, v in zip(columns, arrays, strict=True)})
+        elif order is None:
+            cursor.executemany(sql, [dict(zip(columns, row, strict=True)) for row in rows])
+        elif order == list(range(len(columns))):
+            cursor.executemany(sql, rows)
+        else:
+            cursor.executemany(sql, [tuple(row[i] for i in order) for row in rows])
+    finally:
+        cursor.close()
+
+
+def copy_rows(
+    connection: sa.Connection,
+    table: sa.Table,
+    columns: Sequence[str],
+    rows: Sequence[Sequence[Any]],
+) -> None:
+    """Append rows that cannot exist yet (their key holds a fetch created in this very
+    transaction): PostgreSQL's ``COPY … FROM STDIN``, SQLite's ``executemany``."""
+    if not rows:
+        return
+    if connection.dialect.name != "postgresql":
+        key = (table.name, tuple(columns))
+        statement = _PLAIN_INSERTS.get(key)
+        if statement is None:
+            statement = _PLAIN_INSERTS[key] = bulk_statement(
+                "sqlite", table, columns, lambda s: s.on_conflict_do_nothing()
+            )
+        run_bulk(connection, statement, columns, rows)
+        return
+    quote = connection.dialect.identifier_preparer
+    names = ", ".join(quote.quote(c) for c in columns)
+    cursor = connection.connection.cursor()
+    try:
+        with cursor.copy(f"COPY {quote.format_table(table)} ({names}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    finally:
+        cursor.close()
+
+
+_PLAIN_INSERTS: dict[tuple[str, tuple[str, ...]], sa.Insert] = {}
+#: SQL text and positional order of the statements :func:`run_bulk` has compiled (module
+#: constants, so their ids are stable for the life of the process).
+_COMPILED: dict[tuple[int, str], tuple[str, list[int] | None]] = {}
+
+
+def _compiled(
+    connection: sa.Connection, statement: sa.Insert, columns: Sequence[str]
+) -> tuple[str, list[int] | None]:
+    key = (id(statement), connection.dialect.name)
+    known = _COMPILED.get(key)
+    if known is None:
+        done = statement.compile(dialect=connection.dialect)
+        positions = done.positiontup or ()
+        order = [list(columns).index(name) for name in positions] if done.positional else None
+        known = _COMPILED[key] = (str(done), order)
+    return known
+
+
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start : start + size]
@@ -118,6 +223,13 @@ class KeyCache:
     posts: dict[str, PostKey] = field(default_factory=dict)
     media: dict[str, int] = field(default_factory=dict)
     details: dict[str, int] = field(default_factory=dict)
+    media_posts: set[tuple[int, int]] = field(default_factory=set)
+    """(media key, Post key) links known to be stored."""
+    post_days: dict[int, set[int]] = field(default_factory=dict)
+    """UTC day number → Post keys known to have a ``post_days`` row that day."""
+    media_days: dict[int, set[int]] = field(default_factory=dict)
+    reads: dict[date, set[tuple[int, int, str]]] = field(default_factory=dict)
+    """The ledger rows of the newest UTC day known to be stored: (account, Post, source)."""
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def merge(self, learnt: KeyCache) -> None:
@@ -127,6 +239,15 @@ class KeyCache:
             self.posts.update(learnt.posts)
             self.media.update(learnt.media)
             self.details.update(learnt.details)
+            self.media_posts.update(learnt.media_posts)
+            _merge_days(self.post_days, learnt.post_days)
+            _merge_days(self.media_days, learnt.media_days)
+            for day, known in learnt.reads.items():
+                newest = max(self.reads, default=day)
+                if day > newest:
+                    self.reads = {day: set(known)}
+                elif day == newest:
+                    self.reads.setdefault(day, set()).update(known)
 
     def snapshot(self) -> KeyCache:
         """A private copy for one transaction to read and extend."""
@@ -136,11 +257,28 @@ class KeyCache:
                 posts=dict(self.posts),
                 media=dict(self.media),
                 details=dict(self.details),
+                media_posts=set(self.media_posts),
+                post_days={day: set(keys) for day, keys in self.post_days.items()},
+                media_days={day: set(keys) for day, keys in self.media_days.items()},
+                reads={day: set(known) for day, known in self.reads.items()},
             )
 
 
+def _merge_days(mine: dict[int, set[int]], learnt: dict[int, set[int]]) -> None:
+    """Keep the newest day only (older days are never written again by an hourly saver)."""
+    for day, keys in learnt.items():
+        newest = max(mine, default=day)
+        if day > newest:
+            mine.clear()
+            mine[day] = set(keys)
+        elif day == newest:
+            mine.setdefault(day, set()).update(keys)
+
+
 def select_keys(
-    connection: sa.Connection, key_column: sa.Column[Any], value_columns: Sequence[sa.Column[Any]],
+    connection: sa.Connection,
+    key_column: sa.Column[Any],
+    value_columns: Sequence[sa.Column[Any]],
     wanted: Iterable[Any],
 ) -> dict[Any, tuple[Any, ...]]:
     """``{key: (values…)}`` for the wanted keys that exist, in chunks."""
@@ -185,10 +323,6 @@ def existing_account_pk(connection: sa.Connection, user_id: str, cache: KeyCache
         return known
     pk = connection.execute(sa.select(accounts.c.pk).where(accounts.c.user_id == user_id)).scalar()
     return None if pk is None else int(pk)
-
-
-def mapping_of(rows: Iterable[Mapping[str, Any]]) -> list[dict[str, Any]]:
-    return [dict(r) for r in rows]
 
 
 __all__ = [

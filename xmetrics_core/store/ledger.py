@@ -2,10 +2,10 @@
 
 X's pay-per-use billing (FACTS §3): a Post read costs $0.005 per Post returned, an owned read
 $0.001, and a resource is billed once per UTC day ("deduplicated per 24h UTC day"). The ledger
-keeps one ``reads`` row per (UTC day, account, Post, source) with how many times it was read,
-so:
+keeps one ``reads`` row per (UTC day, account, Post, source) that read the Post that day, and
+each saved fetch counts the Posts X returned in it (``fetches.read_count``), so:
 
-* **reads** count every time X returned the Post (a Post fetched twice counts twice);
+* **reads** count every time X returned a Post (a Post fetched twice counts twice);
 * **billable reads** count each (UTC day, account, Post) once: reading a Post again the same
   UTC day costs nothing more. Deduplication is per xmetrics account, which is per developer
   app for the usual one-app, one-account user; reads through two apps are billed twice by X
@@ -23,7 +23,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Final
 
 import sqlalchemy as sa
@@ -31,13 +31,15 @@ import sqlalchemy as sa
 from xmetrics_core.store.keys import (
     Account,
     KeyCache,
+    bulk_statement,
     chunks,
+    day_start,
     epoch,
     existing_account_pk,
-    insert,
+    run_bulk,
     utc_day,
 )
-from xmetrics_core.store.schema import posts, reads
+from xmetrics_core.store.schema import fetches, posts, reads
 
 POST_READ_PRICE_ENV: Final = "XMETRICS_PRICE_POST_READ"
 OWNED_POST_READ_PRICE_ENV: Final = "XMETRICS_PRICE_OWNED_POST_READ"
@@ -123,39 +125,27 @@ def record_reads(
     account_pk: int,
     source: str,
     read_at: datetime,
+    learnt: KeyCache,
 ) -> None:
-    """Count one read of each ``(post key, owned)`` (inside the saving transaction)."""
-    if not read_posts:
-        return
+    """Note the first read this UTC day of each ``(post key, owned)`` by this account and
+    source (inside the saving transaction; later reads that day are already billed)."""
+    day = utc_day(read_at)
+    known = learnt.reads.get(day, set())
     moment = epoch(read_at)
     rows = [
-        {
-            "day": utc_day(read_at),
-            "account_pk": account_pk,
-            "post_pk": pk,
-            "source": source,
-            "owned": owned,
-            "read_count": 1,
-            "first_read_at": moment,
-            "last_read_at": moment,
-        }
+        (day, account_pk, pk, source, owned, moment)
         for pk, owned in sorted(dict(read_posts).items())
+        if (account_pk, pk, source) not in known
     ]
-    statement = insert(connection, reads)
-    statement = statement.on_conflict_do_update(
-        index_elements=[reads.c.day, reads.c.account_pk, reads.c.post_pk, reads.c.source],
-        set_={
-            "read_count": reads.c.read_count + statement.excluded.read_count,
-            "first_read_at": sa.func.least(reads.c.first_read_at, statement.excluded.first_read_at)
-            if connection.dialect.name == "postgresql"
-            else sa.func.min(reads.c.first_read_at, statement.excluded.first_read_at),
-            "last_read_at": sa.func.greatest(reads.c.last_read_at, statement.excluded.last_read_at)
-            if connection.dialect.name == "postgresql"
-            else sa.func.max(reads.c.last_read_at, statement.excluded.last_read_at),
-        },
-    )
-    for part in chunks(rows):
-        connection.execute(statement, list(part))
+    run_bulk(connection, _READ_INSERT[connection.dialect.name], READ_COLUMNS, rows)
+    learnt.reads = {day: known | {(account_pk, pk, source) for _, _, pk, _, _, _ in rows}}
+
+
+READ_COLUMNS: Final = ("day", "account_pk", "post_pk", "source", "owned", "first_read_at")
+_READ_INSERT: Final = {
+    d: bulk_statement(d, reads, READ_COLUMNS, lambda s: s.on_conflict_do_nothing())
+    for d in ("sqlite", "postgresql")
+}
 
 
 def _month_start(day: date) -> date:
@@ -174,44 +164,52 @@ def spend(
     today = utc_day(now)
     empty = PeriodSpend(reads=0, billable_reads=0, billable_owned=0, estimated_usd=0.0)
     conditions = [reads.c.day >= _month_start(today), reads.c.day <= today]
+    fetch_conditions = [
+        fetches.c.fetched_at >= day_start(_month_start(today)),
+        fetches.c.fetched_at < day_start(today + timedelta(days=1)),
+    ]
     if account is not None:
         key = existing_account_pk(connection, account.user_id, cache)
         if key is None:
             return Spend(day=today, today=empty, month=empty, prices=prices)
         conditions.append(reads.c.account_pk == key)
+        fetch_conditions.append(fetches.c.account_pk == key)
     per_post = (
-        sa.select(
-            reads.c.day,
-            sa.func.max(sa.cast(reads.c.owned, sa.Integer)).label("owned"),
-            sa.func.sum(reads.c.read_count).label("n"),
-        )
+        sa.select(reads.c.day, sa.func.max(sa.cast(reads.c.owned, sa.Integer)).label("owned"))
         .where(*conditions)
         .group_by(reads.c.day, reads.c.account_pk, reads.c.post_pk)
         .subquery()
     )
     is_today = sa.case((per_post.c.day == today, 1), else_=0).label("is_today")
-    rows = connection.execute(
-        sa.select(
-            is_today,
-            per_post.c.owned,
-            sa.func.count().label("billable"),
-            sa.func.sum(per_post.c.n).label("reads"),
-        ).group_by(is_today, per_post.c.owned)
-    ).all()
-    totals = {(d, o): (int(b), int(r)) for d, o, b, r in rows}
+    billable = {
+        (int(d), int(o)): int(n)
+        for d, o, n in connection.execute(
+            sa.select(is_today, per_post.c.owned, sa.func.count()).group_by(
+                is_today, per_post.c.owned
+            )
+        ).all()
+    }
+    fetch_today = sa.case((fetches.c.fetched_at >= day_start(today), 1), else_=0).label("is_today")
+    read_counts = {
+        int(d): int(n or 0)
+        for d, n in connection.execute(
+            sa.select(fetch_today, sa.func.sum(fetches.c.read_count))
+            .where(*fetch_conditions)
+            .group_by(fetch_today)
+        ).all()
+    }
 
-    def period(days: Iterable[int]) -> PeriodSpend:
-        chosen = [(o, b, r) for (d, o), (b, r) in totals.items() if d in set(days)]
-        billable = sum(b for _, b, _ in chosen)
-        owned = sum(b for o, b, _ in chosen if o)
+    def period(days: set[int]) -> PeriodSpend:
+        total = sum(n for (d, _), n in billable.items() if d in days)
+        owned = sum(n for (d, o), n in billable.items() if d in days and o)
         return PeriodSpend(
-            reads=sum(r for _, _, r in chosen),
-            billable_reads=billable,
+            reads=sum(n for d, n in read_counts.items() if d in days),
+            billable_reads=total,
             billable_owned=owned,
-            estimated_usd=prices.cost(billable=billable, owned=owned),
+            estimated_usd=prices.cost(billable=total, owned=owned),
         )
 
-    return Spend(day=today, today=period([1]), month=period([0, 1]), prices=prices)
+    return Spend(day=today, today=period({1}), month=period({0, 1}), prices=prices)
 
 
 def plan_reads(
@@ -231,7 +229,9 @@ def plan_reads(
     for part in chunks(wanted):
         owned.update(
             connection.execute(
-                sa.select(posts.c.id).where(posts.c.id.in_(part), posts.c.author_id == account.user_id)
+                sa.select(posts.c.id).where(
+                    posts.c.id.in_(part), posts.c.author_id == account.user_id
+                )
             ).scalars()
         )
         if key is not None:

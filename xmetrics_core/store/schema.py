@@ -7,14 +7,24 @@ column ``<group key>_<field>`` of ``post_snapshots`` (``public_metrics.like_coun
 migrated database with this metadata, so a metric added to the catalogue fails the tests
 until a migration adds its column.
 
-Compactness (≤ 250 bytes per snapshot on SQLite, media included) decides a few things:
+Compactness (≤ 250 bytes per snapshot on SQLite, media included) and cheap hourly saves
+decide the layout:
 
 * times are whole seconds since the Unix epoch, UTC (``BigInteger``): 4–6 bytes on SQLite
   instead of a 26-character ISO string, and ``fetched_at - created_at`` is the age in SQL on
-  both backends;
+  both backends; ``day`` is the UTC day number (``fetched_at // 86400``);
 * Posts, media, accounts and status details are small integer keys into their own tables;
-* snapshot tables are clustered on their primary key on SQLite (``WITHOUT ROWID``): one
-  B-tree per table, with a Post's snapshots side by side in time order;
+* snapshot tables are keyed **time-major**, ``(fetch_pk, post_pk)`` and ``(fetch_pk,
+  media_pk)``, and clustered on that key on SQLite (``WITHOUT ROWID``): a save appends at the
+  end of each B-tree and dirties a few dozen pages, where a Post-major key dirtied one page
+  per Post (SQLite writes every dirty page to the WAL at commit: 2,000 pages were most of a
+  1,000-Post save);
+* a Post's snapshots are found through ``post_days`` (one row per Post and UTC day it has
+  snapshots; written on the first save of the day) and the day's ``fetches``, then one key
+  lookup per fetch; ``media_days`` does the same for media;
+* the two snapshot tables carry no foreign-key constraints (their keys are written by the one
+  save path, in the transaction that creates the rows they point at): a constraint check per
+  row was a third of a PostgreSQL save;
 * a status is a small integer code (:data:`STATUS_CODES`, also in the ``statuses`` table for
   people reading the database with SQL), and a detail text is stored once in
   ``status_details``.
@@ -98,6 +108,7 @@ fetches = sa.Table(
     sa.Column("pk", sa.Integer, primary_key=True),
     sa.Column("fingerprint", sa.String(64), nullable=False, unique=True),
     sa.Column("fetched_at", Time, nullable=False),
+    sa.Column("day", sa.Integer, nullable=False, comment="UTC day number: fetched_at // 86400"),
     sa.Column("saved_at", Time, nullable=False),
     sa.Column("source", sa.String(16), nullable=False),
     sa.Column("account_pk", sa.Integer, sa.ForeignKey("accounts.pk"), nullable=False),
@@ -105,6 +116,9 @@ fetches = sa.Table(
     sa.Column("api_calls", sa.Integer, nullable=False),
     sa.Column("snapshot_count", sa.Integer, nullable=False),
     sa.Column("media_snapshot_count", sa.Integer, nullable=False),
+    sa.Column("read_count", sa.Integer, nullable=False, comment="Posts X returned"),
+    sa.Index("ix_fetches_fetched_at_pk", "fetched_at", "pk"),
+    sa.Index("ix_fetches_day_fetched_at_pk", "day", "fetched_at", "pk"),
     comment="one row per saved FetchResult; saving it again finds its fingerprint and stops",
 )
 
@@ -136,14 +150,25 @@ status_details = sa.Table(
 post_snapshots = sa.Table(
     "post_snapshots",
     metadata,
-    sa.Column("post_pk", sa.Integer, sa.ForeignKey("posts.pk"), primary_key=True),
-    sa.Column("fetched_at", Time, primary_key=True, autoincrement=False),
-    sa.Column("fetch_pk", sa.Integer, sa.ForeignKey("fetches.pk"), primary_key=True),
+    sa.Column("fetch_pk", sa.Integer, primary_key=True, autoincrement=False, comment="fetches.pk"),
+    sa.Column("post_pk", sa.Integer, primary_key=True, autoincrement=False, comment="posts.pk"),
+    sa.Column("fetched_at", Time, nullable=False),
     sa.Column("account_pk", sa.Integer, nullable=False),
     sa.Column("status", sa.SmallInteger, nullable=False),
     sa.Column("detail_pk", sa.Integer, nullable=True),
     *_metric_columns(POST_METRIC_COLUMNS),
     sa.Column("extra", sa.Text, nullable=True, comment="metric fields the catalogue lacks (JSON)"),
+    sqlite_with_rowid=False,
+)
+
+post_days = sa.Table(
+    "post_days",
+    metadata,
+    sa.Column(
+        "post_pk", sa.Integer, sa.ForeignKey("posts.pk"), primary_key=True, autoincrement=False
+    ),
+    sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
+    comment="the UTC days on which a Post has snapshots: the way into post_snapshots",
     sqlite_with_rowid=False,
 )
 
@@ -167,12 +192,23 @@ media_posts = sa.Table(
 media_snapshots = sa.Table(
     "media_snapshots",
     metadata,
-    sa.Column("media_pk", sa.Integer, sa.ForeignKey("media.pk"), primary_key=True),
-    sa.Column("fetched_at", Time, primary_key=True, autoincrement=False),
-    sa.Column("fetch_pk", sa.Integer, sa.ForeignKey("fetches.pk"), primary_key=True),
+    sa.Column("fetch_pk", sa.Integer, primary_key=True, autoincrement=False, comment="fetches.pk"),
+    sa.Column("media_pk", sa.Integer, primary_key=True, autoincrement=False, comment="media.pk"),
+    sa.Column("fetched_at", Time, nullable=False),
     sa.Column("account_pk", sa.Integer, nullable=False),
     *_metric_columns(MEDIA_METRIC_COLUMNS),
     sa.Column("extra", sa.Text, nullable=True, comment="metric fields the catalogue lacks (JSON)"),
+    sqlite_with_rowid=False,
+)
+
+media_days = sa.Table(
+    "media_days",
+    metadata,
+    sa.Column(
+        "media_pk", sa.Integer, sa.ForeignKey("media.pk"), primary_key=True, autoincrement=False
+    ),
+    sa.Column("day", sa.Integer, primary_key=True, autoincrement=False),
+    comment="the UTC days on which a media item has snapshots: the way into media_snapshots",
     sqlite_with_rowid=False,
 )
 
@@ -184,10 +220,8 @@ reads = sa.Table(
     sa.Column("post_pk", sa.Integer, sa.ForeignKey("posts.pk"), primary_key=True),
     sa.Column("source", sa.String(16), primary_key=True),
     sa.Column("owned", sa.Boolean, nullable=False),
-    sa.Column("read_count", sa.Integer, nullable=False),
     sa.Column("first_read_at", Time, nullable=False),
-    sa.Column("last_read_at", Time, nullable=False),
-    comment="the cost ledger: Post reads per UTC day, account and source",
+    comment="the cost ledger: the Posts read each UTC day, by account and source",
 )
 
 watchlist = sa.Table(
@@ -220,10 +254,12 @@ __all__ = [
     "accounts",
     "fetches",
     "media",
+    "media_days",
     "media_posts",
     "media_snapshots",
     "metadata",
     "metric_column",
+    "post_days",
     "post_snapshots",
     "posts",
     "reads",

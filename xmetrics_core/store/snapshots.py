@@ -28,6 +28,7 @@ import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from itertools import chain
 from operator import itemgetter
 from typing import Any, Final
 
@@ -42,9 +43,12 @@ from xmetrics_core.store.keys import (
     PostKey,
     Source,
     account_pk,
+    bulk_statement,
     chunks,
+    copy_rows,
     epoch,
     insert_ignore,
+    run_bulk,
     select_keys,
     utc,
 )
@@ -55,8 +59,10 @@ from xmetrics_core.store.schema import (
     STATUS_CODES,
     fetches,
     media,
+    media_days,
     media_posts,
     media_snapshots,
+    post_days,
     post_snapshots,
     posts,
     status_details,
@@ -77,23 +83,24 @@ class SaveOutcome:
     """Post reads added to the cost ledger (Posts X returned)."""
 
 
-_KNOWN_GROUPS: Final = tuple(g.value for g in Group)
+Layout = list[tuple[str, tuple[str, ...]]]
 
 
-def _group_layout(level: Level, columns: Mapping[str, Any]) -> list[tuple[str, tuple[str, ...], tuple[str, ...]]]:
-    """Per catalogue group: (group, its fields, their columns), in the columns' order."""
-    layout = []
+def _group_layout(level: Level, columns: Mapping[str, Any]) -> tuple[Layout, tuple[str, ...]]:
+    """Per catalogue group: (group, its fields); and the columns in that order."""
+    layout: Layout = []
+    names: list[str] = []
     for group in Group:
         fields = fields_of(level, group)
-        names = tuple(f"{group.key}_{f}" for f in fields)
-        if not set(names) <= set(columns):  # pragma: no cover - schema is built from the catalogue
-            raise RuntimeError(f"schema lacks columns of {group.value}")
-        layout.append((group.value, fields, names))
-    return layout
+        layout.append((group.value, fields))
+        names.extend(f"{group.key}_{f}" for f in fields)
+    if not set(names) <= set(columns):  # pragma: no cover - the schema is built from the catalogue
+        raise RuntimeError(f"the {level.value} snapshot table lacks catalogue columns")
+    return layout, tuple(names)
 
 
-_POST_LAYOUT: Final = _group_layout(Level.POST, POST_METRIC_COLUMNS)
-_MEDIA_LAYOUT: Final = _group_layout(Level.MEDIA, MEDIA_METRIC_COLUMNS)
+_POST_LAYOUT, POST_VALUE_COLUMNS = _group_layout(Level.POST, POST_METRIC_COLUMNS)
+_MEDIA_LAYOUT, MEDIA_VALUE_COLUMNS = _group_layout(Level.MEDIA, MEDIA_METRIC_COLUMNS)
 _INT_OR_NONE: Final = frozenset({int, type(None)})
 
 
@@ -102,39 +109,40 @@ def _count(value: object) -> int | None:
 
 
 def _metric_values(
-    records: Sequence[PostRecord] | Sequence[MediaRecord],
-    layout: list[tuple[str, tuple[str, ...], tuple[str, ...]]],
-) -> tuple[list[dict[str, int | None]], list[str | None]]:
-    """Every record's catalogue metrics as ``{column: value}`` and its ``extra`` JSON (None
-    when X sent nothing the catalogue lacks)."""
-    rows: list[dict[str, int | None]] = [{} for _ in records]
-    extras: list[dict[str, dict[str, Any]]] = [{} for _ in records]
-    for group, fields, names in layout:
+    records: Sequence[PostRecord] | Sequence[MediaRecord], layout: Layout
+) -> tuple[list[tuple[int | None, ...]], list[str | None]]:
+    """Every record's catalogue metrics as one tuple (the layout's column order) and its
+    ``extra`` JSON (None when X sent nothing the catalogue lacks)."""
+    per_group: list[list[tuple[int | None, ...]]] = []
+    extras: dict[int, dict[str, dict[str, Any]]] = {}
+    for group, fields in layout:
         known = frozenset(fields)
         pick = itemgetter(*fields)
-        for row, extra, values in zip(rows, extras, group_column(records, group), strict=True):
+        absent = (None,) * len(fields)
+        values_of_group: list[tuple[int | None, ...]] = []
+        for n, values in enumerate(group_column(records, group)):
             if values is None:
-                row.update(dict.fromkeys(names))
+                values_of_group.append(absent)
                 continue
             try:
                 picked = pick(values)
-                got = picked if len(fields) > 1 else (picked,)
+                values_of_group.append(picked if len(fields) > 1 else (picked,))
             except KeyError:  # X left a field out
-                got = tuple(values.get(f) for f in fields)
-            if not set(map(type, got)) <= _INT_OR_NONE:
-                got = tuple(map(_count, got))
-            row.update(zip(names, got, strict=True))
+                values_of_group.append(tuple(values.get(f) for f in fields))
             if not values.keys() <= known:
-                extra[group] = {k: v for k, v in values.items() if k not in known}
-    for record, extra in zip(records, extras, strict=True):
-        if len(record.metrics) > sum(1 for g in _KNOWN_GROUPS if g in record.metrics):
-            for group in record.metrics:
-                if group not in _KNOWN_GROUPS:
-                    extra[group] = dict(record.metrics[group])
-    encoded = [
-        json.dumps(e, sort_keys=True, separators=(",", ":"), default=str) if e else None
-        for e in extras
-    ]
+                extras.setdefault(n, {})[group] = {
+                    k: v for k, v in values.items() if k not in known
+                }
+        per_group.append(values_of_group)
+    rows = [tuple(chain.from_iterable(parts)) for parts in zip(*per_group, strict=True)]
+    if not set(map(type, chain.from_iterable(rows))) <= _INT_OR_NONE:  # garbled values → NULL
+        rows = [tuple(map(_count, row)) for row in rows]
+    for n, metrics in enumerate(r.metrics for r in records):
+        for group in metrics.other_groups():  # groups the catalogue does not know
+            extras.setdefault(n, {})[group] = dict(metrics[group])
+    encoded: list[str | None] = [None] * len(records)
+    for n, extra in extras.items():
+        encoded[n] = json.dumps(extra, sort_keys=True, separators=(",", ":"), default=str)
     return rows, encoded
 
 
@@ -143,13 +151,53 @@ def fingerprint(result: FetchResult, *, fetched_at: datetime, source: str, accou
     digest = hashlib.sha256()
     digest.update(
         json.dumps(
-            [utc(fetched_at).isoformat(), source, account.user_id, [g.value for g in result.groups]],
+            [
+                utc(fetched_at).isoformat(),
+                source,
+                account.user_id,
+                [g.value for g in result.groups],
+            ],
             separators=(",", ":"),
         ).encode()
     )
     for status in result.statuses:
         digest.update(f"\n{status.id}\t{status.status.value}".encode())
     return digest.hexdigest()
+
+
+SNAPSHOT_COLUMNS: Final = (
+    "fetch_pk",
+    "post_pk",
+    "fetched_at",
+    "account_pk",
+    "status",
+    "detail_pk",
+    *POST_VALUE_COLUMNS,
+    "extra",
+)
+MEDIA_SNAPSHOT_COLUMNS: Final = (
+    "fetch_pk",
+    "media_pk",
+    "fetched_at",
+    "account_pk",
+    *MEDIA_VALUE_COLUMNS,
+    "extra",
+)
+
+
+DAY_COLUMNS: Final = {"post_days": ("post_pk", "day"), "media_days": ("media_pk", "day")}
+_DAY_INSERT: Final = {
+    (d, table.name): bulk_statement(
+        d, table, DAY_COLUMNS[table.name], lambda s: s.on_conflict_do_nothing()
+    )
+    for d in ("sqlite", "postgresql")
+    for table in (post_days, media_days)
+}
+LINK_COLUMNS: Final = ("media_pk", "post_pk")
+_LINK_INSERT: Final = {
+    d: bulk_statement(d, media_posts, LINK_COLUMNS, lambda s: s.on_conflict_do_nothing())
+    for d in ("sqlite", "postgresql")
+}
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -161,10 +209,10 @@ class _Planned:
     snapshot_posts: list[str]
     snapshot_status: list[int]
     snapshot_detail: list[str | None]
-    snapshot_metrics: list[dict[str, int | None]]
+    snapshot_metrics: list[tuple[int | None, ...]]
     snapshot_extra: list[str | None]
     media_records: list[MediaRecord]
-    media_metrics: list[dict[str, int | None]]
+    media_metrics: list[tuple[int | None, ...]]
     media_extra: list[str | None]
     read_posts: list[tuple[str, bool]]
 
@@ -192,8 +240,10 @@ def plan_rows(result: FetchResult, account: Account) -> _Planned:
 
     with_record = [records[i] for i in snapshot_posts if i in records]
     metric_rows, extra_rows = _metric_values(with_record, _POST_LAYOUT)
-    by_id = dict(zip((r.id for r in with_record), zip(metric_rows, extra_rows, strict=True), strict=True))
-    empty = dict.fromkeys(POST_METRIC_COLUMNS)
+    by_id = dict(
+        zip((r.id for r in with_record), zip(metric_rows, extra_rows, strict=True), strict=True)
+    )
+    empty = (None,) * len(POST_VALUE_COLUMNS)
     snapshot_metrics = [by_id[i][0] if i in by_id else empty for i in snapshot_posts]
     snapshot_extra = [by_id[i][1] if i in by_id else None for i in snapshot_posts]
 
@@ -260,7 +310,9 @@ def post_keys(
                 ],
             )
         if missing:
-            found.update(select_keys(connection, posts.c.id, (posts.c.pk, posts.c.author_id), missing))
+            found.update(
+                select_keys(connection, posts.c.id, (posts.c.pk, posts.c.author_id), missing)
+            )
         for post_id, (pk, author) in found.items():
             learnt.posts[post_id] = PostKey(int(pk), author is not None)
     for post_id in ids:
@@ -270,7 +322,11 @@ def post_keys(
             connection.execute(
                 sa.update(posts)
                 .where(posts.c.pk == key.pk)
-                .values(author_id=author, text=text, created_at=sa.func.coalesce(created, posts.c.created_at))
+                .values(
+                    author_id=author,
+                    text=text,
+                    created_at=sa.func.coalesce(created, posts.c.created_at),
+                )
             )
             learnt.posts[post_id] = PostKey(key.pk, True)
     return {i: learnt.posts[i].pk for i in ids}
@@ -279,13 +335,17 @@ def post_keys(
 def _detail_keys(connection: sa.Connection, texts: set[str], learnt: KeyCache) -> dict[str, int]:
     unknown = sorted(t for t in texts if t not in learnt.details)
     if unknown:
-        connection.execute(insert_ignore(connection, status_details), [{"text": t} for t in unknown])
+        connection.execute(
+            insert_ignore(connection, status_details), [{"text": t} for t in unknown]
+        )
         found = select_keys(connection, status_details.c.text, (status_details.c.pk,), unknown)
         learnt.details.update({t: int(v[0]) for t, v in found.items()})
     return {t: learnt.details[t] for t in texts}
 
 
-def _media_keys(connection: sa.Connection, items: Sequence[MediaRecord], learnt: KeyCache) -> dict[str, int]:
+def _media_keys(
+    connection: sa.Connection, items: Sequence[MediaRecord], learnt: KeyCache
+) -> dict[str, int]:
     unknown = sorted({m.media_key: m for m in items if m.media_key not in learnt.media}.items())
     if unknown:
         for part in chunks(unknown):
@@ -296,6 +356,25 @@ def _media_keys(connection: sa.Connection, items: Sequence[MediaRecord], learnt:
         found = select_keys(connection, media.c.media_key, (media.c.pk,), [k for k, _ in unknown])
         learnt.media.update({k: int(v[0]) for k, v in found.items()})
     return {m.media_key: learnt.media[m.media_key] for m in items}
+
+
+def _note_days(
+    connection: sa.Connection,
+    table: sa.Table,
+    keys: Sequence[int],
+    day: int,
+    known: dict[int, set[int]],
+) -> None:
+    """Record that these Posts (or media) have snapshots on ``day`` (first save of the day)."""
+    seen = known.setdefault(day, set())
+    new = sorted(set(keys) - seen)
+    run_bulk(
+        connection,
+        _DAY_INSERT[(connection.dialect.name, table.name)],
+        DAY_COLUMNS[table.name],
+        [(k, day) for k in new],
+    )
+    seen.update(new)
 
 
 def save_result(
@@ -312,12 +391,14 @@ def save_result(
     """Write ``result`` inside the caller's write transaction (see the module docstring)."""
     plan = planned or plan_rows(result, account)
     read_time = epoch(fetched_at)
+    day = read_time // 86400
     account_key = account_pk(connection, account, learnt)
     inserted = connection.execute(
         insert_ignore(connection, fetches)
         .values(
             fingerprint=fingerprint(result, fetched_at=fetched_at, source=source, account=account),
             fetched_at=read_time,
+            day=day,
             saved_at=epoch(saved_at),
             source=source,
             account_pk=account_key,
@@ -325,6 +406,7 @@ def save_result(
             api_calls=result.api_calls,
             snapshot_count=len(plan.snapshot_posts),
             media_snapshot_count=len(plan.media_records),
+            read_count=len(plan.read_posts),
         )
         .returning(fetches.c.pk)
     ).scalar()
@@ -346,17 +428,18 @@ def save_result(
     post_key = post_keys(connection, plan.post_info, learnt)
     details = _detail_keys(connection, {d for d in plan.snapshot_detail if d}, learnt)
 
-    base = {"fetched_at": read_time, "fetch_pk": fetch_key, "account_pk": account_key}
-    rows = sorted(
+    snapshot_rows = sorted(
         (
-            {
-                "post_pk": post_key[post_id],
-                **base,
-                "status": status,
-                "detail_pk": details[detail] if detail else None,
-                **metrics,
-                "extra": extra,
-            }
+            (
+                fetch_key,
+                post_key[post_id],
+                read_time,
+                account_key,
+                status,
+                details[detail] if detail else None,
+                *metrics,
+                extra,
+            )
             for post_id, status, detail, metrics, extra in zip(
                 plan.snapshot_posts,
                 plan.snapshot_status,
@@ -366,10 +449,12 @@ def save_result(
                 strict=True,
             )
         ),
-        key=itemgetter("post_pk"),
+        key=itemgetter(1),
     )
-    for part in chunks(rows):
-        connection.execute(insert_ignore(connection, post_snapshots), list(part))
+    copy_rows(connection, post_snapshots, SNAPSHOT_COLUMNS, snapshot_rows)
+    _note_days(
+        connection, post_days, [post_key[i] for i in plan.snapshot_posts], day, learnt.post_days
+    )
 
     if plan.media_records:
         media_key = _media_keys(connection, plan.media_records, learnt)
@@ -380,23 +465,21 @@ def save_result(
                 for p in m.post_ids
                 if p in post_key
             }
+            - learnt.media_posts
         )
-        for link_part in chunks(links):
-            connection.execute(
-                insert_ignore(connection, media_posts),
-                [{"media_pk": m, "post_pk": p} for m, p in link_part],
-            )
+        run_bulk(connection, _LINK_INSERT[connection.dialect.name], LINK_COLUMNS, links)
+        learnt.media_posts.update(links)
         media_rows = sorted(
             (
-                {"media_pk": media_key[m.media_key], **base, **metrics, "extra": extra}
+                (fetch_key, media_key[m.media_key], read_time, account_key, *metrics, extra)
                 for m, metrics, extra in zip(
                     plan.media_records, plan.media_metrics, plan.media_extra, strict=True
                 )
             ),
-            key=itemgetter("media_pk"),
+            key=itemgetter(1),
         )
-        for part in chunks(media_rows):
-            connection.execute(insert_ignore(connection, media_snapshots), list(part))
+        copy_rows(connection, media_snapshots, MEDIA_SNAPSHOT_COLUMNS, media_rows)
+        _note_days(connection, media_days, list(media_key.values()), day, learnt.media_days)
 
     record_reads(
         connection,
@@ -404,11 +487,12 @@ def save_result(
         account_pk=account_key,
         source=source,
         read_at=fetched_at,
+        learnt=learnt,
     )
     return SaveOutcome(
         stored=True,
         fetch_id=fetch_key,
-        snapshots=len(rows),
+        snapshots=len(snapshot_rows),
         media_snapshots=len(plan.media_records),
         reads=len(plan.read_posts),
     )

@@ -163,7 +163,9 @@ class Store:
         if account is None:
             return Scope(post_ids=ids, author_id=author_id)
         key = existing_account_pk(connection, account.user_id, self._keys)
-        return Scope(post_ids=ids, author_id=author_id, account_pk=key, everything_empty=key is None)
+        return Scope(
+            post_ids=ids, author_id=author_id, account_pk=key, everything_empty=key is None
+        )
 
     # -- saving --------------------------------------------------------------------------------
 
@@ -245,7 +247,12 @@ class Store:
         with self._reading() as connection:
             scope = self._scope(connection, post_ids=post_ids, author_id=author_id, account=account)
             return history.values_at_ages(
-                connection, scope, field=field, context=context, ages=ages, max_gap_factor=max_gap_factor
+                connection,
+                scope,
+                field=field,
+                context=context,
+                ages=ages,
+                max_gap_factor=max_gap_factor,
             )
 
     def baseline(
@@ -323,14 +330,18 @@ class Store:
         with self._reading() as connection:
             count = sa.func.count()
             first, last, n_fetches = connection.execute(
-                sa.select(sa.func.min(fetches.c.fetched_at), sa.func.max(fetches.c.fetched_at), count)
+                sa.select(
+                    sa.func.min(fetches.c.fetched_at), sa.func.max(fetches.c.fetched_at), count
+                )
             ).one()
             return StoreSummary(
                 backend=self.backend,
                 url=self.url,
                 revision=self._revision,
                 posts=connection.execute(sa.select(count).select_from(posts)).scalar_one(),
-                snapshots=connection.execute(sa.select(count).select_from(post_snapshots)).scalar_one(),
+                snapshots=connection.execute(
+                    sa.select(count).select_from(post_snapshots)
+                ).scalar_one(),
                 media_snapshots=connection.execute(
                     sa.select(count).select_from(media_snapshots)
                 ).scalar_one(),
@@ -379,7 +390,9 @@ class Store:
 
     # -- the watchlist -------------------------------------------------------------------------
 
-    def watch(self, post_ids: Iterable[str], *, now: datetime | None = None, origin: str = "manual") -> int:
+    def watch(
+        self, post_ids: Iterable[str], *, now: datetime | None = None, origin: str = "manual"
+    ) -> int:
         """Add Posts to the watchlist; returns how many were new."""
         ids = list(post_ids)
         return self._write(
@@ -406,7 +419,9 @@ class Store:
         )
 
     def unwatch_account(self, account: Account) -> bool:
-        return self._write(lambda connection, _learnt: watchlist.unwatch_account(connection, account.user_id))
+        return self._write(
+            lambda connection, _learnt: watchlist.unwatch_account(connection, account.user_id)
+        )
 
     def followed_accounts(self) -> list[Account]:
         with self._reading() as connection:

@@ -198,7 +198,9 @@ def remove(connection: sa.Connection, post_ids: Iterable[str]) -> int:
     removed = 0
     for part in chunks(sorted(set(post_ids))):
         keys = sa.select(posts.c.pk).where(posts.c.id.in_(part)).scalar_subquery()
-        removed += connection.execute(sa.delete(watchlist).where(watchlist.c.post_pk.in_(keys))).rowcount
+        removed += connection.execute(
+            sa.delete(watchlist).where(watchlist.c.post_pk.in_(keys))
+        ).rowcount
     return removed
 
 
@@ -229,7 +231,9 @@ def listed(connection: sa.Connection) -> list[WatchedPost]:
     ]
 
 
-def _due_query(*, now: datetime, schedule: Schedule, unclaimed_only: bool) -> sa.Select[tuple[int, str, int | None, int | None, int]]:
+def _due_query(
+    *, now: datetime, schedule: Schedule, unclaimed_only: bool
+) -> sa.Select[tuple[int, str, int | None, int | None, int]]:
     moment = sa.literal(epoch(now), sa.BigInteger)
     born = sa.func.coalesce(posts.c.created_at, watchlist.c.added_at)
     interval = schedule.interval_seconds(moment - born)
@@ -256,7 +260,9 @@ def _due_query(*, now: datetime, schedule: Schedule, unclaimed_only: bool) -> sa
     )
 
 
-def _due_posts(rows: Sequence[sa.Row[tuple[int, str, int | None, int | None, int]]]) -> list[DuePost]:
+def _due_posts(
+    rows: Sequence[sa.Row[tuple[int, str, int | None, int | None, int]]],
+) -> list[DuePost]:
     return [
         DuePost(
             post_id=r.id,
@@ -312,7 +318,9 @@ def release(connection: sa.Connection, token: str) -> int:
     ).rowcount
 
 
-def watch_account(connection: sa.Connection, account: Account, *, now: datetime, learnt: KeyCache) -> bool:
+def watch_account(
+    connection: sa.Connection, account: Account, *, now: datetime, learnt: KeyCache
+) -> bool:
     """Follow an account's new Posts (``watch add --mine``); False if already followed."""
     key = account_pk(connection, account, learnt)
     inserted = connection.execute(
@@ -324,7 +332,9 @@ def watch_account(connection: sa.Connection, account: Account, *, now: datetime,
 def unwatch_account(connection: sa.Connection, user_id: str) -> bool:
     keys = sa.select(accounts.c.pk).where(accounts.c.user_id == user_id).scalar_subquery()
     return bool(
-        connection.execute(sa.delete(watched_accounts).where(watched_accounts.c.account_pk.in_(keys))).rowcount
+        connection.execute(
+            sa.delete(watched_accounts).where(watched_accounts.c.account_pk.in_(keys))
+        ).rowcount
     )
 
 

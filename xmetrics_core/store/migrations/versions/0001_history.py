@@ -97,6 +97,7 @@ def upgrade() -> None:
         sa.Column("pk", sa.Integer, nullable=False),
         sa.Column("fingerprint", sa.String(64), nullable=False),
         sa.Column("fetched_at", sa.BigInteger, nullable=False),
+        sa.Column("day", sa.Integer, nullable=False, comment="UTC day number: fetched_at // 86400"),
         sa.Column("saved_at", sa.BigInteger, nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("account_pk", sa.Integer, nullable=False),
@@ -104,11 +105,16 @@ def upgrade() -> None:
         sa.Column("api_calls", sa.Integer, nullable=False),
         sa.Column("snapshot_count", sa.Integer, nullable=False),
         sa.Column("media_snapshot_count", sa.Integer, nullable=False),
+        sa.Column("read_count", sa.Integer, nullable=False, comment="Posts X returned"),
         sa.PrimaryKeyConstraint("pk", name="pk_fetches"),
         sa.UniqueConstraint("fingerprint", name="uq_fetches_fingerprint"),
-        sa.ForeignKeyConstraint(["account_pk"], ["accounts.pk"], name="fk_fetches_account_pk_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_pk"], ["accounts.pk"], name="fk_fetches_account_pk_accounts"
+        ),
         comment="one row per saved FetchResult; saving it again finds its fingerprint and stops",
     )
+    op.create_index("ix_fetches_fetched_at_pk", "fetches", ["fetched_at", "pk"])
+    op.create_index("ix_fetches_day_fetched_at_pk", "fetches", ["day", "fetched_at", "pk"])
     op.create_table(
         "posts",
         sa.Column("pk", sa.Integer, nullable=False),
@@ -138,17 +144,26 @@ def upgrade() -> None:
     )
     op.create_table(
         "post_snapshots",
-        sa.Column("post_pk", sa.Integer, nullable=False),
-        sa.Column("fetched_at", sa.BigInteger, autoincrement=False, nullable=False),
-        sa.Column("fetch_pk", sa.Integer, nullable=False),
+        sa.Column(
+            "fetch_pk", sa.Integer, autoincrement=False, nullable=False, comment="fetches.pk"
+        ),
+        sa.Column("post_pk", sa.Integer, autoincrement=False, nullable=False, comment="posts.pk"),
+        sa.Column("fetched_at", sa.BigInteger, nullable=False),
         sa.Column("account_pk", sa.Integer, nullable=False),
         sa.Column("status", sa.SmallInteger, nullable=False),
         sa.Column("detail_pk", sa.Integer, nullable=True),
         *_metrics(POST_METRICS),
         sa.Column("extra", sa.Text, nullable=True, comment=EXTRA_COMMENT),
-        sa.PrimaryKeyConstraint("post_pk", "fetched_at", "fetch_pk", name="pk_post_snapshots"),
-        sa.ForeignKeyConstraint(["post_pk"], ["posts.pk"], name="fk_post_snapshots_post_pk_posts"),
-        sa.ForeignKeyConstraint(["fetch_pk"], ["fetches.pk"], name="fk_post_snapshots_fetch_pk_fetches"),
+        sa.PrimaryKeyConstraint("fetch_pk", "post_pk", name="pk_post_snapshots"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "post_days",
+        sa.Column("post_pk", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("day", sa.Integer, autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("post_pk", "day", name="pk_post_days"),
+        sa.ForeignKeyConstraint(["post_pk"], ["posts.pk"], name="fk_post_days_post_pk_posts"),
+        comment="the UTC days on which a Post has snapshots: the way into post_snapshots",
         sqlite_with_rowid=False,
     )
     op.create_table(
@@ -171,15 +186,24 @@ def upgrade() -> None:
     )
     op.create_table(
         "media_snapshots",
-        sa.Column("media_pk", sa.Integer, nullable=False),
-        sa.Column("fetched_at", sa.BigInteger, autoincrement=False, nullable=False),
-        sa.Column("fetch_pk", sa.Integer, nullable=False),
+        sa.Column(
+            "fetch_pk", sa.Integer, autoincrement=False, nullable=False, comment="fetches.pk"
+        ),
+        sa.Column("media_pk", sa.Integer, autoincrement=False, nullable=False, comment="media.pk"),
+        sa.Column("fetched_at", sa.BigInteger, nullable=False),
         sa.Column("account_pk", sa.Integer, nullable=False),
         *_metrics(MEDIA_METRICS),
         sa.Column("extra", sa.Text, nullable=True, comment=EXTRA_COMMENT),
-        sa.PrimaryKeyConstraint("media_pk", "fetched_at", "fetch_pk", name="pk_media_snapshots"),
-        sa.ForeignKeyConstraint(["media_pk"], ["media.pk"], name="fk_media_snapshots_media_pk_media"),
-        sa.ForeignKeyConstraint(["fetch_pk"], ["fetches.pk"], name="fk_media_snapshots_fetch_pk_fetches"),
+        sa.PrimaryKeyConstraint("fetch_pk", "media_pk", name="pk_media_snapshots"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "media_days",
+        sa.Column("media_pk", sa.Integer, autoincrement=False, nullable=False),
+        sa.Column("day", sa.Integer, autoincrement=False, nullable=False),
+        sa.PrimaryKeyConstraint("media_pk", "day", name="pk_media_days"),
+        sa.ForeignKeyConstraint(["media_pk"], ["media.pk"], name="fk_media_days_media_pk_media"),
+        comment="the UTC days on which a media item has snapshots: the way into media_snapshots",
         sqlite_with_rowid=False,
     )
     op.create_table(
@@ -189,22 +213,24 @@ def upgrade() -> None:
         sa.Column("post_pk", sa.Integer, nullable=False),
         sa.Column("source", sa.String(16), nullable=False),
         sa.Column("owned", sa.Boolean, nullable=False),
-        sa.Column("read_count", sa.Integer, nullable=False),
         sa.Column("first_read_at", sa.BigInteger, nullable=False),
-        sa.Column("last_read_at", sa.BigInteger, nullable=False),
         sa.PrimaryKeyConstraint("day", "account_pk", "post_pk", "source", name="pk_reads"),
-        sa.ForeignKeyConstraint(["account_pk"], ["accounts.pk"], name="fk_reads_account_pk_accounts"),
+        sa.ForeignKeyConstraint(
+            ["account_pk"], ["accounts.pk"], name="fk_reads_account_pk_accounts"
+        ),
         sa.ForeignKeyConstraint(["post_pk"], ["posts.pk"], name="fk_reads_post_pk_posts"),
-        comment="the cost ledger: Post reads per UTC day, account and source",
+        comment="the cost ledger: the Posts read each UTC day, by account and source",
     )
 
 
 def downgrade() -> None:
     for table in (
         "reads",
+        "media_days",
         "media_snapshots",
         "media_posts",
         "media",
+        "post_days",
         "post_snapshots",
         "status_details",
         "statuses",
