@@ -376,7 +376,7 @@ def naive_heatmap(engine: sa.Engine) -> pd.DataFrame:
     latest = naive_latest(engine)
     created = pd.to_datetime(latest["created_at"], utc=True)
     return (
-        latest.assign(weekday=created.dt.dayofweek, hour=created.dt.hour)
+        latest.assign(weekday=created.dt.day_of_week, hour=created.dt.hour)
         .groupby(["weekday", "hour"])["engagement_rate"]
         .agg(["median", "size"])
     )

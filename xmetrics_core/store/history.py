@@ -194,7 +194,7 @@ def _rows(connection: sa.Connection, query: sa.Select[Any]) -> pd.DataFrame:
     with NULLs come out as float64 with NaN (counts are far below 2**53)."""
     result = connection.execute(query)
     names = list(result.keys())
-    rows = result.tuples().all()
+    rows = result.all()
     if not rows:
         return pd.DataFrame({name: pd.Series(dtype=object) for name in names})
     return pd.DataFrame(dict(zip(names, map(list, zip(*rows, strict=True)), strict=True)))
@@ -882,7 +882,7 @@ def best_time(
     cells = (
         pd.DataFrame(
             {
-                "_day": local.dt.dayofweek.astype("int64"),
+                "_day": local.dt.day_of_week.astype("int64"),
                 HOUR: local.dt.hour.astype("int64"),
                 ENGAGEMENT_RATE: newest[ENGAGEMENT_RATE].astype(_FLOAT),
             }

@@ -324,9 +324,11 @@ def watch_account(
     """Follow an account's new Posts (``watch add --mine``); False if already followed."""
     key = account_pk(connection, account, learnt)
     inserted = connection.execute(
-        insert_ignore(connection, watched_accounts).values(account_pk=key, added_at=epoch(now))
-    ).rowcount
-    return bool(inserted)
+        insert_ignore(connection, watched_accounts)
+        .values(account_pk=key, added_at=epoch(now))
+        .returning(watched_accounts.c.account_pk)
+    ).scalar()
+    return inserted is not None
 
 
 def unwatch_account(connection: sa.Connection, user_id: str) -> bool:
