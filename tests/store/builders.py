@@ -150,3 +150,25 @@ def child_env() -> dict[str, str]:
         **os.environ,
         "PYTHONPATH": os.pathsep.join(filter(None, [root, os.environ.get("PYTHONPATH")])),
     }
+
+
+def numbered_result(n: int, *, posts: int = 50, with_video: bool = True) -> FetchResult:
+    """The n-th hourly read of the same ``posts`` Posts (deterministic: the same n gives the
+    same result, so two writers saving it must store it once)."""
+    created = [T0 + timedelta(minutes=k) for k in range(posts)]
+    ids = [post_id(c, k) for k, c in enumerate(created)]
+    records = [
+        record(
+            pid,
+            created=c,
+            metrics=impressions(100 * n + k),
+            media_keys=[f"7_{k}"] if with_video else [],
+        )
+        for k, (pid, c) in enumerate(zip(ids, created, strict=True))
+    ]
+    media = (
+        [video(f"7_{k}", [pid], [50 + n, 40, 30, 20, 10]) for k, pid in enumerate(ids)]
+        if with_video
+        else []
+    )
+    return result(records, at=T0 + timedelta(hours=n, seconds=1), media=media)

@@ -133,3 +133,11 @@ def store(store_url: str) -> Iterator[Store]:
 
 
 StoreFactory = Callable[[], Store]
+
+
+@pytest.fixture
+def postgres(tmp_path: Path) -> Iterator[Backend]:
+    """PostgreSQL alone, for the tests of what only PostgreSQL does (its own locks, roles)."""
+    made = Backend("postgresql", tmp_path)
+    yield made
+    made.cleanup()

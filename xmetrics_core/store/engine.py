@@ -106,9 +106,7 @@ def normalised_url(url: str | sa.URL) -> sa.URL:
         raise StoreUnavailable(f"not a database URL: {exc}") from None
     backend = parsed.get_backend_name()
     if backend == "postgresql":
-        if parsed.get_driver_name() != "psycopg":
-            parsed = parsed.set(drivername="postgresql+psycopg")
-        return parsed
+        return parsed.set(drivername="postgresql+psycopg")
     if backend == "sqlite":
         return parsed
     raise StoreUnavailable(
@@ -152,17 +150,36 @@ def create_store_engine(
     )
 
 
+def _check_writable(path: Path) -> None:
+    """Create the store's folder (0700) and refuse, before SQLite does so cryptically, a file
+    or folder this user may not write (WAL mode writes ``-wal`` and ``-shm`` files beside it)."""
+    folder = path.parent
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+    except OSError as exc:
+        raise StoreReadOnly(
+            f"cannot create the history folder {folder}: {exc.strerror or exc}; point "
+            f"{DATABASE_URL_ENV} at a writable place"
+        ) from None
+    if path.exists() and not os.access(path, os.W_OK):
+        raise StoreReadOnly(
+            f"the history store {path} is read-only for this user: give xmetrics write "
+            f"access to it, or point {DATABASE_URL_ENV} elsewhere"
+        )
+    wal = path.with_name(path.name + "-wal")
+    if not os.access(folder, os.W_OK) and not (wal.exists() and os.access(wal, os.W_OK)):
+        raise StoreReadOnly(
+            f"the history folder {folder} is read-only for this user (SQLite writes its "
+            f"journal beside {path.name}): give xmetrics write access to it, or point "
+            f"{DATABASE_URL_ENV} elsewhere"
+        )
+
+
 def _sqlite_engine(url: sa.URL, *, busy_timeout: float) -> sa.Engine:
     database = url.database or ""
     in_memory = database in ("", ":memory:") or "mode=memory" in str(url)
     if not in_memory and not database.startswith("file:"):
-        folder = Path(database).expanduser().parent
-        try:
-            folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-        except OSError as exc:
-            raise StoreReadOnly(
-                f"cannot create the history folder {folder}: {exc.strerror or exc}"
-            ) from None
+        _check_writable(Path(database).expanduser())
     engine = sa.create_engine(
         url,
         connect_args={"timeout": busy_timeout, "check_same_thread": False},
