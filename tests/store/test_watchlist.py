@@ -184,3 +184,14 @@ def test_two_collector_processes_never_claim_the_same_post(store_url: str, tmp_p
     claimed = [[pid for line in out.splitlines() for pid in line.split()] for out, _ in outputs]
     everything = claimed[0] + claimed[1]
     assert len(everything) == len(set(everything)) == len(ids)
+
+
+def test_a_post_past_the_last_age_of_a_bounded_schedule_is_never_due(store: Store) -> None:
+    created = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    (pid,) = watched(store, created)
+    short = Schedule.parse("2d:6h")
+    assert [d.post_id for d in store.due(now=created + timedelta(days=1), schedule=short)] == [pid]
+    assert store.due(now=created + timedelta(days=3), schedule=short) == []
+    assert store.claim_due(limit=5, now=created + timedelta(days=3), schedule=short).post_ids == ()
+    weekly = store.due(now=created + timedelta(days=90))
+    assert [d.interval for d in weekly] == [timedelta(weeks=1)]

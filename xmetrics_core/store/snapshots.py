@@ -15,10 +15,14 @@ What one save writes (all or nothing):
   links;
 * the ``posts`` rows (ID, author, creation time, text) for labels and ages, the creation
   time from the snowflake when X returned no Post;
+* the ``post_days`` / ``media_days`` rows of the day (on its first save that day);
 * the cost ledger: one read per Post X returned (see :mod:`.ledger`).
 
-Rows are written in sorted key order so concurrent PostgreSQL writers never wait on each
-other in a cycle; on SQLite the transaction takes the write lock first (``BEGIN IMMEDIATE``).
+The snapshot rows hang off the new ``fetches`` row, so they cannot exist yet: they are
+appended in bulk (SQLite ``executemany``, PostgreSQL ``COPY``), every other table with
+``INSERT … ON CONFLICT``. Rows are written in sorted key order so concurrent PostgreSQL
+writers never wait on each other in a cycle; on SQLite the transaction takes the write lock
+first (``BEGIN IMMEDIATE``).
 """
 
 from __future__ import annotations
