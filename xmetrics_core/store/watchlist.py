@@ -7,7 +7,8 @@ daily until 30 days, weekly after (:data:`DEFAULT_SCHEDULE`; :meth:`Schedule.par
 last read was in an earlier bucket (an earlier UTC hour, UTC day, or 7-day week) than now, so
 it is read at most once per interval, a collector started by cron a few seconds early or late
 never skips a whole interval, and the daily reads fall one per UTC day, the day X bills a
-Post once. Any read counts, whoever made it (dashboard, CLI, collector); a FAILED one does not.
+Post once. Any read counts, whoever made it (dashboard, CLI, collector); a FAILED one does not
+(a Post whose reads all failed on its last day is due again).
 
 **Claims.** :func:`claim_due` marks the due Posts it hands out with a claim token and a lease
 (``claimed_until``) in one write transaction: SQLite's write lock (``BEGIN IMMEDIATE``)
@@ -43,6 +44,8 @@ from xmetrics_core.store.keys import (
 from xmetrics_core.store.schema import (
     STATUS_CODES,
     accounts,
+    fetches,
+    post_days,
     post_snapshots,
     posts,
     watched_accounts,
@@ -158,11 +161,37 @@ class WatchedPost:
 _FAILED: Final = STATUS_CODES[PostStatus.FAILED]
 
 
-def _last_read() -> sa.ScalarSelect[int]:
-    return (
-        sa.select(sa.func.max(post_snapshots.c.fetched_at))
-        .where(post_snapshots.c.post_pk == watchlist.c.post_pk, post_snapshots.c.status != _FAILED)
+def _last_reads() -> sa.CTE:
+    """``(post_pk, last_read)`` for every watched Post: the time of its newest read that did not
+    fail, on the last UTC day it has snapshots (found through ``post_days`` and that day's
+    fetches, newest first: a few key lookups, never a scan of the snapshots). A day whose
+    every read failed leaves it NULL: due again. Materialized: computed once per Post."""
+    last_day = (
+        sa.select(sa.func.max(post_days.c.day))
+        .where(post_days.c.post_pk == watchlist.c.post_pk)
+        .correlate(watchlist)
         .scalar_subquery()
+    )
+    newest = (
+        sa.select(fetches.c.fetched_at)
+        .select_from(fetches)
+        .join(
+            post_snapshots,
+            sa.and_(
+                post_snapshots.c.fetch_pk == fetches.c.pk,
+                post_snapshots.c.post_pk == watchlist.c.post_pk,
+            ),
+        )
+        .where(fetches.c.day == last_day, post_snapshots.c.status != _FAILED)
+        .order_by(fetches.c.fetched_at.desc(), fetches.c.pk.desc())
+        .limit(1)
+        .correlate(watchlist)
+        .scalar_subquery()
+    )
+    return (
+        sa.select(watchlist.c.post_pk, newest.label("last_read"))
+        .cte("last_reads")
+        .prefix_with("MATERIALIZED")
     )
 
 
@@ -206,16 +235,19 @@ def remove(connection: sa.Connection, post_ids: Iterable[str]) -> int:
 
 def listed(connection: sa.Connection) -> list[WatchedPost]:
     """Every watched Post, youngest first."""
+    last_reads = _last_reads()
     rows = connection.execute(
         sa.select(
             posts.c.id,
             watchlist.c.added_at,
             watchlist.c.origin,
             posts.c.created_at,
-            _last_read().label("last_read"),
+            last_reads.c.last_read,
             watchlist.c.claimed_until,
         )
+        .select_from(watchlist)
         .join(posts, posts.c.pk == watchlist.c.post_pk)
+        .join(last_reads, last_reads.c.post_pk == watchlist.c.post_pk)
         .order_by(sa.desc(posts.c.created_at), posts.c.id)
     ).all()
     return [
@@ -237,7 +269,8 @@ def _due_query(
     moment = sa.literal(epoch(now), sa.BigInteger)
     born = sa.func.coalesce(posts.c.created_at, watchlist.c.added_at)
     interval = schedule.interval_seconds(moment - born)
-    last = _last_read()
+    last_reads = _last_reads()
+    last = last_reads.c.last_read
     conditions: list[sa.ColumnElement[bool]] = [
         interval.is_not(None),
         sa.or_(last.is_(None), last // interval < moment // interval),
@@ -254,7 +287,9 @@ def _due_query(
             last.label("last_read"),
             interval.label("interval"),
         )
+        .select_from(watchlist)
         .join(posts, posts.c.pk == watchlist.c.post_pk)
+        .join(last_reads, last_reads.c.post_pk == watchlist.c.post_pk)
         .where(*conditions)
         .order_by(sa.nulls_first(sa.asc(last)), sa.desc(born), watchlist.c.post_pk)
     )
