@@ -306,3 +306,16 @@ def test_the_store_serves_many_threads_at_once(store_url: str) -> None:
             thread.join(timeout=120)
         assert errors == []
         assert store.summary().snapshots == 8
+
+
+def test_a_lock_on_the_snapshot_table_is_named_locked_too(postgres: Backend) -> None:
+    # the snapshots are written with COPY through the driver's own cursor
+    url = postgres.new_url()
+    open_store(url).close()
+    holder = create_store_engine(url)
+    with holder.connect() as connection:
+        connection.exec_driver_sql("LOCK TABLE post_snapshots IN ACCESS EXCLUSIVE MODE")
+        with open_store(url, busy_timeout=0.3) as store, pytest.raises(StoreLocked):
+            store.save(one_result(), source="cli", account=Account(user_id=ME))  # type: ignore[arg-type]
+        connection.rollback()
+    holder.dispose()

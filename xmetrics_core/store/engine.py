@@ -28,6 +28,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Final
 
+import psycopg
 import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
@@ -251,8 +252,9 @@ def store_error(exc: BaseException, url: str | sa.URL) -> StoreError:
     return StoreUnavailable(f"the history store {where} cannot be used: {text}")
 
 
-#: What :func:`translated` turns into store errors.
-DRIVER_ERRORS: Final = (sa.exc.DBAPIError, sqlite3.Error, sa.exc.DisconnectionError)
+#: What :func:`translated` turns into store errors (the bulk writes use the drivers' own
+#: cursors, whose errors SQLAlchemy does not wrap).
+DRIVER_ERRORS: Final = (sa.exc.DBAPIError, sa.exc.DisconnectionError, sqlite3.Error, psycopg.Error)
 
 
 @contextmanager
