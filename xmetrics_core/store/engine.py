@@ -60,6 +60,9 @@ MIGRATION_LOCK_KEY: Final = 0x786D6574726963
 #: SQLite page cache per connection (KiB): a save touches one page per Post in each snapshot
 #: table, so 1,000 Posts' pages should stay in memory between hourly saves.
 SQLITE_CACHE_KIB: Final = 32 * 1024
+#: Read the file through a memory map: a Post's snapshots sit on a page per read (time-major
+#: keys), and a read() system call per page was most of a 20-Post, 30-day growth query.
+SQLITE_MMAP_BYTES: Final = 1 << 30
 SQLITE_PAGE_SIZE: Final = 4096
 SQLITE_WAL_AUTOCHECKPOINT: Final = 1000
 #: Execution option asking for a write transaction (``BEGIN IMMEDIATE`` on SQLite).
@@ -201,6 +204,7 @@ def _sqlite_engine(url: sa.URL, *, busy_timeout: float) -> sa.Engine:
             cursor.execute("PRAGMA synchronous = NORMAL")
             cursor.execute(f"PRAGMA cache_size = -{SQLITE_CACHE_KIB}")
             cursor.execute(f"PRAGMA wal_autocheckpoint = {SQLITE_WAL_AUTOCHECKPOINT}")
+            cursor.execute(f"PRAGMA mmap_size = {SQLITE_MMAP_BYTES}")
             cursor.execute("PRAGMA foreign_keys = ON")
         finally:
             cursor.close()
