@@ -16,8 +16,15 @@ from typing import Any
 import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
+from xmetrics_core.errors import InputError
 from xmetrics_ui.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
-from xmetrics_ui.ui import render_connection_panel, report_unexpected, show_flash
+from xmetrics_ui.ui import (
+    app_pages,
+    page_frame,
+    render_connection_panel,
+    report_unexpected,
+    show_flash,
+)
 from xmetrics_ui.views import PERSISTENT_WIDGET_KEYS
 
 
@@ -33,7 +40,7 @@ def _secrets_section() -> Mapping[str, Any]:
 def _configured() -> ConfiguredCredential | None:
     try:
         return configured_credential(secrets=_secrets_section(), environ=os.environ)
-    except ValueError as exc:  # a half-filled OAuth 1.0a set: say which names are missing
+    except InputError as exc:  # a half-filled OAuth 1.0a set, a bad API base URL: say which
         st.sidebar.warning(f"Configured credentials ignored: {exc}")
         return None
 
@@ -47,16 +54,11 @@ if handle_oauth_callback(callback_params):
 st.session_state[CONFIGURED_KEY] = _configured()
 keep_widget_values(PERSISTENT_WIDGET_KEYS)
 
-navigation = st.navigation(
-    [
-        st.Page("pages/connect.py", title="Connect", default=True),
-        st.Page("pages/posts.py", title="Posts"),
-        st.Page("pages/video.py", title="Video"),
-    ]
-)
+navigation = st.navigation(app_pages())
 show_flash()
 try:
-    navigation.run()
+    with page_frame():
+        navigation.run()
 except Exception as exc:  # never a traceback on the page (Streamlit's reruns are not Exceptions)
     report_unexpected(exc)
 render_connection_panel()  # after the page, so the rate limit includes this run's requests

@@ -55,20 +55,6 @@ CHROMIUM_ARGS = [
 ]
 
 
-def _navigation_only() -> None:
-    """AppTest resets the old pages-directory flag each run; keep st.navigation in charge
-    (the real server does so after its first run). See tests/app/conftest.py."""
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    class NavigationPagesManager(PagesManager):
-        def __init__(self, *args: object, **kwargs: object) -> None:
-            super().__init__(*args, **kwargs)  # type: ignore[arg-type]
-            PagesManager.uses_pages_directory = False
-
-    setattr(app_test_module, "PagesManager", NavigationPagesManager)  # noqa: B010
-
-
 def _demo_ids(sandbox: Sandbox) -> list[str]:
     return [post.id for post in sandbox.world.demo_posts][:POSTS]
 
@@ -229,7 +215,6 @@ def main() -> None:
     parser.add_argument("--reruns", type=int, default=15)
     parser.add_argument("--no-browser", action="store_true")
     args = parser.parse_args()
-    _navigation_only()
     settings = SandboxSettings(demo_posts=POSTS)
     with start_sandbox(settings=settings) as sandbox:
         reruns = measure_reruns(sandbox, args.reruns)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import streamlit as st
 
 from xmetrics_core.connection import (
-    OAUTH2_SCOPES,
     AuthMethod,
     ConfiguredCredential,
     Endpoints,
@@ -13,7 +12,8 @@ from xmetrics_core.connection import (
     groups_label,
 )
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
-from xmetrics_core.errors import Unauthorized, XApiError
+from xmetrics_core.defaults import OAUTH2_SCOPES, X_API_BASE_URL
+from xmetrics_core.errors import InputError, Unauthorized, XApiError
 from xmetrics_core.oauth import fetch_app_bearer_token
 from xmetrics_ui.session import (
     CONFIGURED_KEY,
@@ -61,7 +61,7 @@ def _connect_now(
         connection = establish_connection(
             credential, method=method, endpoints=endpoints, remember=remember, source=source
         )
-    except (XApiError, ValueError) as exc:
+    except (XApiError, InputError) as exc:
         st.error(explain(exc))
         return
     flash("success", f"Connected as {connection.account_label}.")
@@ -73,13 +73,13 @@ def _api_base(key: str) -> Endpoints | None:
     with st.expander("Advanced: API base URL"):
         text = st.text_input(
             "API base URL",
-            value="https://api.x.com",
+            value=X_API_BASE_URL,
             key=key,
             help="Point at a local sandbox (e.g. http://127.0.0.1:8787) instead of X.",
         )
     try:
         return endpoints_for(text)
-    except ValueError as exc:
+    except InputError as exc:
         st.error(str(exc))
         return None
 
@@ -123,7 +123,7 @@ def _demo_section(remember: bool) -> None:
     if st.button("Connect the Demo account", key="xm_demo", type="primary"):
         try:
             url = start_demo_sign_in(remember=remember)
-        except (XApiError, ValueError, OSError) as exc:
+        except (XApiError, InputError, OSError) as exc:
             st.error(f"The Demo account could not start: {explain(exc)}")
             return
         _send_browser_to(url, "Open the Demo account's consent page")
@@ -172,7 +172,7 @@ def _remembered_section() -> None:
                 else:
                     st.error(explain(exc))
                 return
-            except ValueError as exc:
+            except InputError as exc:
                 st.error(explain(exc))
                 return
             flash("success", f"Connected as {connection.account_label}.")
@@ -206,7 +206,7 @@ def _bearer_tab(remember: bool) -> None:
                 credential = fetch_app_bearer_token(
                     app_key.strip(), app_secret.strip(), base_url=endpoints.api_base_url
                 )
-            except (XApiError, ValueError) as exc:
+            except (XApiError, InputError) as exc:
                 st.error(explain(exc))
                 return
             _connect_now(
@@ -258,7 +258,7 @@ def _oauth1_tab(remember: bool) -> None:
                 callback="oob" if use_pin else this_app_url(),
                 remember=remember,
             )
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             st.error(explain(exc))
             return
         if sign_in:
@@ -276,7 +276,7 @@ def _oauth1_tab(remember: bool) -> None:
                 return
             try:
                 connection = finish_oauth1_sign_in(request_token=request_token, verifier=pin)
-            except (XApiError, ValueError) as exc:
+            except (XApiError, InputError) as exc:
                 st.error(explain(exc))
                 return
             st.session_state.pop(PIN_PENDING_KEY, None)
@@ -310,7 +310,7 @@ def _oauth2_tab(remember: bool) -> None:
                 scopes=tuple(scopes_text.split()),
                 remember=remember,
             )
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             st.error(explain(exc))
             return
         _send_browser_to(url, "Open X's consent page")

@@ -1,9 +1,10 @@
 """Shared fixtures: the X API v2 sandbox over real HTTP on 127.0.0.1.
 
-* ``sandbox`` (session): one sandbox for the whole test session (seed 7, real "now"). It is
+* ``sandbox`` (session): one sandbox for the whole test session (seed 7, real "now"; its world
+  holds still, the in-process default, so ground truth never moves under a test). It is
   shared, so tests must not leave state behind: clear ``faults`` and ``request_log`` around a
-  test that uses them, and never ``clock.advance()`` it (use ``fresh_sandbox``). Its rate limits
-  are 100x the captured ones so that many tests sharing one app never hit a 429 by accident.
+  test that uses them, and never move its clock (use ``fresh_sandbox``). Its rate limits
+  are 100x the default ones so that many tests sharing one app never hit a 429 by accident.
 * ``fresh_sandbox`` (function): a new sandbox with the captured default settings, stopped after
   the test: use it for clock jumps, rate limits, credits or anything stateful.
 * ``sandbox_factory`` (function): ``sandbox_factory(settings=..., seed=..., now=...)`` starts
@@ -24,7 +25,7 @@ SandboxFactory = Callable[..., Sandbox]
 
 _SHARED_SETTINGS = SandboxSettings(
     rate_limits={
-        endpoint: (None if app is None else app * 100, user * 100)
+        endpoint: (None if app is None else app * 100, None if user is None else user * 100)
         for endpoint, (app, user) in DEFAULT_RATE_LIMITS.items()
     }
 )

@@ -47,3 +47,11 @@ def test_group_keys_round_trip():
     for group in Group:
         assert Group.from_key(group.key) is group
         assert Group.from_key(group.value) is group
+
+
+def test_column_labels_name_the_metric_and_its_group() -> None:
+    from xmetrics_core.catalogue import column_label
+
+    assert column_label("public_metrics.like_count") == "Likes (public)"
+    assert column_label("non_public_metrics.playback_25_count") == "Played to 25% (non-public)"
+    assert column_label("engagement_rate") == "Engagement rate"

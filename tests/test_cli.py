@@ -16,11 +16,11 @@ import pytest
 
 from xmetrics_core.catalogue import Group, Level, metrics_for
 from xmetrics_core.cli import main, media_table, post_table, write_table
-from xmetrics_core.client import result_from_pages
 from xmetrics_core.credentials import ENV_VARIABLES
 from xmetrics_core.exports import neutralise_formula, safe_csv_text
 from xmetrics_core.frames import media_frame, posts_frame
 from xmetrics_core.models import FetchResult, IdStatus, PostStatus
+from xmetrics_core.parsing import result_from_pages
 
 SCOPES = ("tweet.read", "users.read", "offline.access")
 
@@ -409,3 +409,26 @@ def test_cli_json_has_the_same_rows_with_null_for_missing_and_raw_text() -> None
     (video,) = json.loads(media_out.getvalue())
     assert video["duration_ms"] == 1500 and video["public_metrics.view_count"] == 11
     assert video["preview_image_url"] is None
+
+
+def test_help_loads_neither_pandas_nor_the_http_stack() -> None:
+    import subprocess
+    from pathlib import Path
+
+    probe = (
+        "import sys\n"
+        "from xmetrics_core.cli import main\n"
+        "try:\n    main(['--help'])\nexcept SystemExit:\n    pass\n"
+        "heavy = ('pandas', 'pyarrow', 'numpy', 'plotly', 'requests', 'oauthlib')\n"
+        "print(sorted(name for name in heavy if name in sys.modules))\n"
+    )
+    answer = subprocess.run(
+        [sys.executable, "-c", probe],
+        capture_output=True,
+        text=True,
+        cwd=Path(__file__).resolve().parents[1],
+        timeout=60,
+        check=True,
+    )
+    assert "fetch" in answer.stdout
+    assert answer.stdout.strip().splitlines()[-1] == "[]"

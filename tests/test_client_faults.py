@@ -42,7 +42,7 @@ def client_for(
     settings: dict[str, Any] = {
         "credential": credential,
         "base_url": sandbox.base_url,
-        "clock": sandbox.clock.now,
+        "clock": sandbox.clock.protocol_now,  # the host's clock: rate-limit resets, expiry
         "retry": RetryPolicy(sleep=sleeps if sleeps is not None else Sleeps(), random=lambda: 0.0),
     }
     return XClient(**(settings | overrides))
@@ -82,8 +82,8 @@ def test_429_past_the_wait_bound_fails_the_batch_with_the_reset_time(clean: Any)
     assert_every_id_once(result, ids)
     failed = [s for s in result.statuses if s.status is PostStatus.FAILED]
     assert [s.id for s in failed] == ids[:100]
-    reset = (sandbox.clock.now() + timedelta(seconds=900)).strftime("%H:%M")
-    minute_before = (sandbox.clock.now() + timedelta(seconds=899)).strftime("%H:%M")
+    reset = (sandbox.clock.protocol_now() + timedelta(seconds=900)).strftime("%H:%M")
+    minute_before = (sandbox.clock.protocol_now() + timedelta(seconds=899)).strftime("%H:%M")
     assert all("rate limited" in s.detail for s in failed)
     assert any(f"try again after {hhmm} UTC" in failed[0].detail for hhmm in (reset, minute_before))
     assert {s.status for s in result.statuses[100:]} == {PostStatus.PUBLIC_ONLY_APP_ONLY}
@@ -237,7 +237,7 @@ def test_token_expiring_within_a_minute_is_refreshed_before_the_request(clean: A
         refresh_token=credential.refresh_token,
         client_id=credential.client_id,
         client_secret=credential.client_secret,
-        expires_at=sandbox.clock.now() + timedelta(seconds=30),
+        expires_at=sandbox.clock.protocol_now() + timedelta(seconds=30),
     )
     handed_back: list[OAuth2Credential] = []
     with client_for(sandbox, credential, on_credential_refreshed=handed_back.append) as client:

@@ -19,6 +19,7 @@ from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Creden
 from xmetrics_core.models import PostStatus
 from xmetrics_core.references import parse_references, snowflake_time, within_private_window
 from xmetrics_core.retry import RetryPolicy
+from xmetrics_core.transport import RequestsTransport
 
 WITH_PRIVATE = {PostStatus.OK, PostStatus.NOT_PROMOTED}
 
@@ -332,5 +333,7 @@ def test_sessions_of_ended_calling_threads_are_released(clean: Any) -> None:
             caller.start()
             caller.join(timeout=10)
         client.recent_posts(user_id)
-        assert [thread for thread, _ in client._sessions] == [threading.current_thread()]
+        transport = client.api.transport
+        assert isinstance(transport, RequestsTransport)
+        assert transport.session_threads() == [threading.current_thread()]
     assert sandbox.request_log.count(path=f"/2/users/{user_id}/tweets") == 6

@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-import json
-import stat
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
 
@@ -18,13 +15,8 @@ from xmetrics_core.connection import (
     Connection,
     Endpoints,
     PendingSignIn,
-    RememberedConnections,
-    ResultCache,
     app_base_url,
     configured_credential,
-    credential_from_json,
-    credential_to_json,
-    default_config_dir,
     endpoints_for,
     group_options,
     may_load_in_browser,
@@ -188,124 +180,6 @@ def test_environment_variables_use_the_cli_names():
 def test_nothing_configured_gives_none():
     assert configured_credential(secrets=None, environ={"HOME": "/tmp"}) is None
     assert configured_credential(secrets={"bearer_token": "  "}, environ={}) is None
-
-
-# -- remember on this computer ----------------------------------------------------------------------
-
-
-def test_config_dir_honours_the_override_variable(tmp_path):
-    assert default_config_dir({"XMETRICS_CONFIG_DIR": str(tmp_path)}) == tmp_path
-    assert default_config_dir({"XDG_CONFIG_HOME": str(tmp_path)}) == tmp_path / "xmetrics"
-
-
-def test_remembered_file_is_created_readable_only_by_the_user(tmp_path):
-    store = RememberedConnections(config_dir=tmp_path / "xmetrics")
-    store.save(_connection())
-    mode = stat.S_IMODE(store.path.stat().st_mode)
-    assert mode == 0o600
-    assert stat.S_IMODE(store.path.parent.stat().st_mode) == 0o700
-    assert [p.name for p in store.path.parent.iterdir()] == ["credentials.json"]
-
-
-def test_a_world_readable_file_is_tightened_on_the_next_save(tmp_path):
-    store = RememberedConnections(config_dir=tmp_path)
-    store.path.write_text("{}")
-    store.path.chmod(0o644)
-    store.save(_connection())
-    assert stat.S_IMODE(store.path.stat().st_mode) == 0o600
-
-
-def test_every_credential_kind_round_trips_through_the_file(tmp_path):
-    store = RememberedConnections(config_dir=tmp_path)
-    store.save(_connection(OAUTH2, username="alice"))
-    store.save(_connection(OAUTH1, username="bob"))
-    store.save(_connection(BearerCredential(token="bearer-secret"), username=None))
-    loaded = {r.connection.account_label: r.connection for r in store.load()}
-    assert set(loaded) == {"@alice (Demo User)", "@bob (Demo User)", "App-only (no user account)"}
-    assert loaded["@alice (Demo User)"].credential == OAUTH2
-    assert loaded["@bob (Demo User)"].credential == OAUTH1
-    assert loaded["@alice (Demo User)"].endpoints == SANDBOX
-
-
-def test_saving_the_same_account_again_replaces_it_and_forget_removes_it(tmp_path):
-    store = RememberedConnections(config_dir=tmp_path)
-    store.save(_connection(OAUTH1, username="same"))
-    store.save(_connection(OAUTH2, username="same"))
-    (only,) = store.load()
-    assert only.connection.credential == OAUTH2
-    store.forget(only.connection)
-    assert store.load() == ()
-    assert json.loads(store.path.read_text())["connections"] == []
-
-
-@pytest.mark.parametrize(
-    "content", ["", "not json", "[]", '{"format": 99}', '{"format": 1, "connections": [{"x": 1}]}']
-)
-def test_an_unreadable_file_counts_as_nothing_remembered(tmp_path, content):
-    store = RememberedConnections(config_dir=tmp_path)
-    store.path.write_text(content)
-    assert store.load() == ()
-
-
-def test_credential_json_rejects_unknown_kinds():
-    with pytest.raises(ValueError, match="unknown credential kind"):
-        credential_from_json({"kind": "cookie"})
-    with pytest.raises(ValueError, match="missing"):
-        credential_from_json({"kind": "bearer"})
-    assert credential_from_json(credential_to_json(OAUTH1)) == OAUTH1
-
-
-def test_missing_remember_file_loads_empty_and_forget_does_not_create_it(tmp_path: Path):
-    store = RememberedConnections(config_dir=tmp_path / "absent")
-    assert store.load() == ()
-    store.forget(_connection())
-    assert not store.path.exists()
-
-
-# -- the result cache ---------------------------------------------------------------------------------
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_cached_results_expire_after_the_ttl():
-    clock = FakeClock()
-    cache: ResultCache[str] = ResultCache(ttl_seconds=60, max_entries=4, clock=clock)
-    cache.put(("fp", "ids"), "result")
-    clock.now = 59
-    assert cache.get(("fp", "ids")) == "result"
-    clock.now = 61
-    assert cache.get(("fp", "ids")) is None
-    assert len(cache) == 0
-
-
-def test_the_least_recently_used_entry_goes_first():
-    cache: ResultCache[int] = ResultCache(ttl_seconds=60, max_entries=2, clock=FakeClock())
-    cache.put(("a",), 1)
-    cache.put(("b",), 2)
-    assert cache.get(("a",)) == 1
-    cache.put(("c",), 3)
-    assert cache.get(("b",)) is None
-    assert cache.get(("a",)) == 1
-    assert cache.get(("c",)) == 3
-
-
-def test_discarding_one_credential_keeps_the_others():
-    cache: ResultCache[int] = ResultCache(clock=FakeClock())
-    cache.put(("alice", "1"), 1)
-    cache.put(("alice", "2"), 2)
-    cache.put(("bob", "1"), 3)
-    cache.discard_credential("alice")
-    assert cache.get(("alice", "1")) is None
-    assert cache.get(("alice", "2")) is None
-    assert cache.get(("bob", "1")) == 3
-    cache.discard(("bob", "1"))
-    assert len(cache) == 0
 
 
 def test_preview_images_load_from_outside_only_with_the_real_x_api():

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
-from requests_oauthlib import OAuth1, OAuth2
+from requests_oauthlib import OAuth1
 
 from xmetrics_core.catalogue import ALL_GROUPS, Group
 from xmetrics_core.credentials import (
@@ -15,8 +15,11 @@ from xmetrics_core.credentials import (
     OAuth1Credential,
     OAuth2Credential,
     credential_from_env,
-    permit_plain_http_to_loopback,
+    credential_from_json,
+    credential_to_json,
+    oauth2_credential_from_token,
 )
+from xmetrics_core.errors import AuthFlowError, ConfigurationError
 
 SECRETS = ("s3cret-bearer", "ck-123", "cs-456", "at-789", "ats-012", "o2-access", "o2-refresh")
 
@@ -92,9 +95,7 @@ def test_oauth1_signs_with_hmac_sha1() -> None:
 
 def test_oauth2_sends_the_access_token_as_bearer() -> None:
     _, _, oauth2 = all_credentials()
-    auth = oauth2.auth()
-    assert isinstance(auth, OAuth2)
-    assert _prepared(auth).headers["Authorization"] == "Bearer o2-access"
+    assert _prepared(oauth2.auth()).headers["Authorization"] == "Bearer o2-access"
 
 
 def test_oauth2_expiry_window() -> None:
@@ -128,15 +129,47 @@ def test_env_prefers_oauth2_then_oauth1_then_bearer() -> None:
 
 
 def test_partial_oauth1_env_names_what_is_missing_without_values() -> None:
-    with pytest.raises(ValueError, match="X_ACCESS_TOKEN_SECRET") as caught:
+    with pytest.raises(ConfigurationError, match="X_ACCESS_TOKEN_SECRET") as caught:
         credential_from_env(
             {"X_CONSUMER_KEY": "ck-value", "X_CONSUMER_SECRET": "cs-value", "X_ACCESS_TOKEN": "a"}
         )
     assert "ck-value" not in str(caught.value) and "cs-value" not in str(caught.value)
 
 
-def test_plain_http_is_refused_except_to_loopback() -> None:
-    permit_plain_http_to_loopback("https://api.x.com")
-    permit_plain_http_to_loopback("http://127.0.0.1:8787")
-    with pytest.raises(ValueError, match="https"):
-        permit_plain_http_to_loopback("http://api.x.com")
+def test_a_token_response_becomes_a_credential_keeping_what_a_refresh_left_out() -> None:
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    first = oauth2_credential_from_token(
+        {"access_token": "a1", "refresh_token": "r1", "expires_in": 7200, "scope": "tweet.read"},
+        client_id="c",
+        client_secret=None,
+        now=now,
+    )
+    assert first.expires_at == now + timedelta(hours=2) and first.scope == ("tweet.read",)
+    refreshed = oauth2_credential_from_token(
+        {"access_token": "a2"}, client_id="c", client_secret=None, now=now, previous=first
+    )
+    assert (refreshed.refresh_token, refreshed.scope, refreshed.expires_at) == (
+        "r1",
+        ("tweet.read",),
+        None,
+    )
+    with pytest.raises(AuthFlowError, match="no access token"):
+        oauth2_credential_from_token({}, client_id="c", client_secret=None, now=now)
+
+
+@pytest.mark.parametrize("credential", all_credentials(), ids=lambda c: c.kind)
+def test_every_credential_kind_round_trips_through_json(credential: object) -> None:
+    assert credential_from_json(credential_to_json(credential)) == credential  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        {"kind": "carrier-pigeon"},
+        {"kind": "oauth1"},
+        {"kind": "oauth2", "access_token": "a", "expires_at": "soon"},
+    ],
+)
+def test_malformed_credential_json_is_a_configuration_error(data: dict[str, str]) -> None:
+    with pytest.raises(ConfigurationError):
+        credential_from_json(data)

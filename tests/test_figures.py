@@ -448,3 +448,18 @@ def test_figures_build_from_the_sandbox_world(sandbox) -> None:  # type: ignore[
     assert same_numbers(
         [y for t in figs["counts"].data for y in t.y], built["quartiles"]["viewers"].tolist()
     )
+
+
+def test_the_rate_chart_keeps_the_posts_with_the_highest_rates_in_their_order() -> None:
+    posts = frames.posts_frame(
+        result(
+            *(
+                post(str(n), public={"impression_count": 100, "like_count": n})
+                for n in (5, 50, 1, 30)
+            ),
+            post("9"),  # no rate: never among the highest
+        )
+    )
+    kept = figures.highest_rated_posts(posts, 2)
+    assert list(kept[frames.ID]) == ["50", "30"]
+    assert figures.highest_rated_posts(posts, 10) is posts

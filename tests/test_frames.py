@@ -682,3 +682,32 @@ def test_every_value_lands_in_its_column_and_missing_stays_missing(
     assert len(quartiles) % 5 == 0
     assert quartiles["retention"].dropna().ge(0).all()
     assert not quartiles.loc[quartiles["quartile"].eq(0), "rises"].any()
+
+
+def test_summary_totals_skip_missing_values_and_rate_only_posts_with_both() -> None:
+    posts = frames.posts_frame(
+        result(
+            post(
+                "1",
+                public={
+                    "impression_count": 100,
+                    "like_count": 5,
+                    "retweet_count": 1,
+                    "quote_count": 1,
+                },
+            ),
+            post("2", public={"like_count": 3}),  # no impressions: summed, but not rated
+            post("3"),
+        )
+    )
+    totals = frames.summary_totals(posts)
+    assert totals.impressions == 100
+    assert totals.engagements == 5 + 1 + 1 + 3
+    assert totals.engagement_rate == pytest.approx(7 / 100)
+    assert totals.retweets_and_comments == 2
+
+
+def test_summary_totals_of_nothing_are_missing_not_zero() -> None:
+    totals = frames.summary_totals(frames.posts_frame(result(post("1"))))
+    assert (totals.impressions, totals.engagements, totals.engagement_rate) == (None, None, None)
+    assert totals.retweets_and_comments is None

@@ -23,6 +23,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
+from xmetrics_core.errors import InputError
+
 
 class Level(StrEnum):
     """What a metric describes: the Post itself or a media item attached to it."""
@@ -65,7 +67,7 @@ class Group(StrEnum):
             if wanted in (group.key, group.value):
                 return group
         choices = ", ".join(g.key for g in cls)
-        raise ValueError(f"unknown metric group {key!r}; choose from {choices}")
+        raise InputError(f"unknown metric group {key!r}; choose from {choices}")
 
 
 class Context(StrEnum):
@@ -225,6 +227,7 @@ POST_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.level is Level.
 MEDIA_METRICS: tuple[Metric, ...] = tuple(m for m in METRICS if m.level is Level.MEDIA)
 
 _BY_PATH: dict[tuple[Level, str], Metric] = {(m.level, m.path): m for m in METRICS}
+_BY_ANY_PATH: dict[str, Metric] = {m.path: m for m in reversed(METRICS)}  # Post metrics win
 
 
 def metric(level: Level, path: str) -> Metric:
@@ -262,6 +265,15 @@ def split_fields(level: Level) -> tuple[str, ...]:
     organic = fields_of(level, Group.ORGANIC)
     promoted = set(fields_of(level, Group.PROMOTED))
     return tuple(f for f in organic if f in promoted)
+
+
+def column_label(path: str) -> str:
+    """A table header for a column: ``"Likes (public)"`` for a metric path (Post or media),
+    else the column name in words (``"engagement rate"`` → ``"Engagement rate"``)."""
+    found = _BY_ANY_PATH.get(path)
+    if found is not None:
+        return f"{found.label} ({found.group.label.lower()})"
+    return path.replace("_", " ").replace(".", " ").capitalize()
 
 
 def label_of(field: str) -> str:

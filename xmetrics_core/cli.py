@@ -30,20 +30,24 @@ import logging
 import os
 import sys
 from collections.abc import Callable, Mapping, Sequence
-from datetime import UTC, datetime
 from pathlib import Path
-from typing import TextIO
-
-import pandas as pd
+from typing import TYPE_CHECKING, TextIO
 
 from xmetrics_core.catalogue import ALL_GROUPS, Group, Level, metrics_for
-from xmetrics_core.client import XClient, format_reset
-from xmetrics_core.credentials import Credential, OAuth2Credential, credential_from_env
-from xmetrics_core.errors import RateLimited, XApiError
-from xmetrics_core.exports import safe_csv_text
-from xmetrics_core.frames import CREATED_AT, media_frame, posts_frame
-from xmetrics_core.models import FetchResult, IdStatus, PostStatus
-from xmetrics_core.references import ParsedReferences, parse_references
+from xmetrics_core.credentials import (
+    Credential,
+    OAuth2Credential,
+    credential_from_env,
+    credential_to_json,
+)
+from xmetrics_core.defaults import X_API_BASE_URL
+from xmetrics_core.errors import InputError, RateLimited, XApiError, format_reset
+from xmetrics_core.files import write_private_file
+from xmetrics_core.models import FetchResult, IdStatus
+from xmetrics_core.references import parse_references
+
+if TYPE_CHECKING:  # pandas (and the frames) load only when a table is written
+    import pandas as pd
 
 EXIT_OK = 0
 EXIT_NOTHING_FETCHED = 1
@@ -57,17 +61,13 @@ TIME_FORMAT = "%Y-%m-%dT%H:%M:%SZ"
 JsonRecord = dict[str, object]
 
 
-def _time(value: datetime | None) -> str | None:
-    if value is None:
-        return None
-    return value.astimezone(UTC).strftime(TIME_FORMAT)
-
-
 def post_table(result: FetchResult, groups: Sequence[Group]) -> pd.DataFrame:
     """The Posts table the CLI writes: :func:`frames.posts_frame` (one row per pasted ID,
     then per invalid token) cut to ``id, created_at, author_id, text, status,
     status_detail`` and the catalogue's Post metric paths of ``groups``; ``created_at`` as
     ``2022-08-13T20:36:51Z``."""
+    from xmetrics_core.frames import CREATED_AT, posts_frame
+
     columns = [*POST_COLUMNS, *(m.path for m in metrics_for(Level.POST, groups))]
     posts = posts_frame(result)
     created = posts[CREATED_AT].dt.strftime(TIME_FORMAT).astype("str")
@@ -78,6 +78,8 @@ def media_table(result: FetchResult, groups: Sequence[Group]) -> pd.DataFrame:
     """The media table the CLI writes: :func:`frames.media_frame` (one row per
     ``media_key``) cut to ``media_key, type, duration_ms, preview_image_url, url, post_ids``
     and the catalogue's media metric paths of ``groups``."""
+    from xmetrics_core.frames import media_frame
+
     columns = [*MEDIA_COLUMNS, *(m.path for m in metrics_for(Level.MEDIA, groups))]
     return media_frame(result)[columns]
 
@@ -91,6 +93,8 @@ def json_records(table: pd.DataFrame) -> list[JsonRecord]:
 def write_table(table: pd.DataFrame, *, output_format: str, out: TextIO) -> None:
     """CSV through the exports' formula-safe writer (no BOM: a text stream), or a JSON
     array of objects (missing metrics are null; JSON needs no formula guard)."""
+    from xmetrics_core.exports import safe_csv_text
+
     if output_format == "json":
         json.dump(json_records(table), out, ensure_ascii=False, indent=1)
         out.write("\n")
@@ -113,7 +117,7 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--api-base",
         metavar="URL",
-        help="API base URL (default: $X_API_BASE_URL or https://api.x.com)",
+        help=f"API base URL (default: $X_API_BASE_URL or {X_API_BASE_URL})",
     )
     fetch.add_argument(
         "--metrics",
@@ -126,9 +130,18 @@ def build_parser() -> argparse.ArgumentParser:
     fetch.add_argument(
         "--save-refreshed",
         metavar="PATH",
-        help="OAuth 2.0: write rotated tokens here (JSON, mode 0600) when a refresh happens",
+        help="OAuth 2.0: write rotated tokens here (JSON, mode 0600, written atomically) when a "
+        "refresh happens",
     )
     fetch.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    imports = commands.add_parser(
+        "import", help="read X's own analytics exports (CSV) without an API call"
+    )
+    imports.add_argument("files", nargs="+", metavar="FILES", help="exports downloaded from X")
+    imports.add_argument("--format", choices=("csv", "json"), default="csv")
+    imports.add_argument(
+        "--no-save", action="store_true", help="history store: not yet (nothing is stored)"
+    )
     return parser
 
 
@@ -137,6 +150,16 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     env = os.environ if environ is None else environ
     parser = build_parser()
     args = parser.parse_args(argv)
+    if args.command == "import":  # no credentials needed; pandas is loaded only here
+        from xmetrics_core.imports.command import run_import
+
+        return run_import(
+            args.files,
+            output_format=args.format,
+            save=not args.no_save,
+            out=sys.stdout,
+            err=sys.stderr,
+        )
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     err = sys.stderr
@@ -146,7 +169,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
 
     try:
         credential = credential_from_env(env)
-    except ValueError as exc:
+    except InputError as exc:
         say(str(exc))
         return EXIT_USAGE
     if credential is None:
@@ -159,24 +182,26 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         groups = _groups(args.metrics, credential)
         text = _input_text(args.refs, args.file)
         parsed = parse_references(text)
-    except (ValueError, OSError) as exc:
+    except (InputError, OSError, UnicodeDecodeError) as exc:
         say(str(exc))
         return EXIT_USAGE
     for bad in parsed.invalid:
         say(f"ignoring token {bad.position + 1} {bad.text[:80]!r}: {bad.reason}")
     if not parsed.refs:
         say("no Post IDs or Post URLs in the input")
-        _emit(FetchResult(statuses=_invalid_statuses(parsed)), groups, args)
+        _emit(FetchResult(statuses=tuple(map(IdStatus.invalid, parsed.invalid))), groups, args)
         return EXIT_NOTHING_FETCHED
 
-    base_url = args.api_base or env.get("X_API_BASE_URL") or "https://api.x.com"
+    from xmetrics_core.client import XClient  # requests and oauthlib load only to fetch
+
+    base_url = args.api_base or env.get("X_API_BASE_URL") or X_API_BASE_URL
     try:
         client = XClient(
             credential=credential,
             base_url=base_url,
             on_credential_refreshed=_refreshed_handler(args.save_refreshed, say),
         )
-    except ValueError as exc:
+    except InputError as exc:
         say(str(exc))
         return EXIT_USAGE
     try:
@@ -210,7 +235,7 @@ def _groups(spec: str | None, credential: Credential) -> tuple[Group, ...]:
     wanted = {Group.from_key(part) for part in spec.split(",") if part.strip()}
     refused = [g.key for g in wanted if g not in allowed]
     if refused:
-        raise ValueError(
+        raise InputError(
             f"this credential cannot read {', '.join(sorted(refused))} metrics "
             "(app-only Bearer tokens read public metrics only)"
         )
@@ -224,19 +249,6 @@ def _input_text(refs: Sequence[str], file: str | None) -> str:
     elif file:
         parts.append(Path(file).read_text(encoding="utf-8-sig"))
     return "\n".join(parts)
-
-
-def _invalid_statuses(parsed: ParsedReferences) -> tuple[IdStatus, ...]:
-    return tuple(
-        IdStatus(
-            id=bad.text,
-            status=PostStatus.INVALID,
-            detail=bad.reason,
-            source=bad.text,
-            position=bad.position,
-        )
-        for bad in parsed.invalid
-    )
 
 
 def _emit(result: FetchResult, groups: Sequence[Group], args: argparse.Namespace) -> None:
@@ -259,16 +271,7 @@ def _refreshed_handler(
             )
             return
         target = Path(path)
-        payload = {
-            "access_token": credential.access_token,
-            "refresh_token": credential.refresh_token,
-            "expires_at": _time(credential.expires_at),
-            "client_id": credential.client_id,
-        }
-        descriptor = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "w", encoding="utf-8") as handle:
-            json.dump(payload, handle)
-        os.chmod(target, 0o600)
+        write_private_file(target, json.dumps(credential_to_json(credential)).encode("utf-8"))
         say(f"the OAuth 2.0 token was refreshed; the new tokens were written to {target}")
 
     return on_refreshed

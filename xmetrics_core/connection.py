@@ -9,47 +9,30 @@ to. Around it live the small pieces the Connect page and the sidebar need:
   environment variables (the Streamlit side passes plain mappings in);
 * :class:`PendingSignIn`: what an OAuth redirect needs to finish in a *new* session
   (it lives in the server-side ``PendingAuthStore``, never in the browser);
-* :class:`RememberedConnections`: the opt-in "Remember on this computer" file, 0600;
-* :class:`ResultCache`: fetched results per credential fingerprint, IDs and groups,
-  with a TTL, shared by the server but keyed so one credential never sees another's;
-* labels for the sidebar: auth kind, unlocked groups, rate limit with its reset time.
+* labels for the sidebar: auth kind, unlocked groups, rate limit with its reset time;
+* :func:`may_load_in_browser`: which preview images the browser may fetch.
+
+The remember-me file is :mod:`xmetrics_core.remembered`; the server-side caches are
+:mod:`xmetrics_core.state`.
 """
 
 from __future__ import annotations
 
-import contextlib
-import json
-import os
-import threading
-import time
-from collections import OrderedDict
-from collections.abc import Callable, Hashable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from enum import StrEnum
-from pathlib import Path
-from typing import Any, Generic, TypeVar
+from typing import Any
 from urllib.parse import urlsplit
 
 from xmetrics_core.catalogue import ALL_GROUPS, Group
-from xmetrics_core.credentials import (
-    BearerCredential,
-    Credential,
-    OAuth1Credential,
-    OAuth2Credential,
-    credential_from_env,
-)
+from xmetrics_core.credentials import Credential, credential_from_env
+from xmetrics_core.defaults import OAUTH2_SCOPES as OAUTH2_SCOPES
+from xmetrics_core.defaults import X_API_BASE_URL, X_WEB_BASE_URL, is_loopback
+from xmetrics_core.errors import ConfigurationError
 from xmetrics_core.models import RateLimitState
 
-X_API_BASE_URL = "https://api.x.com"
-X_WEB_BASE_URL = "https://x.com"
-OAUTH2_SCOPES: tuple[str, ...] = ("tweet.read", "users.read", "offline.access")
-"""What reading Posts and their metrics needs, plus a refresh token (FACTS §4)."""
-
 DEFAULT_APP_URL = "http://localhost:8501/"
-CONFIG_DIR_ENV = "XMETRICS_CONFIG_DIR"
-REMEMBER_FILE_NAME = "credentials.json"
-_REMEMBER_FORMAT = 1
 
 
 class AuthMethod(StrEnum):
@@ -118,14 +101,15 @@ class Endpoints:
 def endpoints_for(api_base_url: str | None) -> Endpoints:
     """X's endpoints for an empty or ``https://api.x.com`` base, else one base for both.
 
-    Raises ValueError when the text is not an http(s) URL with a host.
+    Raises :class:`~xmetrics_core.errors.ConfigurationError` when the text is not an http(s)
+    URL with a host.
     """
     text = (api_base_url or "").strip().rstrip("/")
     if not text or text == X_API_BASE_URL:
         return Endpoints()
     parts = urlsplit(text)
     if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise ValueError(
+        raise ConfigurationError(
             f"API base URL must look like https://api.x.com or http://127.0.0.1:8787, not {text!r}"
         )
     base = f"{parts.scheme}://{parts.netloc}{parts.path}".rstrip("/")
@@ -340,263 +324,6 @@ class PendingSignIn:
     remember: bool = False
 
 
-# -- "Remember on this computer" -----------------------------------------------------------------
-
-
-def default_config_dir(environ: Mapping[str, str]) -> Path:
-    """``$XMETRICS_CONFIG_DIR``, else ``$XDG_CONFIG_HOME/xmetrics``, else ``~/.config/xmetrics``."""
-    if environ.get(CONFIG_DIR_ENV):
-        return Path(environ[CONFIG_DIR_ENV])
-    if environ.get("XDG_CONFIG_HOME"):
-        return Path(environ["XDG_CONFIG_HOME"]) / "xmetrics"
-    return Path.home() / ".config" / "xmetrics"
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.astimezone(UTC).isoformat() if moment is not None else None
-
-
-def credential_to_json(credential: Credential) -> dict[str, Any]:
-    """The credential's fields as JSON values (secrets included: for the 0600 file only)."""
-    if isinstance(credential, BearerCredential):
-        return {"kind": "bearer", "token": credential.token}
-    if isinstance(credential, OAuth1Credential):
-        return {
-            "kind": "oauth1",
-            "consumer_key": credential.consumer_key,
-            "consumer_secret": credential.consumer_secret,
-            "access_token": credential.access_token,
-            "access_token_secret": credential.access_token_secret,
-        }
-    return {
-        "kind": "oauth2",
-        "access_token": credential.access_token,
-        "refresh_token": credential.refresh_token,
-        "expires_at": _iso(credential.expires_at),
-        "client_id": credential.client_id,
-        "client_secret": credential.client_secret,
-        "scope": list(credential.scope),
-    }
-
-
-def credential_from_json(data: Mapping[str, Any]) -> Credential:
-    """The inverse of :func:`credential_to_json`; ValueError on anything malformed."""
-    try:
-        kind = data["kind"]
-        if kind == "bearer":
-            return BearerCredential(token=str(data["token"]))
-        if kind == "oauth1":
-            return OAuth1Credential(
-                consumer_key=str(data["consumer_key"]),
-                consumer_secret=str(data["consumer_secret"]),
-                access_token=str(data["access_token"]),
-                access_token_secret=str(data["access_token_secret"]),
-            )
-        if kind == "oauth2":
-            expires = data.get("expires_at")
-            return OAuth2Credential(
-                access_token=str(data["access_token"]),
-                refresh_token=data.get("refresh_token"),
-                expires_at=datetime.fromisoformat(expires) if expires else None,
-                client_id=data.get("client_id"),
-                client_secret=data.get("client_secret"),
-                scope=tuple(data.get("scope") or ()),
-            )
-    except (KeyError, TypeError) as exc:
-        raise ValueError(f"remembered credential is missing {exc}") from None
-    raise ValueError(f"unknown credential kind {data.get('kind')!r}")
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RememberedConnection:
-    """One entry of the remember-me file, offered as "Reconnect as @user"."""
-
-    connection: Connection
-
-    @property
-    def label(self) -> str:
-        return self.connection.account_label
-
-
-class RememberedConnections:
-    """The opt-in remember-me file: ``<config dir>/credentials.json``, mode 0600.
-
-    It holds at most one connection per account (and one app-only token). The file is
-    written to a temporary file created 0600 and renamed over the old one, so it is never
-    readable by others, not even for a moment.
-    """
-
-    def __init__(self, *, config_dir: Path) -> None:
-        self._dir = config_dir
-        self._lock = threading.Lock()
-
-    @property
-    def path(self) -> Path:
-        return self._dir / REMEMBER_FILE_NAME
-
-    def load(self) -> tuple[RememberedConnection, ...]:
-        """Every remembered connection; an unreadable or malformed file counts as empty."""
-        try:
-            raw = json.loads(self.path.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return ()
-        if not isinstance(raw, dict) or raw.get("format") != _REMEMBER_FORMAT:
-            return ()
-        found: list[RememberedConnection] = []
-        for entry in raw.get("connections", []):
-            with contextlib.suppress(ValueError, KeyError, TypeError):
-                found.append(RememberedConnection(connection=_connection_from_json(entry)))
-        return tuple(found)
-
-    def save(self, connection: Connection) -> None:
-        """Add or replace the entry for this connection's account."""
-        with self._lock:
-            keep = [
-                r.connection
-                for r in self.load()
-                if _remember_key(r.connection) != _remember_key(connection)
-            ]
-            self._write([*keep, connection])
-
-    def forget(self, connection: Connection) -> None:
-        """Remove this connection's account from the file (the file stays, maybe empty)."""
-        with self._lock:
-            keep = [
-                r.connection
-                for r in self.load()
-                if _remember_key(r.connection) != _remember_key(connection)
-            ]
-            if self.path.exists():
-                self._write(keep)
-
-    def _write(self, connections: list[Connection]) -> None:
-        self._dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        body = json.dumps(
-            {
-                "format": _REMEMBER_FORMAT,
-                "connections": [_connection_to_json(c) for c in connections],
-            },
-            indent=2,
-        ).encode("utf-8")
-        temporary = self._dir / f".{REMEMBER_FILE_NAME}.{os.getpid()}.{threading.get_ident()}.tmp"
-        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_EXCL, 0o600)
-        try:
-            os.fchmod(descriptor, 0o600)
-            os.write(descriptor, body)
-            os.fsync(descriptor)
-        finally:
-            os.close(descriptor)
-        os.replace(temporary, self.path)
-
-
-def _remember_key(connection: Connection) -> tuple[str, str]:
-    account = connection.account.id if connection.account else ""
-    return (connection.endpoints.api_base_url, account or str(connection.credential.kind))
-
-
-def _connection_to_json(connection: Connection) -> dict[str, Any]:
-    account = connection.account
-    return {
-        "method": connection.method.value,
-        "api_base_url": connection.endpoints.api_base_url,
-        "web_base_url": connection.endpoints.web_base_url,
-        "account": None
-        if account is None
-        else {"id": account.id, "username": account.username, "name": account.name},
-        "credential": credential_to_json(connection.credential),
-    }
-
-
-def _connection_from_json(data: Mapping[str, Any]) -> Connection:
-    account = data.get("account")
-    return Connection(
-        credential=credential_from_json(data["credential"]),
-        method=AuthMethod(data.get("method", AuthMethod.REMEMBERED.value)),
-        endpoints=Endpoints(
-            api_base_url=str(data["api_base_url"]), web_base_url=str(data["web_base_url"])
-        ),
-        account=None
-        if not account
-        else Account(
-            id=str(account["id"]), username=str(account["username"]), name=str(account["name"])
-        ),
-        source="this computer",
-    )
-
-
-# -- results per credential ------------------------------------------------------------------
-
-V = TypeVar("V")
-
-
-class ResultCache(Generic[V]):
-    """A thread-safe, bounded, expiring map shared by every session of one server.
-
-    Keys always start with the credential fingerprint, so a session can only reach
-    entries made with the same credential. Values must be immutable (they are shared,
-    not copied): ``FetchResult`` is.
-    """
-
-    def __init__(
-        self,
-        *,
-        ttl_seconds: float = 15 * 60,
-        max_entries: int = 64,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self._ttl = ttl_seconds
-        self._max = max_entries
-        self._clock = clock
-        self._entries: OrderedDict[Hashable, tuple[float, V]] = OrderedDict()
-        self._lock = threading.Lock()
-
-    def get(self, key: Hashable) -> V | None:
-        """The live value under ``key``, or None when absent or expired."""
-        with self._lock:
-            entry = self._entries.get(key)
-            if entry is None:
-                return None
-            stored_at, value = entry
-            if self._clock() - stored_at > self._ttl:
-                del self._entries[key]
-                return None
-            self._entries.move_to_end(key)
-            return value
-
-    def put(self, key: Hashable, value: V) -> None:
-        """Store ``value``; the least recently used entry goes when the cache is full."""
-        with self._lock:
-            self._entries[key] = (self._clock(), value)
-            self._entries.move_to_end(key)
-            while len(self._entries) > self._max:
-                self._entries.popitem(last=False)
-
-    def discard(self, key: Hashable) -> None:
-        """Forget one entry (the Refresh button)."""
-        with self._lock:
-            self._entries.pop(key, None)
-
-    def discard_credential(self, fingerprint: str) -> None:
-        """Forget every entry made with one credential (on disconnect)."""
-        with self._lock:
-            for key in [
-                k for k in self._entries if isinstance(k, tuple) and k[:1] == (fingerprint,)
-            ]:
-                del self._entries[key]
-
-    def clear(self) -> None:
-        """Forget everything."""
-        with self._lock:
-            self._entries.clear()
-
-    def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
-
-
 def may_load_in_browser(url: str | None, endpoints: Endpoints) -> bool:
     """Whether the browser may fetch ``url`` (a preview image) for this connection.
 
@@ -608,4 +335,4 @@ def may_load_in_browser(url: str | None, endpoints: Endpoints) -> bool:
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https"):
         return False
-    return parts.hostname in LOOPBACK_HOSTS or endpoints.is_x
+    return is_loopback(url) or endpoints.is_x

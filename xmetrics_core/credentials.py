@@ -14,22 +14,19 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from typing import Literal
-from urllib.parse import urlsplit
-
-import requests
-from requests.auth import AuthBase
-from requests_oauthlib import OAuth1, OAuth2
+from datetime import UTC, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Literal
 
 from xmetrics_core.catalogue import ALL_GROUPS, Group
+from xmetrics_core.errors import AuthFlowError, ConfigurationError
+
+if TYPE_CHECKING:  # requests loads when a request is made, not on import (the CLI's --help)
+    from requests import PreparedRequest
+    from requests.auth import AuthBase
 
 CredentialKind = Literal["bearer", "oauth1", "oauth2"]
-
-LOOPBACK_HOSTS = frozenset({"127.0.0.1", "localhost", "::1"})
 
 # requests-oauthlib and oauthlib log tokens, signature base strings and token responses at
 # DEBUG. Keep those records out of every log this process writes, whatever the root level.
@@ -44,13 +41,13 @@ def _fingerprint(kind: str, *secrets: str | None) -> str:
     return digest.hexdigest()
 
 
-class BearerAuth(AuthBase):
-    """``Authorization: Bearer <token>`` for app-only requests."""
+class BearerAuth:
+    """``Authorization: Bearer <token>``: a requests auth callable."""
 
     def __init__(self, token: str) -> None:
         self._token = token
 
-    def __call__(self, request: requests.PreparedRequest) -> requests.PreparedRequest:
+    def __call__(self, request: PreparedRequest) -> PreparedRequest:
         request.headers["Authorization"] = f"Bearer {self._token}"
         return request
 
@@ -77,7 +74,7 @@ class BearerCredential:
         """Salted SHA-256 hex of the token: a cache key, never the token."""
         return _fingerprint(self.kind, self.token)
 
-    def auth(self) -> AuthBase:
+    def auth(self) -> AuthBase | BearerAuth:
         """A requests auth object sending the Bearer header."""
         return BearerAuth(self.token)
 
@@ -110,8 +107,10 @@ class OAuth1Credential:
             self.access_token_secret,
         )
 
-    def auth(self) -> AuthBase:
+    def auth(self) -> AuthBase | BearerAuth:
         """requests-oauthlib's HMAC-SHA1 signer."""
+        from requests_oauthlib import OAuth1
+
         signer: AuthBase = OAuth1(
             client_key=self.consumer_key,
             client_secret=self.consumer_secret,
@@ -159,35 +158,14 @@ class OAuth2Credential:
         current = now or datetime.now(UTC)
         return (self.expires_at - current).total_seconds() <= seconds
 
-    def auth(self) -> AuthBase:
-        """requests-oauthlib's OAuth2 object carrying the Bearer access token."""
-        bearer: AuthBase = OAuth2(
-            client_id=self.client_id,
-            token={"access_token": self.access_token, "token_type": "Bearer"},
-        )
-        return bearer
+    def auth(self) -> AuthBase | BearerAuth:
+        """The access token as ``Authorization: Bearer`` (X's OAuth 2.0 tokens are Bearer
+        tokens, RFC 6750). The URL policy (https, or http to loopback only) is the request
+        path's, so no process-wide switch is needed for the sandbox."""
+        return BearerAuth(self.access_token)
 
 
 Credential = BearerCredential | OAuth1Credential | OAuth2Credential
-
-
-def permit_plain_http_to_loopback(url: str) -> None:
-    """Refuse plain ``http`` except to 127.0.0.1/localhost (the sandbox).
-
-    oauthlib insists on https through the ``OAUTHLIB_INSECURE_TRANSPORT`` environment
-    switch; we flip it only after checking the URL ourselves, so non-loopback http is
-    still refused (here, with a ValueError).
-    """
-    parts = urlsplit(url)
-    if parts.scheme == "https":
-        return
-    if parts.scheme == "http" and parts.hostname in LOOPBACK_HOSTS:
-        os.environ["OAUTHLIB_INSECURE_TRANSPORT"] = "1"
-        return
-    raise ValueError(
-        f"{parts.scheme or 'schemeless'} URL to {parts.hostname or '?'} refused: "
-        "X API URLs must use https (plain http only to 127.0.0.1)"
-    )
 
 
 ENV_VARIABLES = (
@@ -209,7 +187,7 @@ def credential_from_env(environ: Mapping[str, str]) -> Credential | None:
     Precedence (most capable first): OAuth 2.0 user (``X_OAUTH2_ACCESS_TOKEN`` with optional
     ``X_OAUTH2_REFRESH_TOKEN``, ``X_CLIENT_ID``, ``X_CLIENT_SECRET``), OAuth 1.0a user (all
     four of ``X_CONSUMER_KEY``, ``X_CONSUMER_SECRET``, ``X_ACCESS_TOKEN``,
-    ``X_ACCESS_TOKEN_SECRET``), then ``X_BEARER_TOKEN``. Raises ValueError when an OAuth
+    ``X_ACCESS_TOKEN_SECRET``), then ``X_BEARER_TOKEN``. Raises ConfigurationError when an OAuth
     1.0a set is only partly given (naming the missing variables, never their values).
     """
 
@@ -245,5 +223,93 @@ def credential_from_env(environ: Mapping[str, str]) -> Credential | None:
         return BearerCredential(token=bearer)
     if given:
         missing = ", ".join(name for name in oauth1_names if name not in given)
-        raise ValueError(f"OAuth 1.0a needs all four variables; missing: {missing}")
+        raise ConfigurationError(f"OAuth 1.0a needs all four variables; missing: {missing}")
     return None
+
+
+def oauth2_credential_from_token(
+    token: Mapping[str, Any],
+    *,
+    client_id: str | None,
+    client_secret: str | None,
+    now: datetime,
+    previous: OAuth2Credential | None = None,
+) -> OAuth2Credential:
+    """An :class:`OAuth2Credential` from X's token response (code exchange or refresh).
+
+    ``expires_in`` becomes ``expires_at`` from ``now``; a refresh answer that leaves out the
+    refresh token or the scope keeps the ``previous`` credential's. Raises
+    :class:`~xmetrics_core.errors.AuthFlowError` when the answer has no access token.
+    """
+    access = token.get("access_token")
+    if not access:
+        raise AuthFlowError("X's token response has no access token")
+    refresh = token.get("refresh_token") or (previous.refresh_token if previous else None)
+    expires_in = token.get("expires_in")
+    scope = token.get("scope") or (previous.scope if previous else ())
+    return OAuth2Credential(
+        access_token=str(access),
+        refresh_token=str(refresh) if refresh else None,
+        expires_at=now + timedelta(seconds=float(expires_in)) if expires_in is not None else None,
+        client_id=client_id,
+        client_secret=client_secret,
+        scope=tuple(scope.split() if isinstance(scope, str) else scope),
+    )
+
+
+# -- credentials as JSON (the remember-me file, the CLI's refreshed tokens) ------------------
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return moment.astimezone(UTC).isoformat() if moment is not None else None
+
+
+def credential_to_json(credential: Credential) -> dict[str, Any]:
+    """The credential's fields as JSON values (secrets included: for the 0600 file only)."""
+    if isinstance(credential, BearerCredential):
+        return {"kind": "bearer", "token": credential.token}
+    if isinstance(credential, OAuth1Credential):
+        return {
+            "kind": "oauth1",
+            "consumer_key": credential.consumer_key,
+            "consumer_secret": credential.consumer_secret,
+            "access_token": credential.access_token,
+            "access_token_secret": credential.access_token_secret,
+        }
+    return {
+        "kind": "oauth2",
+        "access_token": credential.access_token,
+        "refresh_token": credential.refresh_token,
+        "expires_at": _iso(credential.expires_at),
+        "client_id": credential.client_id,
+        "client_secret": credential.client_secret,
+        "scope": list(credential.scope),
+    }
+
+
+def credential_from_json(data: Mapping[str, Any]) -> Credential:
+    """The inverse of :func:`credential_to_json`; ConfigurationError on anything malformed."""
+    try:
+        kind = data["kind"]
+        if kind == "bearer":
+            return BearerCredential(token=str(data["token"]))
+        if kind == "oauth1":
+            return OAuth1Credential(
+                consumer_key=str(data["consumer_key"]),
+                consumer_secret=str(data["consumer_secret"]),
+                access_token=str(data["access_token"]),
+                access_token_secret=str(data["access_token_secret"]),
+            )
+        if kind == "oauth2":
+            expires = data.get("expires_at")
+            return OAuth2Credential(
+                access_token=str(data["access_token"]),
+                refresh_token=data.get("refresh_token"),
+                expires_at=datetime.fromisoformat(expires) if expires else None,
+                client_id=data.get("client_id"),
+                client_secret=data.get("client_secret"),
+                scope=tuple(data.get("scope") or ()),
+            )
+    except (KeyError, TypeError, ValueError) as exc:
+        raise ConfigurationError(f"stored credential is missing {exc}") from None
+    raise ConfigurationError(f"unknown credential kind {data.get('kind')!r}")

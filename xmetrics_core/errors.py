@@ -17,15 +17,41 @@
     │   └── ApiConnectionError     refused, reset or dropped connection
     └── AuthFlowError              an OAuth sign-in step failed (state, code, verifier …)
 
+    InputError (a ValueError)      what the user typed or configured cannot be used
+    ├── InputTooLarge              a paste past the size limits
+    └── ConfigurationError         a bad API base URL, plain http off loopback, a half-set
+                                   OAuth 1.0a environment, an unreadable credential file
+
+An answer X gave (``ApiResponseError``) carries the response's rate-limit headers as
+``rate_limit`` (a :class:`~xmetrics_core.models.RateLimitState`, or None when X sent none) and
+X's request id as ``request_id`` (the ``x-transaction-id`` header of X's answers; None when
+absent), so a report can name the request X's support can trace.
+
+The dashboard catches ``XApiError`` and ``InputError`` and says what to do; anything else is a
+bug and reaches the page's "unexpected problem" boundary.
+
 Messages never contain tokens or secrets: they are built from X's ``title`` and
 ``detail`` and from our own words only.
 """
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping, Sequence
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING, Any, Self
+
+if TYPE_CHECKING:
+    from xmetrics_core.models import RateLimitState
+
+
+def problem_type(item: Mapping[str, Any]) -> str:
+    """The last path segment of a problem's ``type`` URI (``resource-not-found``).
+
+    X's URIs use the api.twitter.com host in every capture and api.x.com in the newest docs,
+    so problems are compared on the suffix only.
+    """
+    return str(item.get("type", "")).rstrip("/").rsplit("/", 1)[-1]
 
 
 class XApiError(Exception):
@@ -38,6 +64,8 @@ class XApiError(Exception):
         status_code: int | None = None,
         problem: Mapping[str, Any] | None = None,
         api_errors: Sequence[Mapping[str, Any]] = (),
+        rate_limit: RateLimitState | None = None,
+        request_id: str | None = None,
     ) -> None:
         super().__init__(message)
         self.message = message
@@ -46,16 +74,22 @@ class XApiError(Exception):
         """The RFC 7807 problem object X sent at the top level (``type``, ``title`` …)."""
         self.api_errors: tuple[Mapping[str, Any], ...] = tuple(api_errors)
         """X's ``errors[]`` items, verbatim."""
+        self.rate_limit = rate_limit
+        """The answer's ``x-rate-limit-*`` headers (None: no answer, or none sent)."""
+        self.request_id = request_id
+        """X's id of the request (``x-transaction-id``), for support; None when absent."""
 
     @property
     def problem_type(self) -> str:
-        """The problem type's last path segment (``invalid-request``, ``about:blank``).
+        """The problem type's last path segment (``invalid-request``, ``about:blank``)."""
+        return problem_type(self.problem)
 
-        X's URIs use the api.twitter.com host in every capture and api.x.com in the
-        newest docs, so we compare on the suffix only.
-        """
-        raw = str(self.problem.get("type", ""))
-        return raw.rsplit("/", 1)[-1] if "/" in raw else raw
+    def with_message(self, message: str) -> Self:
+        """The same error (type, status, X's details, headers) with another message."""
+        twin = copy.copy(self)
+        twin.message = message
+        twin.args = (message,)
+        return twin
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}({self.message!r}, status_code={self.status_code})"
@@ -93,6 +127,13 @@ class RateLimited(ApiResponseError):
         self.reset_at = reset_at
 
 
+def format_reset(reset_at: datetime | None) -> str:
+    """``"try again after 14:05 UTC"`` for a rate-limit reset time."""
+    if reset_at is None:
+        return "try again in a few minutes"
+    return f"try again after {reset_at.astimezone(UTC):%H:%M} UTC"
+
+
 class ServerError(ApiResponseError):
     """5xx from X."""
 
@@ -115,3 +156,20 @@ class ApiConnectionError(TransportError):
 
 class AuthFlowError(XApiError):
     """An OAuth sign-in step failed: bad or replayed state, expired code, wrong verifier."""
+
+
+class InputError(ValueError):
+    """Input or configuration that cannot be used; the message says why and what to do.
+
+    A ``ValueError`` (so generic callers still see one), but its own type: call sites catch
+    ``InputError``, never a bare ``ValueError``, so a programming error is not shown to a
+    user as their own mistake.
+    """
+
+
+class InputTooLarge(InputError):
+    """The paste is longer than the accepted characters or has too many unique IDs."""
+
+
+class ConfigurationError(InputError):
+    """A setting that cannot work: an API base URL, a credential set, a credential file."""

@@ -601,6 +601,15 @@ def engagement_rate_data(posts: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+def highest_rated_posts(posts: pd.DataFrame, limit: int) -> pd.DataFrame:
+    """The rows of a :func:`~xmetrics_core.frames.posts_frame` with the ``limit`` highest
+    engagement rates (all of them when there are no more), in their given order."""
+    ranked = engagement_rate_data(posts)
+    if len(ranked) <= limit:
+        return posts
+    return posts.loc[posts[ID].isin(set(ranked[ID].head(limit)))]
+
+
 def engagement_rate_figure(posts: pd.DataFrame) -> go.Figure:
     """Posts ranked by engagement rate, horizontal bars, highest at the top.
 

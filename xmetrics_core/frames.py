@@ -61,6 +61,7 @@ Why a video's numbers aggregate across Posts
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from itertools import chain, pairwise
 from operator import attrgetter, itemgetter
 from typing import Any, Final, cast
@@ -849,6 +850,43 @@ def split_long_frame(split: pd.DataFrame) -> pd.DataFrame:
     )
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SummaryTotals:
+    """The Posts page's cards, over every Post of a :func:`posts_frame` (None: no value)."""
+
+    impressions: int | None
+    """Sum of ``impressions`` (missing skipped; all missing → None)."""
+    engagements: int | None
+    """Sum of ``engagements`` (missing skipped; all missing → None)."""
+    engagement_rate: float | None
+    """Engagements ÷ impressions over the Posts that have both; None without impressions."""
+    retweets_and_comments: int | None
+    """Sum of ``retweets_and_comments`` (Retweets + Quote Tweets)."""
+
+
+def _total(values: pd.Series) -> int | None:
+    total = values.sum(min_count=1)
+    return None if pd.isna(total) else int(total)
+
+
+def summary_totals(posts: pd.DataFrame) -> SummaryTotals:
+    """Totals over a :func:`posts_frame`: what the summary cards show."""
+    both = posts[IMPRESSIONS].notna() & posts[ENGAGEMENTS].notna()
+    rated_impressions = _total(posts.loc[both, IMPRESSIONS])
+    rated_engagements = _total(posts.loc[both, ENGAGEMENTS])
+    rate = (
+        rated_engagements / rated_impressions
+        if rated_impressions and rated_engagements is not None
+        else None
+    )
+    return SummaryTotals(
+        impressions=_total(posts[IMPRESSIONS]),
+        engagements=_total(posts[ENGAGEMENTS]),
+        engagement_rate=rate,
+        retweets_and_comments=_total(posts[RETWEETS_AND_COMMENTS]),
+    )
+
+
 def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
     """Every frame by its export name, in a fixed order (the zip's order).
 
@@ -891,5 +929,6 @@ __all__ = [
     "split_frame",
     "split_long_frame",
     "statuses_frame",
+    "summary_totals",
     "with_derived_post_metrics",
 ]

@@ -266,16 +266,11 @@ class InvalidToken:
     reason: str
 
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PostRecord:
-    """One Post as fetched, with the metric groups X returned for it."""
+class _Measured:
+    """What Post and media records share: X's metric groups, frozen, read one value at a time."""
 
-    id: str
-    text: str = ""
-    author_id: str | None = None
-    created_at: datetime | None = None
-    media_keys: tuple[str, ...] = ()
-    metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
+    __slots__ = ()
+    metrics: FrozenGroups
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "metrics", _frozen(self.metrics))
@@ -286,7 +281,19 @@ class PostRecord:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class MediaRecord:
+class PostRecord(_Measured):
+    """One Post as fetched, with the metric groups X returned for it."""
+
+    id: str
+    text: str = ""
+    author_id: str | None = None
+    created_at: datetime | None = None
+    media_keys: tuple[str, ...] = ()
+    metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class MediaRecord(_Measured):
     """A media item, keyed by ``media_key`` and shared by every Post that carries it.
 
     Video metrics are X's: aggregated across all Posts with the same video.
@@ -301,13 +308,6 @@ class MediaRecord:
     post_ids: tuple[str, ...] = ()
     metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
 
-    def __post_init__(self) -> None:
-        object.__setattr__(self, "metrics", _frozen(self.metrics))
-
-    def value(self, group: Group, name: str) -> int | None:
-        """One metric value, None when X did not return it."""
-        return self.metrics.count(group.value, name)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IdStatus:
@@ -318,6 +318,17 @@ class IdStatus:
     detail: str = ""
     source: str = ""
     position: int = -1
+
+    @classmethod
+    def invalid(cls, token: InvalidToken) -> IdStatus:
+        """The INVALID status of a pasted token that is neither a Post ID nor a Post URL."""
+        return cls(
+            id=token.text,
+            status=PostStatus.INVALID,
+            detail=token.reason,
+            source=token.text,
+            position=token.position,
+        )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

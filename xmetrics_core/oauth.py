@@ -14,33 +14,45 @@ on the server between "send the browser to X" and "X sends it back".
 
 from __future__ import annotations
 
-import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, Final
 from urllib.parse import quote
 
 import requests
-from oauthlib.oauth2 import BackendApplicationClient, WebApplicationClient
+from oauthlib.common import add_params_to_qs, add_params_to_uri, generate_token
+from oauthlib.oauth2 import WebApplicationClient
 from oauthlib.oauth2.rfc6749.errors import OAuth2Error
-from requests_oauthlib import OAuth1Session, OAuth2Session
+from oauthlib.oauth2.rfc6749.parameters import prepare_token_request
+from oauthlib.oauth2.rfc6749.utils import list_to_scope
+from requests_oauthlib import OAuth1Session
 
-from xmetrics_core.credentials import (
-    BearerCredential,
-    OAuth1Credential,
-    OAuth2Credential,
-    permit_plain_http_to_loopback,
+from xmetrics_core.credentials import BearerCredential, OAuth1Credential, OAuth2Credential
+from xmetrics_core.credentials import oauth2_credential_from_token as oauth2_credential_from_token
+from xmetrics_core.defaults import (
+    DEFAULT_TIMEOUTS,
+    OAUTH2_SCOPES,
+    X_API_BASE_URL,
+    X_WEB_BASE_URL,
+    Timeouts,
+    require_secure_url,
 )
-from xmetrics_core.errors import AuthFlowError
+from xmetrics_core.errors import ApiTimeout, AuthFlowError, TransportError
+from xmetrics_core.state import MemoryStateStore, StateStore
+from xmetrics_core.transport import (
+    FORM_HEADERS,
+    HttpRequest,
+    RequestsTransport,
+    Transport,
+    client_auth,
+    token_request,
+)
 
-DEFAULT_TIMEOUT: tuple[float, float] = (3.05, 20.0)
-X_AUTHORIZE_URL = "https://x.com/i/oauth2/authorize"
-X_TOKEN_URL = "https://api.x.com/2/oauth2/token"
-X_API_BASE_URL = "https://api.x.com"
-DEFAULT_SCOPES: tuple[str, ...] = ("tweet.read", "users.read", "offline.access")
-CODE_VERIFIER_LENGTH = 64
+X_AUTHORIZE_URL: Final = f"{X_WEB_BASE_URL}/i/oauth2/authorize"
+X_TOKEN_URL: Final = f"{X_API_BASE_URL}/2/oauth2/token"
+CODE_VERIFIER_LENGTH: Final = 64
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -68,14 +80,40 @@ def _oauth2_error_message(exc: Exception, action: str) -> str:
     return f"X's answer while trying to {action} was not a token response"
 
 
-def _transport_message(exc: requests.RequestException, action: str) -> str:
-    if isinstance(exc, requests.Timeout):
+def _transport_message(exc: Exception, action: str) -> str:
+    if isinstance(exc, ApiTimeout | requests.Timeout):
         return f"X did not answer in time while trying to {action}"
     return f"could not reach X to {action} (connection failed)"
 
 
+def _token(
+    url: str,
+    body: str,
+    *,
+    auth: requests.auth.AuthBase | None,
+    timeout: Timeouts,
+    action: str,
+    hint: str = "",
+) -> dict[str, Any]:
+    """A token endpoint's answer, or AuthFlowError saying what X refused (never a secret);
+    ``hint`` (what to check) follows a refusal."""
+    sender = RequestsTransport()
+    try:
+        return token_request(sender, url, body, auth=auth, timeout=timeout)
+    except TransportError as exc:
+        raise AuthFlowError(_transport_message(exc, action)) from None
+    except (OAuth2Error, ValueError) as exc:
+        raise AuthFlowError(
+            _oauth2_error_message(exc, action) + (f"; {hint}" if hint else ""),
+            status_code=getattr(exc, "status_code", None),
+        ) from None
+    finally:
+        sender.close()
+
+
 class OAuth2PkceFlow:
-    """OAuth 2.0 Authorization Code with PKCE (S256)."""
+    """OAuth 2.0 Authorization Code with PKCE (S256), on oauthlib's request building and
+    token parsing; plain http is accepted for loopback URLs only (the sandbox)."""
 
     def __init__(
         self,
@@ -83,20 +121,18 @@ class OAuth2PkceFlow:
         client_id: str,
         client_secret: str | None = None,
         redirect_uri: str,
-        scopes: Sequence[str] = DEFAULT_SCOPES,
+        scopes: Sequence[str] = OAUTH2_SCOPES,
         authorize_url: str = X_AUTHORIZE_URL,
         token_url: str = X_TOKEN_URL,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: Timeouts = DEFAULT_TIMEOUTS,
         clock: Callable[[], datetime] | None = None,
     ) -> None:
         self.client_id = client_id
         self._client_secret = client_secret
         self.redirect_uri = redirect_uri
         self.scopes = tuple(scopes)
-        permit_plain_http_to_loopback(authorize_url)
-        permit_plain_http_to_loopback(token_url)
-        self.authorize_url = authorize_url
-        self.token_url = token_url
+        self.authorize_url = require_secure_url(authorize_url)
+        self.token_url = require_secure_url(token_url)
         self.timeout = timeout
         self._clock = clock or (lambda: datetime.now(UTC))
 
@@ -107,70 +143,46 @@ class OAuth2PkceFlow:
         """The consent URL (with ``state`` and an S256 ``code_challenge``) and the verifier."""
         helper = WebApplicationClient(self.client_id)
         verifier = helper.create_code_verifier(CODE_VERIFIER_LENGTH)
-        challenge = helper.create_code_challenge(verifier, "S256")
-        with OAuth2Session(
-            client_id=self.client_id, redirect_uri=self.redirect_uri, scope=list(self.scopes)
-        ) as session:
-            url, state = session.authorization_url(
-                self.authorize_url, code_challenge=challenge, code_challenge_method="S256"
-            )
+        state = generate_token()
+        url = add_params_to_uri(
+            self.authorize_url,
+            [
+                ("response_type", "code"),
+                ("client_id", self.client_id),
+                ("redirect_uri", self.redirect_uri),
+                ("scope", list_to_scope(list(self.scopes))),
+                ("state", state),
+                ("code_challenge", helper.create_code_challenge(verifier, "S256")),
+                ("code_challenge_method", "S256"),
+            ],
+        )
         return PendingAuthorization(url=str(url), state=str(state), code_verifier=str(verifier))
 
     def finish(self, *, code: str, code_verifier: str) -> OAuth2Credential:
         """Exchange the code from the redirect (within X's 30 s) for tokens."""
         if not code:
             raise AuthFlowError("the redirect from X carried no authorization code")
-        auth = (
-            requests.auth.HTTPBasicAuth(self.client_id, self._client_secret)
-            if self._client_secret
-            else None
+        body = prepare_token_request(
+            "authorization_code",
+            code=code,
+            redirect_uri=self.redirect_uri,
+            code_verifier=code_verifier,
+            client_id=self.client_id,
+            include_client_id=not self._client_secret,
         )
-        with OAuth2Session(client_id=self.client_id, redirect_uri=self.redirect_uri) as session:
-            try:
-                token: dict[str, Any] = session.fetch_token(
-                    self.token_url,
-                    code=code,
-                    code_verifier=code_verifier,
-                    auth=auth,
-                    include_client_id=auth is None,
-                    timeout=self.timeout,
-                )
-            except requests.RequestException as exc:
-                raise AuthFlowError(_transport_message(exc, "finish the sign-in")) from None
-            except (OAuth2Error, ValueError) as exc:
-                raise AuthFlowError(
-                    _oauth2_error_message(exc, "finish the sign-in"),
-                    status_code=getattr(exc, "status_code", None),
-                ) from None
+        token = _token(
+            self.token_url,
+            body,
+            auth=client_auth(self.client_id, self._client_secret),
+            timeout=self.timeout,
+            action="finish the sign-in",
+        )
         return oauth2_credential_from_token(
             token,
             client_id=self.client_id,
             client_secret=self._client_secret,
             now=self._clock(),
         )
-
-
-def oauth2_credential_from_token(
-    token: dict[str, Any],
-    *,
-    client_id: str | None,
-    client_secret: str | None,
-    now: datetime,
-) -> OAuth2Credential:
-    """An :class:`OAuth2Credential` from X's token response."""
-    access = token.get("access_token")
-    if not access:
-        raise AuthFlowError("X's token response has no access token")
-    expires_in = token.get("expires_in")
-    scope = token.get("scope") or ()
-    return OAuth2Credential(
-        access_token=str(access),
-        refresh_token=str(token["refresh_token"]) if token.get("refresh_token") else None,
-        expires_at=now + timedelta(seconds=float(expires_in)) if expires_in is not None else None,
-        client_id=client_id,
-        client_secret=client_secret,
-        scope=tuple(scope.split() if isinstance(scope, str) else scope),
-    )
 
 
 class OAuth1Flow:
@@ -183,17 +195,27 @@ class OAuth1Flow:
         consumer_secret: str,
         callback: str = "oob",
         base_url: str = X_API_BASE_URL,
-        timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+        timeout: Timeouts = DEFAULT_TIMEOUTS,
     ) -> None:
         self._consumer_key = consumer_key
         self._consumer_secret = consumer_secret
         self.callback = callback
-        self.base_url = base_url.rstrip("/")
-        permit_plain_http_to_loopback(self.base_url)
+        self.base_url = require_secure_url(base_url.rstrip("/"))
         self.timeout = timeout
 
     def __repr__(self) -> str:
         return f"OAuth1Flow(callback={self.callback!r}, base_url={self.base_url!r})"
+
+    def _token_step(
+        self, fetch: Callable[..., dict[str, str]], endpoint: str, *, action: str, refused: str
+    ) -> dict[str, str]:
+        """One OAuth 1.0a token call (``{base}/oauth/<endpoint>``), its failures in words."""
+        try:
+            return fetch(f"{self.base_url}/oauth/{endpoint}", timeout=self.timeout.as_tuple())
+        except requests.RequestException as exc:
+            raise AuthFlowError(_transport_message(exc, action)) from None
+        except ValueError as exc:
+            raise AuthFlowError(refused, status_code=getattr(exc, "status_code", None)) from None
 
     def start(self) -> PendingOAuth1:
         """Get a request token and the authorize URL to send the user to."""
@@ -202,18 +224,13 @@ class OAuth1Flow:
             client_secret=self._consumer_secret,
             callback_uri=self.callback,
         ) as session:
-            try:
-                answer = session.fetch_request_token(
-                    f"{self.base_url}/oauth/request_token", timeout=self.timeout
-                )
-            except requests.RequestException as exc:
-                raise AuthFlowError(_transport_message(exc, "start the sign-in")) from None
-            except ValueError as exc:
-                raise AuthFlowError(
-                    "X refused the request token (check the API key and secret and that the "
-                    "callback URL is registered for the app)",
-                    status_code=getattr(exc, "status_code", None),
-                ) from None
+            answer = self._token_step(
+                session.fetch_request_token,
+                "request_token",
+                action="start the sign-in",
+                refused="X refused the request token (check the API key and secret and that the "
+                "callback URL is registered for the app)",
+            )
             url = session.authorization_url(f"{self.base_url}/oauth/authorize")
         return PendingOAuth1(
             url=str(url),
@@ -232,18 +249,13 @@ class OAuth1Flow:
             resource_owner_secret=pending.request_token_secret,
             verifier=verifier,
         ) as session:
-            try:
-                answer = session.fetch_access_token(
-                    f"{self.base_url}/oauth/access_token", timeout=self.timeout
-                )
-            except requests.RequestException as exc:
-                raise AuthFlowError(_transport_message(exc, "finish the sign-in")) from None
-            except ValueError as exc:
-                raise AuthFlowError(
-                    "X refused the verifier or PIN (it may be wrong, used or expired); "
-                    "start the sign-in again",
-                    status_code=getattr(exc, "status_code", None),
-                ) from None
+            answer = self._token_step(
+                session.fetch_access_token,
+                "access_token",
+                action="finish the sign-in",
+                refused="X refused the verifier or PIN (it may be wrong, used or expired); "
+                "start the sign-in again",
+            )
         token, secret = answer.get("oauth_token"), answer.get("oauth_token_secret")
         if not token or not secret:
             raise AuthFlowError("X's access token answer is incomplete")
@@ -260,27 +272,19 @@ def fetch_app_bearer_token(
     consumer_secret: str,
     *,
     base_url: str = X_API_BASE_URL,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    timeout: Timeouts = DEFAULT_TIMEOUTS,
 ) -> BearerCredential:
     """The app's Bearer token via ``POST {base}/oauth2/token`` (client credentials, Basic)."""
-    base = base_url.rstrip("/")
-    permit_plain_http_to_loopback(base)
-    auth = requests.auth.HTTPBasicAuth(
-        quote(consumer_key, safe=""), quote(consumer_secret, safe="")
+    token = _token(
+        f"{base_url.rstrip('/')}/oauth2/token",
+        prepare_token_request("client_credentials", include_client_id=False),
+        auth=requests.auth.HTTPBasicAuth(
+            quote(consumer_key, safe=""), quote(consumer_secret, safe="")
+        ),
+        timeout=timeout,
+        action="issue the app's Bearer token",
+        hint="check the API key and secret",
     )
-    with OAuth2Session(client=BackendApplicationClient(client_id=None)) as session:
-        try:
-            token: dict[str, Any] = session.fetch_token(
-                f"{base}/oauth2/token", auth=auth, include_client_id=False, timeout=timeout
-            )
-        except requests.RequestException as exc:
-            raise AuthFlowError(_transport_message(exc, "get the app's Bearer token")) from None
-        except (OAuth2Error, ValueError) as exc:
-            raise AuthFlowError(
-                _oauth2_error_message(exc, "issue the app's Bearer token")
-                + "; check the API key and secret",
-                status_code=getattr(exc, "status_code", None),
-            ) from None
     access = token.get("access_token")
     if not access:
         raise AuthFlowError("X's answer has no Bearer token")
@@ -291,49 +295,55 @@ def revoke_oauth2_token(
     credential: OAuth2Credential,
     *,
     base_url: str = X_API_BASE_URL,
-    timeout: tuple[float, float] = DEFAULT_TIMEOUT,
+    timeout: Timeouts = DEFAULT_TIMEOUTS,
+    transport: Transport | None = None,
 ) -> None:
-    """Revoke the credential's refresh token (if any) and access token at X."""
-    url = f"{base_url.rstrip('/')}/2/oauth2/revoke"
-    permit_plain_http_to_loopback(url)
+    """Revoke the credential's refresh token (if any) and access token at X (RFC 7009)."""
+    url = require_secure_url(f"{base_url.rstrip('/')}/2/oauth2/revoke")
     if not credential.client_id:
         raise AuthFlowError("revoking needs the client id the token was issued to")
-    helper = WebApplicationClient(credential.client_id)
-    auth = (
-        requests.auth.HTTPBasicAuth(credential.client_id, credential.client_secret)
-        if credential.client_secret
-        else None
-    )
+    sender = transport or RequestsTransport()
+    auth = client_auth(credential.client_id, credential.client_secret)
+    public_client = [] if auth else [("client_id", credential.client_id)]
     tokens = [
         ("refresh_token", credential.refresh_token),
         ("access_token", credential.access_token),
     ]
-    for hint, token in tokens:
-        if not token:
-            continue
-        target, headers, body = helper.prepare_token_revocation_request(
-            url, token, token_type_hint=hint
-        )
-        if auth is None:
-            body = f"{body}&client_id={quote(credential.client_id, safe='')}"
-        try:
-            response = requests.post(target, data=body, headers=headers, auth=auth, timeout=timeout)
-        except requests.RequestException as exc:
-            raise AuthFlowError(_transport_message(exc, "revoke the token")) from None
-        if response.status_code >= 400:
-            raise AuthFlowError(
-                f"X refused to revoke the {hint.replace('_', ' ')} (HTTP {response.status_code})",
-                status_code=response.status_code,
+    try:
+        for hint, token in tokens:
+            if not token:
+                continue
+            body = add_params_to_qs(
+                "", [("token", token), ("token_type_hint", hint), *public_client]
             )
+            request = HttpRequest(
+                method="POST", url=url, data=body, headers=FORM_HEADERS, auth=auth, timeout=timeout
+            )
+            try:
+                response = sender.send(request)
+            except TransportError as exc:
+                raise AuthFlowError(_transport_message(exc, "revoke the token")) from None
+            if response.status >= 400:
+                raise AuthFlowError(
+                    f"X refused to revoke the {hint.replace('_', ' ')} (HTTP {response.status})",
+                    status_code=response.status,
+                )
+    finally:
+        if transport is None:
+            sender.close()
 
 
 class PendingAuthStore:
-    """Pending sign-ins keyed by ``state`` (or request token): single use, expiring, in memory.
+    """Pending sign-ins keyed by ``state`` (or request token): single use, expiring.
 
-    Thread-safe; shared by every Streamlit session of one server process, because the browser
-    may come back from X in a new session. Holds at most ``max_entries`` live entries.
+    Kept in a :class:`~xmetrics_core.state.StateStore` (in memory by default, shared by every
+    Streamlit session of one server process, because the browser may come back from X in a
+    new session): :meth:`pop` is the store's atomic ``take``, so two sessions can never both
+    finish one sign-in. An entry is kept one extra TTL (at least a minute) after it expires so
+    that :meth:`pop` can say "expired" rather than "unknown". Holds at most ``max_entries``.
     """
 
+    EXPIRED_KEPT_SECONDS = 60.0
     UNKNOWN = "this sign-in is unknown or was already used; start the sign-in again"
     EXPIRED = "this sign-in took too long and expired; start the sign-in again"
 
@@ -343,45 +353,32 @@ class PendingAuthStore:
         ttl_seconds: float = 600,
         clock: Callable[[], float] = time.monotonic,
         max_entries: int = 10_000,
+        store: StateStore[tuple[float, object]] | None = None,
     ) -> None:
         self.ttl_seconds = ttl_seconds
         self._clock = clock
-        self._max_entries = max_entries
-        self._lock = threading.Lock()
-        self._entries: dict[str, tuple[float, object]] = {}
+        self._store: StateStore[tuple[float, object]] = (
+            MemoryStateStore(max_entries=max_entries, clock=clock) if store is None else store
+        )
 
     def put(self, state: str, payload: object) -> None:
         """Keep ``payload`` under ``state`` until it is popped or expires."""
         if not state:
             raise ValueError("state must not be empty")
-        with self._lock:
-            self._purge(self._clock())
-            if len(self._entries) >= self._max_entries:
-                oldest = min(self._entries, key=lambda k: self._entries[k][0])
-                del self._entries[oldest]
-            self._entries[state] = (self._clock() + self.ttl_seconds, payload)
+        deadline = self._clock() + self.ttl_seconds
+        kept = self.ttl_seconds + max(self.ttl_seconds, self.EXPIRED_KEPT_SECONDS)
+        self._store.put(f"pending:{state}", (deadline, payload), kept)
 
     def pop(self, state: str) -> object:
         """The payload under ``state``, removed. AuthFlowError when unknown, used or expired."""
-        with self._lock:
-            entry = self._entries.pop(state, None)
-            now = self._clock()
-            if entry is None:
-                raise AuthFlowError(self.UNKNOWN)
-            deadline, payload = entry
-            if now > deadline:
-                raise AuthFlowError(self.EXPIRED)
-            self._purge(now)
-            return payload
+        entry = self._store.take(f"pending:{state}")
+        if entry is None:
+            raise AuthFlowError(self.UNKNOWN)
+        deadline, payload = entry
+        if self._clock() > deadline:
+            raise AuthFlowError(self.EXPIRED)
+        return payload
 
     def __len__(self) -> int:
-        with self._lock:
-            return len(self._entries)
-
-    def _purge(self, now: float) -> None:
-        # keep expired entries for one extra TTL so pop() can say "expired", not "unknown"
-        stale = [
-            k for k, (deadline, _) in self._entries.items() if now > deadline + self.ttl_seconds
-        ]
-        for key in stale:
-            del self._entries[key]
+        """Entries held (live, or expired and kept to say so); the in-memory store only."""
+        return len(self._store) if isinstance(self._store, MemoryStateStore) else 0

@@ -18,7 +18,7 @@ Rules (decided here, relied on by the paste box, the CLI and the tests):
 * **Duplicates** are removed keeping the first occurrence; ``position`` is the token's
   index among all tokens (duplicates and invalid tokens included).
 * **Limits.** Past :data:`MAX_INPUT_CHARS` characters or :data:`MAX_REFERENCES` unique
-  IDs, :class:`InputTooLarge` (a ``ValueError``) is raised.
+  IDs, :class:`~xmetrics_core.errors.InputTooLarge` (an ``InputError``) is raised.
 * **Creation time.** :func:`snowflake_time` reads it from the ID (FACTS §6); IDs at or
   below :data:`LAST_SEQUENTIAL_ID` predate snowflakes and have no readable time.
 """
@@ -26,11 +26,26 @@ Rules (decided here, relied on by the paste box, the CLI and the tests):
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from xmetrics_core.catalogue import PRIVATE_METRICS_WINDOW_DAYS
+from xmetrics_core.errors import InputTooLarge
 from xmetrics_core.models import InvalidToken, PostRef
+
+__all__ = [
+    "MAX_INPUT_CHARS",
+    "MAX_REFERENCES",
+    "InputTooLarge",
+    "ParsedReferences",
+    "classify_token",
+    "id_problem",
+    "parse_references",
+    "references_from",
+    "snowflake_time",
+    "within_private_window",
+]
 
 MAX_INPUT_CHARS = 1_000_000
 """Longest pasted text accepted, in characters."""
@@ -71,10 +86,6 @@ _X_URL = re.compile(
     re.IGNORECASE | re.VERBOSE,
 )
 _URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|^[^/\s]+\.[a-z]{2,}(?:[/:?#]|$)", re.I)
-
-
-class InputTooLarge(ValueError):
-    """The paste is longer than :data:`MAX_INPUT_CHARS` or has too many unique IDs."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -185,6 +196,35 @@ def parse_references(text: str) -> ParsedReferences:
                 id=post_id, source=token, position=position, created_at=snowflake_time(post_id)
             )
         position += 1
+    return ParsedReferences(refs=tuple(refs.values()), invalid=tuple(invalid))
+
+
+def references_from(items: ParsedReferences | Iterable[PostRef | str]) -> ParsedReferences:
+    """What :func:`parse_references` gives, for IDs or URLs given one by one (or refs).
+
+    Each string is one token (never split); duplicates keep the first occurrence; a token
+    that is not a Post ID or URL is an :class:`InvalidToken` (offset -1: no pasted text).
+    """
+    if isinstance(items, ParsedReferences):
+        return items
+    refs: dict[str, PostRef] = {}
+    invalid: list[InvalidToken] = []
+    for position, item in enumerate(items):
+        if isinstance(item, PostRef):
+            refs.setdefault(item.id, item)
+            continue
+        token = str(item).strip()
+        post_id, reason = classify_token(token)
+        if post_id is None:
+            invalid.append(
+                InvalidToken(
+                    text=token, position=position, offset=-1, reason=reason or NOT_A_REFERENCE
+                )
+            )
+        elif post_id not in refs:
+            refs[post_id] = PostRef(
+                id=post_id, source=token, position=position, created_at=snowflake_time(post_id)
+            )
     return ParsedReferences(refs=tuple(refs.values()), invalid=tuple(invalid))
 
 

@@ -21,20 +21,17 @@ import streamlit as st
 
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import (
-    OAUTH2_SCOPES,
     Account,
     AuthMethod,
     Connection,
     Endpoints,
     PendingSignIn,
-    RememberedConnections,
-    ResultCache,
     app_base_url,
-    default_config_dir,
     endpoints_for,
 )
 from xmetrics_core.credentials import Credential, OAuth1Credential, OAuth2Credential
-from xmetrics_core.errors import AuthFlowError, XApiError
+from xmetrics_core.defaults import OAUTH2_SCOPES
+from xmetrics_core.errors import AuthFlowError, InputError, XApiError
 from xmetrics_core.oauth import (
     OAuth1Flow,
     OAuth2PkceFlow,
@@ -42,7 +39,10 @@ from xmetrics_core.oauth import (
     PendingOAuth1,
     revoke_oauth2_token,
 )
+from xmetrics_core.remembered import RememberedConnections, default_config_dir
 from xmetrics_core.sandbox import Sandbox, start_sandbox
+from xmetrics_core.state import ResultCache
+from xmetrics_ui.messages import explain
 
 CONNECTION_KEY = "xm_connection"
 CLIENT_KEY = "xm_client"
@@ -231,7 +231,7 @@ def disconnect() -> str:
     if isinstance(credential, OAuth2Credential):
         try:
             revoke_oauth2_token(credential, base_url=connection.endpoints.api_base_url)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             return (
                 f"Disconnected, but X did not confirm revoking the token ({exc}). "
                 "Revoke the app's access on x.com under Settings → Security → Connected apps."
@@ -400,8 +400,6 @@ def handle_oauth_callback(params: dict[str, str]) -> bool:
     ``params`` are the query parameters. Returns True when they were an OAuth callback
     (the caller then clears them from the URL). The outcome is left as a flash message.
     """
-    from xmetrics_ui.ui import explain  # the page boundary's wording of errors
-
     try:
         if "state" in params and "code" in params:
             connection = _finish_oauth2(params["code"], params["state"])
@@ -420,7 +418,7 @@ def handle_oauth_callback(params: dict[str, str]) -> bool:
             return True
         else:
             return False
-    except (XApiError, ValueError) as exc:
+    except (XApiError, InputError) as exc:
         flash("error", explain(exc))
         return True
     flash("success", f"Connected as {connection.account_label}.")

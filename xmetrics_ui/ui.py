@@ -7,24 +7,19 @@ names) is shown through ``st.text``/``st.dataframe`` or escaped first.
 from __future__ import annotations
 
 import logging
+import runpy
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
 
 import streamlit as st
 
 from xmetrics_core.connection import groups_label, rate_limit_label
-from xmetrics_core.errors import (
-    ApiConnectionError,
-    ApiTimeout,
-    AuthFlowError,
-    Forbidden,
-    InvalidRequest,
-    PaymentRequired,
-    RateLimited,
-    ServerError,
-    Unauthorized,
-    XApiError,
-)
 from xmetrics_core.models import RateLimitState
+from xmetrics_ui.messages import explain as explain
 from xmetrics_ui.session import (
     current_client,
     current_connection,
@@ -42,59 +37,50 @@ UNEXPECTED_PROBLEM = (
 log = logging.getLogger("xmetrics.app")
 
 
-def explain(exc: Exception) -> str:
-    """What went wrong and what to do, in words (never a traceback, never a token)."""
-    if isinstance(exc, RateLimited):
-        when = f"until {exc.reset_at.astimezone(UTC):%H:%M} UTC" if exc.reset_at else "for a while"
-        return f"Rate limited {when}; results so far are kept. Try again after that."
-    if isinstance(exc, Unauthorized):
-        return (
-            "X did not accept the credential (401: wrong, expired or revoked). "
-            "Check the keys or sign in again on the Connect page."
-        )
-    if isinstance(exc, Forbidden):
-        return (
-            f"X refused this request for this credential (403): {exc.message}. "
-            "Use a user-context sign-in (OAuth 1.0a or OAuth 2.0) or check the app's access level."
-        )
-    if isinstance(exc, PaymentRequired):
-        return (
-            "The X API account has no credits left (402). Add credits in the developer "
-            "portal, then fetch again."
-        )
-    if isinstance(exc, ServerError):
-        return "X had a server error; nothing is lost. Try again in a minute."
-    if isinstance(exc, ApiTimeout):
-        return "X did not answer in time. Check your network and try again."
-    if isinstance(exc, ApiConnectionError):
-        return "Could not reach the API. Check the API base URL and your network, then try again."
-    if isinstance(exc, AuthFlowError):
-        message = exc.message.rstrip(".")
-        if "again" in message:
-            return f"Sign-in failed: {message}."
-        return f"Sign-in failed: {message}. Start again from the Connect page."
-    if isinstance(exc, InvalidRequest):
-        return f"X rejected the request: {exc.message}. Check the input and try again."
-    if isinstance(exc, XApiError):
-        return f"The request failed: {exc.message}. Try again, or reconnect."
-    return f"{exc}"
+PAGES: tuple[tuple[str, str], ...] = (
+    ("pages/connect.py", "Connect"),
+    ("pages/posts.py", "Posts"),
+    ("pages/video.py", "Video"),
+)
+"""The navigation: every page script (relative to app.py) and its title; the first is the
+default."""
+
+_FRAME = threading.local()
+APP_SCRIPT = Path(__file__).resolve().parents[1] / "app.py"
+
+
+def app_pages() -> list[Any]:
+    """``st.Page`` for every entry of :data:`PAGES`, for ``st.navigation``."""
+    return [st.Page(path, title=title, default=n == 0) for n, (path, title) in enumerate(PAGES)]
+
+
+@contextmanager
+def page_frame() -> Iterator[None]:
+    """app.py runs the chosen page inside this: the page then knows the frame ran."""
+    _FRAME.depth = getattr(_FRAME, "depth", 0) + 1
+    try:
+        yield
+    finally:
+        _FRAME.depth -= 1
 
 
 def leave_pages_directory_mode() -> None:
-    """Make sure this page runs inside app.py's ``st.navigation``, never on its own.
+    """Make sure this page runs inside app.py's frame, never on its own.
 
-    Our page files live in ``pages/``, which Streamlit also knows from its older
-    pages-directory mode: on a server's very first run, before app.py has called
-    ``st.navigation`` once, a URL such as ``/video`` would run this file alone (no page
-    config, no sidebar, no OAuth callback handling). Page files call this first: it turns
-    that mode off for good and reruns, and app.py then runs as the frame. Afterwards it is
-    a no-op.
+    THE one workaround for a Streamlit behaviour (1.67): because our page scripts live in
+    ``pages/``, a server whose first request is a page URL (``/video``) runs in Streamlit's
+    legacy pages-folder mode and executes that file alone: no page config, no sidebar, no
+    OAuth callback handling. No public setting turns that mode off. So a page that finds
+    itself outside :func:`page_frame` runs app.py right here (``runpy``, public Python): app.py
+    calls ``st.navigation`` (which ends the legacy mode for the server) and runs this page
+    inside its frame, in this same script run, so no widget event is lost; then the outer
+    run stops. Inside the frame this is a no-op. ``tests/app/test_pages.py`` fails loudly if
+    a Streamlit upgrade drops or changes the legacy mode (then remove this function).
     """
-    from streamlit.runtime.pages_manager import PagesManager
-
-    if PagesManager.uses_pages_directory:
-        PagesManager.uses_pages_directory = False
-        st.rerun()
+    if getattr(_FRAME, "depth", 0):
+        return
+    runpy.run_path(str(APP_SCRIPT), run_name="__main__")
+    st.stop()
 
 
 def report_unexpected(exc: Exception) -> None:
@@ -149,13 +135,19 @@ def require_connection() -> bool:
     return False
 
 
+OFFERED_DOWNLOADS_KEY = "xm_offered_downloads"
+"""Session state: download button key → the bytes it offers (the same objects, not copies), so
+what a page offers can be read back, e.g. by tests through AppTest's public session state."""
+
+
+def offer_download(label: str, data: bytes, *, file_name: str, mime: str, key: str) -> None:
+    """A download button that does not rerun the page; its bytes are noted in
+    :data:`OFFERED_DOWNLOADS_KEY`."""
+    offered = st.session_state.setdefault(OFFERED_DOWNLOADS_KEY, {})
+    offered[key] = data
+    st.download_button(label, data=data, file_name=file_name, mime=mime, key=key, on_click="ignore")
+
+
 def download_csv(label: str, data: bytes, *, file_name: str, key: str) -> None:
     """A CSV download button that does not rerun the page."""
-    st.download_button(
-        label,
-        data=data,
-        file_name=file_name,
-        mime="text/csv",
-        key=key,
-        on_click="ignore",
-    )
+    offer_download(label, data, file_name=file_name, mime="text/csv", key=key)

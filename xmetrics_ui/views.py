@@ -19,12 +19,12 @@ import streamlit as st
 
 from xmetrics_core import exports, figures
 from xmetrics_core import frames as fr
-from xmetrics_core.catalogue import MEDIA_METRICS, POST_METRICS, Context, Group
+from xmetrics_core.catalogue import Context, Group, column_label
 from xmetrics_core.client import XClient, XUser
 from xmetrics_core.connection import Connection, group_options, may_load_in_browser
-from xmetrics_core.errors import Unauthorized, XApiError
+from xmetrics_core.errors import InputError, InputTooLarge, Unauthorized, XApiError
 from xmetrics_core.models import FetchResult, PostRecord, PostStatus
-from xmetrics_core.references import InputTooLarge, parse_references
+from xmetrics_core.references import parse_references
 from xmetrics_ui.session import (
     cache_key,
     drop_refused_connection,
@@ -32,7 +32,7 @@ from xmetrics_ui.session import (
     result_cache,
     sync_refreshed_credential,
 )
-from xmetrics_ui.ui import download_csv, explain
+from xmetrics_ui.ui import download_csv, explain, offer_download
 
 POSTS_TEXT_KEY = "xm_posts_text"
 RECENT_PICK_KEY = "xm_recent_pick"
@@ -91,7 +91,7 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
             recent = client.recent_posts(connection.account.id, days=RECENT_DAYS)
         except Unauthorized as exc:
             refused(exc)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             st.error(explain(exc))
             return
         finally:
@@ -199,7 +199,7 @@ def run_fetch(
             )
         except Unauthorized as exc:
             refused(exc)
-        except (XApiError, ValueError) as exc:
+        except (XApiError, InputError) as exc:
             st.error(explain(exc))
             return
         finally:
@@ -248,18 +248,11 @@ def result_frames(result: FetchResult) -> Mapping[str, pd.DataFrame]:
 # -- showing --------------------------------------------------------------------------------------
 
 
-def _column_label(path: str) -> str:
-    for m in (*POST_METRICS, *MEDIA_METRICS):
-        if m.path == path:
-            return f"{m.label} ({m.group.label.lower()})"
-    return path.replace("_", " ").replace(".", " ").capitalize()
-
-
 def column_config(frame: pd.DataFrame) -> dict[str, Any]:
     """Readable headers and number formats for a frame's columns (the data stays as is)."""
     config: dict[str, Any] = {}
     for name in frame.columns:
-        label = _column_label(str(name))
+        label = column_label(str(name))
         dtype = frame[name].dtype
         if name in (fr.ENGAGEMENT_RATE, fr.RETENTION, fr.STEP_DROPOFF, fr.COMPLETION_RATE) or str(
             name
@@ -298,25 +291,11 @@ def chart_with_download(
     download_csv(label, data, file_name=f"{name}.csv", key=f"{key}_csv")
 
 
-def _total(series: pd.Series) -> int | None:
-    value = series.sum(min_count=1)
-    return None if pd.isna(value) else int(value)
-
-
 def summary_cards(frames: Mapping[str, pd.DataFrame]) -> None:
     """Impressions, engagements, engagement rate and "Retweets and comments" over all Posts."""
-    posts = frames["posts"]
-    impressions = _total(posts[fr.IMPRESSIONS])
-    engagements = _total(posts[fr.ENGAGEMENTS])
-    both = posts[fr.IMPRESSIONS].notna() & posts[fr.ENGAGEMENTS].notna()
-    rated_impressions = _total(posts.loc[both, fr.IMPRESSIONS])
-    rated_engagements = _total(posts.loc[both, fr.ENGAGEMENTS])
-    rate = (
-        rated_engagements / rated_impressions
-        if rated_impressions and rated_engagements is not None
-        else None
-    )
-    retweets = _total(posts[fr.RETWEETS_AND_COMMENTS])
+    totals = fr.summary_totals(frames["posts"])
+    impressions, engagements = totals.impressions, totals.engagements
+    rate, retweets = totals.engagement_rate, totals.retweets_and_comments
     cards = st.columns(4)
     cards[0].metric("Impressions", "—" if impressions is None else f"{impressions:,}")
     cards[1].metric("Engagements", "—" if engagements is None else f"{engagements:,}")
@@ -388,18 +367,14 @@ RATE_CHART_MAX_POSTS = 50
 """The engagement-rate ranking shows at most this many Posts (the highest rates)."""
 
 
-def _top_rated(posts: pd.DataFrame) -> pd.DataFrame:
-    ranked = figures.engagement_rate_data(posts)
-    if len(ranked) <= RATE_CHART_MAX_POSTS:
-        return posts
-    keep = set(ranked[fr.ID].head(RATE_CHART_MAX_POSTS))
-    return posts.loc[posts[fr.ID].isin(keep)]
-
-
 def engagement_rate_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> None:
     """Posts ranked by engagement rate (the highest ones when there are many)."""
     st.subheader("Engagement rate")
-    shown: pd.DataFrame = memo(result, "rated", lambda: _top_rated(frames["posts"]))
+    shown: pd.DataFrame = memo(
+        result,
+        "rated",
+        lambda: figures.highest_rated_posts(frames["posts"], RATE_CHART_MAX_POSTS),
+    )
     rated = int(frames["posts"][fr.ENGAGEMENT_RATE].notna().sum())
     if len(shown) < len(frames["posts"]) and rated > RATE_CHART_MAX_POSTS:
         st.caption(f"The {RATE_CHART_MAX_POSTS} highest rates of {rated} Posts with a rate.")
@@ -416,13 +391,12 @@ def engagement_rate_section(result: FetchResult, frames: Mapping[str, pd.DataFra
 def zip_section(result: FetchResult, frames: Mapping[str, pd.DataFrame]) -> None:
     """Every frame as CSV in one zip."""
     data = memo(result, "zip", lambda: exports.zip_bytes(frames))
-    st.download_button(
+    offer_download(
         "Download everything (zip)",
-        data=data,
+        data,
         file_name="xmetrics.zip",
         mime="application/zip",
         key="xm_dl_zip",
-        on_click="ignore",
     )
 
 

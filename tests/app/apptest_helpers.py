@@ -23,26 +23,6 @@ HTTP_TIMEOUT = (3.05, 10.0)
 LOCAL_APP_URL = "http://localhost:8501/"
 
 
-def run_app_py_navigation(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Make every AppTest run go through app.py's ``st.navigation``, as ``streamlit run`` does.
-
-    AppTest resets ``PagesManager.uses_pages_directory`` before each run, and because our
-    page files live in ``pages/`` Streamlit would then fall back to the old pages-directory
-    mode and run the last page *without* app.py (no sidebar, no callback handling). The
-    real server clears the flag for good on its first ``st.navigation`` call, and each page
-    hands over to app.py if it ever runs alone (``xmetrics_ui.ui.leave_pages_directory_mode``).
-    """
-    from streamlit.runtime.pages_manager import PagesManager
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    class NavigationPagesManager(PagesManager):
-        def __init__(self, *args: Any, **kwargs: Any) -> None:
-            super().__init__(*args, **kwargs)
-            PagesManager.uses_pages_directory = False
-
-    monkeypatch.setattr(app_test_module, "PagesManager", NavigationPagesManager)
-
-
 def isolate_dashboard(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """No configured credentials, a private remember-me dir, empty result cache, faults and
     request log. Returns the remember-me config dir."""
@@ -168,11 +148,23 @@ def api_calls(sandbox: Any) -> list[Any]:
     ]
 
 
-def download_bytes(at: AppTest, key: str, recorded: dict[str, bytes]) -> bytes:
-    """What the download button ``key`` would save."""
-    url = str(at.download_button(key=key).proto.url)
-    file_id = url.rsplit("/", 1)[-1].split(".", 1)[0]
-    return recorded[file_id]
+def download_bytes(at: AppTest, key: str) -> bytes:
+    """What the download button ``key`` offers (read from the session's public state)."""
+    from xmetrics_ui.ui import OFFERED_DOWNLOADS_KEY
+
+    at.download_button(key=key)  # the button is on the page
+    data = at.session_state[OFFERED_DOWNLOADS_KEY][key]
+    assert isinstance(data, bytes)
+    return data
+
+
+def offered_downloads(at: AppTest) -> list[bytes]:
+    """Every download the session's pages have offered so far (latest per button)."""
+    from xmetrics_ui.ui import OFFERED_DOWNLOADS_KEY
+
+    if OFFERED_DOWNLOADS_KEY not in at.session_state:
+        return []
+    return list(at.session_state[OFFERED_DOWNLOADS_KEY].values())
 
 
 def plotly_specs(at: AppTest) -> dict[str, dict[str, Any]]:

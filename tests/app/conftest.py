@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from apptest_helpers import LOCAL_APP_URL, isolate_dashboard, run_app_py_navigation
+from apptest_helpers import LOCAL_APP_URL, isolate_dashboard
 
 from xmetrics_ui.session import demo_sandbox
 
@@ -23,19 +23,6 @@ def sandbox() -> Any:
     running = demo_sandbox()
     running.register_redirect_uri(LOCAL_APP_URL)
     return running
-
-
-@pytest.fixture
-def pages_directory_mode() -> None:
-    """Ask for this to let AppTest fall into the old pages-directory mode (see below)."""
-
-
-@pytest.fixture(autouse=True)
-def navigation_only(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py's ``st.navigation`` on every AppTest run (see ``run_app_py_navigation``)."""
-    if "pages_directory_mode" in request.fixturenames:
-        return
-    run_app_py_navigation(monkeypatch)
 
 
 @pytest.fixture
@@ -63,28 +50,3 @@ def clean_state(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -
     config_dir = isolate_dashboard(sandbox, tmp_path, monkeypatch)
     yield config_dir
     sandbox.faults.clear()
-
-
-@pytest.fixture
-def downloads(monkeypatch: pytest.MonkeyPatch) -> dict[str, bytes]:
-    """Bytes behind every download button of the AppTests in this test, by media file id."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    recorded: dict[str, bytes] = {}
-
-    class RecordingStorage(MemoryMediaFileStorage):
-        def load_and_get_id(
-            self,
-            path_or_data: str | bytes,
-            mimetype: str,
-            kind: Any,
-            filename: str | None = None,
-        ) -> str:
-            file_id = super().load_and_get_id(path_or_data, mimetype, kind, filename)
-            if isinstance(path_or_data, bytes):
-                recorded[file_id] = path_or_data
-            return file_id
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
-    return recorded

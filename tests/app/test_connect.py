@@ -356,7 +356,8 @@ def test_a_remembered_demo_connection_from_a_previous_sandbox_is_forgotten(
 ):
     from dataclasses import replace
 
-    from xmetrics_core.connection import RememberedConnections, endpoints_for
+    from xmetrics_core.connection import endpoints_for
+    from xmetrics_core.remembered import RememberedConnections
 
     at = connect_demo(sandbox)
     store = RememberedConnections(config_dir=clean_state)

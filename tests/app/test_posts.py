@@ -23,6 +23,7 @@ from xmetrics_core import exports, figures, frames
 from xmetrics_core.models import PostStatus
 from xmetrics_core.references import MAX_REFERENCES
 from xmetrics_core.sandbox import Fault
+from xmetrics_core.sandbox.settings import TWEETS_LOOKUP
 from xmetrics_ui.session import demo_sandbox
 
 
@@ -78,10 +79,13 @@ def _frame(at: AppTest, first_column: str, needs: str) -> pd.DataFrame:
     raise AssertionError(f"no table with {needs}")
 
 
-def test_every_pasted_id_gets_exactly_one_status(fetched: tuple[AppTest, dict[str, str]]):
+def test_every_pasted_id_gets_exactly_one_status(
+    fetched: tuple[AppTest, dict[str, str]], sandbox: Any
+):
     at, ids = fetched
     sidebar = [str(t.value) for t in at.sidebar.text]
-    assert any("of 900 requests left" in line for line in sidebar)
+    lookups = sandbox.settings.rate_limit_for(TWEETS_LOOKUP, user_context=True)
+    assert any(f"of {lookups} requests left" in line for line in sidebar), sidebar
     assert not any("of 75 requests left" in line for line in sidebar), "the /2/tweets limit shows"
     statuses = _frame(at, "id", "status_label")
     by_id = dict(zip(statuses["id"], statuses["status"], strict=True))
@@ -175,33 +179,34 @@ def test_the_per_post_split_draws_one_bar_per_post(
     assert posts == {ids["promoted"], ids["organic_only"]}
 
 
-def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any, downloads: dict[str, bytes]):
+def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any):
     ids = _ids(sandbox)
     at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
-    result = next(iter(_cached_results()))
+    result = _cached_result(at)
     expected = frames.all_frames(result)
-    assert download_bytes(at, "xm_dl_statuses", downloads) == exports.safe_csv_bytes(
-        expected["statuses"]
-    )
-    assert download_bytes(at, "xm_dl_posts", downloads) == exports.safe_csv_bytes(expected["posts"])
+    assert download_bytes(at, "xm_dl_statuses") == exports.safe_csv_bytes(expected["statuses"])
+    assert download_bytes(at, "xm_dl_posts") == exports.safe_csv_bytes(expected["posts"])
     chart_data = figures.organic_vs_promoted_data(
         frames.split_long_frame(expected["split_all_posts"])
     )
-    assert download_bytes(at, "xm_chart_split_csv", downloads) == exports.safe_csv_bytes(chart_data)
-    assert download_bytes(at, "xm_chart_rate_csv", downloads) == exports.safe_csv_bytes(
+    assert download_bytes(at, "xm_chart_split_csv") == exports.safe_csv_bytes(chart_data)
+    assert download_bytes(at, "xm_chart_rate_csv") == exports.safe_csv_bytes(
         figures.engagement_rate_data(expected["posts"])
     )
-    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip", downloads)))
+    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip")))
     names = archive.namelist()
     assert any(name.startswith("posts") for name in names)
     assert any(name.startswith("statuses") for name in names)
 
 
-def _cached_results() -> list[Any]:
+def _cached_result(at: AppTest) -> Any:
+    """The result the session shows, from the server's cache (a public lookup by its key)."""
     from xmetrics_ui.session import result_cache
+    from xmetrics_ui.views import QUERY_KEY
 
-    cache = result_cache()
-    return [value for _, value in list(cache._entries.values())]  # noqa: SLF001
+    result = result_cache().get(at.session_state[QUERY_KEY])
+    assert result is not None
+    return result
 
 
 def test_reruns_and_page_switches_make_no_api_calls(fetched: tuple[AppTest, dict[str, str]]):
@@ -288,7 +293,7 @@ def test_a_rate_limited_fetch_says_until_when_and_keeps_the_rest(sandbox: Any):
 def test_a_refused_credential_is_dropped_with_a_message_not_a_traceback(
     sandbox: Any, clean_state: Any
 ):
-    from xmetrics_core.connection import RememberedConnections
+    from xmetrics_core.remembered import RememberedConnections
     from xmetrics_ui.session import CONNECTION_KEY
 
     at = connect_oauth1_keys(sandbox)
@@ -332,7 +337,7 @@ def test_an_expiring_oauth2_token_is_refreshed_before_use_and_kept(sandbox: Any,
 
     from apptest_helpers import connect_demo
 
-    from xmetrics_core.connection import RememberedConnections
+    from xmetrics_core.remembered import RememberedConnections
     from xmetrics_ui.session import CLIENT_KEY, CONNECTION_KEY, REMEMBERED_KEY, build_client
 
     at = connect_demo(sandbox)

@@ -21,11 +21,7 @@ for helpers in (HERE.parent / "app", HERE.parent / "e2e"):
     if str(helpers) not in sys.path:
         sys.path.insert(0, str(helpers))
 
-from apptest_helpers import (  # noqa: E402
-    LOCAL_APP_URL,
-    isolate_dashboard,
-    run_app_py_navigation,
-)
+from apptest_helpers import LOCAL_APP_URL, isolate_dashboard  # noqa: E402
 from browser_runner import start_app_server, stop_app_server  # noqa: E402
 
 from xmetrics_ui.session import demo_sandbox, result_cache  # noqa: E402
@@ -40,15 +36,7 @@ def demo() -> Any:
 
 
 @pytest.fixture
-def navigation_only(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Run app.py's ``st.navigation`` on every AppTest run (see ``run_app_py_navigation``)."""
-    run_app_py_navigation(monkeypatch)
-
-
-@pytest.fixture
-def dashboard(
-    demo: Any, navigation_only: None, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
+def dashboard(demo: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
     """Isolation for one AppTest test; yields the remember-me config dir."""
     config_dir = isolate_dashboard(demo, tmp_path, monkeypatch)
     yield config_dir

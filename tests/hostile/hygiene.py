@@ -9,8 +9,9 @@ root ``conftest.py``. For the run it
 * records every sandbox started in this process (``Sandbox.start``), and at the end asks each
   for every secret it issued (``Sandbox.issued_secrets()``: app keys, account tokens, OAuth 2.0
   codes, access and refresh tokens, OAuth 1.0a request-token secrets and verifiers …);
-* keeps every file a download button offered (CSV, zip), the text every AppTest page rendered,
-  the URLs the browser tests requested and the logs of the app servers they drove;
+* keeps every file the pages offered for download (CSV, zip: the UI notes them in its session
+  state, read after each ``AppTest.run``), the text every AppTest page rendered, the URLs the
+  browser tests requested and the logs of the app servers they drove;
 
 then searches all of it for every secret, prints the counts, and fails the run on any hit.
 Browser URLs are also checked for OAuth callback parameters anywhere but a callback landing
@@ -181,6 +182,7 @@ class TokenHygiene:
         self._raised: dict[int, tuple[logging.Handler, int]] = {}
         self._pages = 0
         self._exports = 0
+        self._seen_exports: dict[int, bytes] = {}  # kept alive, so an id is never reused
 
     # -- lifecycle ------------------------------------------------------------------------------
     def start(self) -> None:
@@ -198,7 +200,6 @@ class TokenHygiene:
         self._attach_to_quiet_loggers()
         self._undo.append(self._detach_from_quiet_loggers)
         self._record_sandboxes()
-        self._record_downloads()
         self._record_pages()
 
     def stop(self) -> None:
@@ -248,23 +249,8 @@ class TokenHygiene:
         Sandbox.start = start  # type: ignore[method-assign,assignment]
         self._undo.append(lambda: setattr(Sandbox, "start", original))
 
-    def _record_downloads(self) -> None:
-        from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-
-        original = MemoryMediaFileStorage.load_and_get_id
-        plugin = self
-
-        def load_and_get_id(self: Any, path_or_data: Any, *args: Any, **kwargs: Any) -> str:
-            if isinstance(path_or_data, bytes):
-                plugin._exports += 1
-                (plugin.exports_dir / f"{plugin._exports:06d}.bin").write_bytes(path_or_data)
-            return original(self, path_or_data, *args, **kwargs)
-
-        MemoryMediaFileStorage.load_and_get_id = load_and_get_id  # type: ignore[method-assign]
-        self._undo.append(lambda: setattr(MemoryMediaFileStorage, "load_and_get_id", original))
-
     def _record_pages(self) -> None:
-        from streamlit.testing.v1.app_test import AppTest
+        from streamlit.testing.v1 import AppTest
 
         original = AppTest.run
         plugin = self
@@ -273,6 +259,7 @@ class TokenHygiene:
             result = original(self, *args, **kwargs)
             try:
                 text = page_text(result)
+                plugin._note_offered(result)
             except Exception:  # recording must never break a test
                 return result
             plugin._pages += 1
@@ -282,6 +269,17 @@ class TokenHygiene:
 
         AppTest.run = run  # type: ignore[method-assign]
         self._undo.append(lambda: setattr(AppTest, "run", original))
+
+    def _note_offered(self, at: Any) -> None:
+        """The downloads the session's pages offer (the UI notes them in its session state)."""
+        from xmetrics_ui.ui import OFFERED_DOWNLOADS_KEY
+
+        if OFFERED_DOWNLOADS_KEY not in at.session_state:
+            return
+        for data in at.session_state[OFFERED_DOWNLOADS_KEY].values():
+            if isinstance(data, bytes) and id(data) not in self._seen_exports:
+                self._seen_exports[id(data)] = data
+                self.note_export(data)
 
     # -- what tests hand over -------------------------------------------------------------------
     def note_urls(self, urls: Iterable[str]) -> None:

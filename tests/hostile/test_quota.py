@@ -75,7 +75,7 @@ def test_a_spent_rate_limit_window_says_when_to_retry_and_keeps_what_was_fetched
     at = fetch(at, "\n".join(first))  # 1 call: 1 of 2 left
     assert_truth(limited, posts_table(at), first)
 
-    at = fetch(at, "\n".join(second))  # 100 served, then the window is spent
+    at = fetch(at, "\n".join(second))  # one batch served (100 or 50, both leave at once), then 429
     assert not at.exception
     reset = window_reset(limited)
     when = f"{reset:%H:%M} UTC"
@@ -84,7 +84,7 @@ def test_a_spent_rate_limit_window_says_when_to_retry_and_keeps_what_was_fetched
     assert "Results so far are kept" in warnings
     table = posts_table(at)
     fetched = table.loc[table["status"].ne(PostStatus.FAILED.value), "id"].tolist()
-    assert len(fetched) == 100 and len(table) == len(second), "the served batch stays on show"
+    assert len(fetched) in (100, 50) and len(table) == len(second), "the served batch stays on show"
     assert_truth(limited, table, fetched)
     sidebar = " ".join(str(t.value) for t in at.sidebar.text)
     assert "0 of 2 requests left" in sidebar and f"resets {when}" in sidebar, sidebar
@@ -122,14 +122,14 @@ def test_depleted_credits_say_what_to_do_and_keep_what_was_fetched(
     at = fetch(at, "\n".join(first))  # 3 credits
     assert_truth(metered, posts_table(at), first)
 
-    at = fetch(at, "\n".join(second))  # the first 100 are served, then 402
+    at = fetch(at, "\n".join(second))  # one batch (100 or 50, both leave at once), then 402
     assert not at.exception
     warnings = " ".join(element_texts(at, "warning"))
     assert "credits" in warnings, warnings
     assert re.search(r"add credits", warnings, re.IGNORECASE), "say how to go on: " + warnings
     table = posts_table(at)
     fetched = table.loc[table["status"].ne(PostStatus.FAILED.value), "id"].tolist()
-    assert len(fetched) == 100
+    assert len(fetched) in (100, 50)
     assert_truth(metered, table, fetched)
 
     at = fetch(at, "\n".join(third))  # nothing left at all

@@ -24,6 +24,7 @@ from apptest_helpers import (
     land_callback,
     link_button_urls,
     new_app,
+    offered_downloads,
 )
 from hygiene import export_texts, page_text, sandbox_secrets, secret_hits
 from streamlit.testing.v1 import AppTest
@@ -76,24 +77,6 @@ def debug_records() -> Iterator[Records]:
             handler.setLevel(level)
 
 
-@pytest.fixture
-def exported(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The bytes behind every download button the AppTests in this test offered."""
-    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
-    from streamlit.testing.v1 import app_test as app_test_module
-
-    offered: list[bytes] = []
-
-    class RecordingStorage(MemoryMediaFileStorage):
-        def load_and_get_id(self, path_or_data: Any, *args: Any, **kwargs: Any) -> str:
-            if isinstance(path_or_data, bytes):
-                offered.append(path_or_data)
-            return super().load_and_get_id(path_or_data, *args, **kwargs)
-
-    monkeypatch.setattr(app_test_module, "MemoryMediaFileStorage", RecordingStorage)
-    return offered
-
-
 def connection_of(at: AppTest) -> Connection:
     value = at.session_state[CONNECTION_KEY]
     assert isinstance(value, Connection)
@@ -104,11 +87,11 @@ def test_a_full_cycle_at_debug_leaves_no_secret_in_logs_exports_pages_or_urls(
     demo: Any,
     dashboard: Path,
     debug_records: Records,
-    exported: list[bytes],
     capsys: pytest.CaptureFixture[str],
 ):
     pages: list[str] = []
     urls: list[str] = []
+    exported: list[bytes] = []
 
     at = new_app().run()
     at.checkbox(key="xm_remember").check().run()
@@ -133,10 +116,12 @@ def test_a_full_cycle_at_debug_leaves_no_secret_in_logs_exports_pages_or_urls(
     at.text_area(key="xm_posts_text").set_value("\n".join(ids))
     at = at.button(key="xm_fetch").click().run()
     assert not at.exception
+    exported.extend(offered_downloads(at))
     at = at.button(key="xm_load_recent").click().run()
     pages.append(page_text(at))
     at = at.switch_page("pages/video.py").run()
     pages.append(page_text(at))
+    exported.extend(offered_downloads(at))
     assert exported, "the pages offered CSV and zip downloads"
 
     capsys.readouterr()
@@ -173,7 +158,7 @@ def test_a_full_cycle_at_debug_leaves_no_secret_in_logs_exports_pages_or_urls(
         f"hits={sum(len(v) for v in hits.values())}"
     )
     debug_from = {line.split(" ", 2)[1].rstrip(":") for line in debug_records.lines}
-    assert {"xmetrics_core.client", "urllib3.connectionpool"} <= debug_from, debug_from
+    assert {"xmetrics_core.transport", "urllib3.connectionpool"} <= debug_from, debug_from
     assert {where: found for where, found in hits.items() if found} == {}
 
 

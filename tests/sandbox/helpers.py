@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import Any
 
@@ -9,6 +10,11 @@ import requests
 from requests_oauthlib import OAuth1
 
 from xmetrics_core.sandbox import Sandbox, SandboxAccount
+
+# These tests sign with requests-oauthlib directly (not through xmetrics_core.credentials, which
+# does the same): it logs access tokens at DEBUG, and the run-wide token-hygiene check reads
+# that log.
+logging.getLogger("requests_oauthlib").setLevel(logging.INFO)
 
 #: The ``sandbox_factory`` fixture's type (see tests/conftest.py).
 SandboxFactory = Callable[..., Sandbox]

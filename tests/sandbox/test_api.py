@@ -60,7 +60,7 @@ def test_bearer_lookup_serves_public_metrics_exactly_as_ground_truth(sandbox: Sa
         assert item["public_metrics"] == dict(post.public_metrics)
         assert item["created_at"] == format_time(post.created_at)
         assert item["text"] == post.text
-        assert item["edit_history_tweet_ids"] == [post.id]
+        assert item["edit_history_tweet_ids"] == list(post.edit_history_tweet_ids)
         assert "non_public_metrics" not in item
 
 
@@ -68,7 +68,13 @@ def test_default_fields_are_id_text_and_edit_history(sandbox: Sandbox) -> None:
     post = sandbox.world.demo_posts[3]
     body = get(sandbox, "/2/tweets", params={"ids": post.id}, headers=bearer(sandbox)).json()
     assert body == {
-        "data": [{"id": post.id, "text": post.text, "edit_history_tweet_ids": [post.id]}]
+        "data": [
+            {
+                "id": post.id,
+                "text": post.text,
+                "edit_history_tweet_ids": list(post.edit_history_tweet_ids),
+            }
+        ]
     }
 
 
@@ -705,3 +711,133 @@ def test_timeline_since_and_until_ids_are_exclusive_and_win_over_times(sandbox: 
         headers=bearer(sandbox),
     ).json()
     assert [d["id"] for d in body["data"]] == [p.id for p in posts[4:12]]
+
+
+# -- referenced, edited and long Posts -----------------------------------------------------------
+
+
+def quoting(sandbox: Sandbox, kind: str) -> Post:
+    """A demo Post quoting the demo's own Post, a deleted one, a protected account's or another's."""
+    world = sandbox.world
+
+    def kind_of(post: Post) -> str | None:
+        if post.quoted_id is None:
+            return None
+        if post.quoted_id in world.deleted_ids:
+            return "deleted"
+        target = world.post(post.quoted_id)
+        assert target is not None
+        if target.author_id == world.demo_user_id:
+            return "own"
+        return "protected" if target.author_id == world.protected_user_id else "other"
+
+    return next(p for p in world.demo_posts if kind_of(p) == kind)
+
+
+def test_referenced_posts_are_expanded_into_includes_tweets(sandbox: Sandbox) -> None:
+    own = quoting(sandbox, "own")
+    quoted = sandbox.world.post(own.quoted_id or "")
+    assert quoted is not None
+    body = get(
+        sandbox,
+        "/2/tweets",
+        params={
+            "ids": own.id,
+            "tweet.fields": f"referenced_tweets,author_id,{PRIVATE_TWEET_FIELDS}",
+            "expansions": "referenced_tweets.id,referenced_tweets.id.author_id",
+        },
+        auth=oauth1(sandbox),
+    ).json()
+    assert body["data"][0]["referenced_tweets"] == [{"type": "quoted", "id": quoted.id}]
+    (included,) = body["includes"]["tweets"]
+    assert included["id"] == quoted.id and included["author_id"] == quoted.author_id
+    for group, values in quoted.metrics.items():  # the owner's private groups, like in data
+        if group != "public_metrics":
+            assert included[group] == values
+    assert [u["id"] for u in body["includes"]["users"]] == [sandbox.world.demo_user_id]
+    assert "errors" not in body
+    plain = get(sandbox, "/2/tweets", params={"ids": own.id}, headers=bearer(sandbox)).json()
+    assert "includes" not in plain, "only with the expansion"
+
+
+def test_referenced_posts_one_may_not_see_give_includes_errors(sandbox: Sandbox) -> None:
+    posts = {kind: quoting(sandbox, kind) for kind in ("deleted", "protected", "other")}
+    body = get(
+        sandbox,
+        "/2/tweets",
+        params={
+            "ids": ",".join(p.id for p in posts.values()),
+            "tweet.fields": "referenced_tweets,organic_metrics",
+            "expansions": "referenced_tweets.id",
+        },
+        auth=oauth1(sandbox),
+    ).json()
+    assert [d["id"] for d in body["data"]] == [p.id for p in posts.values()]
+    assert "includes" not in body, "none of the three referenced Posts is served"
+    by_kind: dict[str, list[dict[str, Any]]] = {}
+    for kind, post in posts.items():
+        by_kind[kind] = [e for e in body["errors"] if e["value"] == post.quoted_id]
+        assert all(e["parameter"] == "referenced_tweets.id" for e in by_kind[kind])
+    (missing,) = by_kind["deleted"]
+    assert missing["title"] == "Not Found Error" and "section" not in missing  # as captured
+    (hidden,) = by_kind["protected"]
+    assert (hidden["title"], hidden["section"]) == ("Authorization Error", "includes")
+    assert [e["field"] for e in by_kind["other"]] == [
+        f"organic_metrics.{name}"
+        for name in (
+            "impression_count",
+            "like_count",
+            "reply_count",
+            "retweet_count",
+            "url_link_clicks",
+            "user_profile_clicks",
+        )
+    ]
+    assert {e["section"] for e in by_kind["other"]} == {"includes"}
+    public = get(
+        sandbox,
+        "/2/tweets",
+        params={"ids": posts["other"].id, "expansions": "referenced_tweets.id"},
+        headers=bearer(sandbox),
+    ).json()
+    assert [t["id"] for t in public["includes"]["tweets"]] == [posts["other"].quoted_id]
+
+
+def test_replies_expand_to_the_replied_to_post(sandbox: Sandbox) -> None:
+    reply = next(
+        p
+        for p in sandbox.world.demo_posts
+        if p.replied_to_id and sandbox.world.post(p.replied_to_id)
+    )
+    body = get(
+        sandbox,
+        f"/2/tweets/{reply.id}",
+        params={
+            "tweet.fields": "referenced_tweets,attachments",
+            "expansions": "referenced_tweets.id,referenced_tweets.id.attachments.media_keys",
+        },
+        headers=bearer(sandbox),
+    ).json()
+    assert body["data"]["referenced_tweets"] == [{"type": "replied_to", "id": reply.replied_to_id}]
+    assert [t["id"] for t in body["includes"]["tweets"]] == [reply.replied_to_id]
+
+
+def test_long_posts_carry_note_tweet_and_edited_posts_their_history(sandbox: Sandbox) -> None:
+    world = sandbox.world
+    long = next(p for p in world.demo_posts if p.note_text is not None)
+    edited = next(p for p in world.demo_posts if len(p.edit_history_tweet_ids) > 1)
+    body = get(
+        sandbox,
+        "/2/tweets",
+        params={"ids": f"{long.id},{edited.id}", "tweet.fields": "note_tweet,edit_controls"},
+        headers=bearer(sandbox),
+    ).json()
+    served = {item["id"]: item for item in body["data"]}
+    assert served[long.id]["note_tweet"] == {"text": long.note_text}
+    assert len(served[long.id]["text"]) <= 280 < len(long.note_text or "")
+    assert "note_tweet" not in served[edited.id]
+    assert served[edited.id]["edit_history_tweet_ids"] == list(edited.edit_history_tweet_ids)
+    assert served[edited.id]["edit_controls"]["edits_remaining"] == 4
+    earlier = edited.edit_history_tweet_ids[0]
+    old = get(sandbox, "/2/tweets", params={"ids": earlier}, headers=bearer(sandbox)).json()
+    assert old["errors"][0]["title"] == "Not Found Error"  # earlier versions are not modelled

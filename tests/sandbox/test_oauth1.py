@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlsplit
 
 import requests
 from requests_oauthlib import OAuth1, OAuth1Session
 
 from tests.sandbox.flows import pin_of, submit
-from tests.sandbox.helpers import TIMEOUT, get, oauth1
+from tests.sandbox.helpers import TIMEOUT, SandboxFactory, get, oauth1
 from xmetrics_core.sandbox import Sandbox
 
 UNAUTHORIZED = {
@@ -136,7 +137,7 @@ def test_replayed_nonce_is_401(sandbox: Sandbox) -> None:
         demo.access_token,
         demo.access_token_secret,
         nonce="replayednonce0123456789",
-        timestamp=str(int(sandbox.clock.timestamp())),
+        timestamp=str(int(sandbox.clock.protocol_timestamp())),
     )
     assert get(sandbox, "/2/users/me", auth=fixed).status_code == 200
     replay = get(sandbox, "/2/users/me", auth=fixed)
@@ -154,9 +155,21 @@ def test_timestamp_is_checked_against_the_sandbox_clock(fresh_sandbox: Sandbox) 
         fresh_sandbox.demo.consumer_secret,
         demo.access_token,
         demo.access_token_secret,
-        timestamp=str(int(fresh_sandbox.clock.timestamp())),
+        timestamp=str(int(fresh_sandbox.clock.protocol_timestamp())),
     )
     assert get(fresh_sandbox, "/2/users/me", auth=in_sandbox_time).status_code == 200
+
+
+def test_host_clock_signatures_work_whatever_the_world_time(
+    sandbox_factory: SandboxFactory,
+) -> None:
+    """``--now`` far from the real time and ``--speed`` move the world, not OAuth 1.0a freshness:
+    a client signing with its own clock is accepted."""
+    future = sandbox_factory(now=datetime(2027, 6, 1, tzinfo=UTC))
+    future.clock.run(speed=86400)
+    assert get(future, "/2/users/me", auth=oauth1(future)).status_code == 200
+    future.clock.set(datetime(2025, 1, 1, tzinfo=UTC))
+    assert get(future, "/2/users/me", auth=oauth1(future)).status_code == 200
 
 
 def test_every_account_has_working_access_tokens(sandbox: Sandbox) -> None:

@@ -16,7 +16,7 @@ from requests.auth import HTTPBasicAuth
 from requests_oauthlib import OAuth2Session
 
 from tests.sandbox.flows import read_form, submit
-from tests.sandbox.helpers import TIMEOUT, get
+from tests.sandbox.helpers import TIMEOUT, bearer, get, oauth1
 from xmetrics_core.sandbox import Sandbox
 
 SCOPES = ["tweet.read", "users.read", "offline.access"]
@@ -348,3 +348,57 @@ def test_unknown_bearer_is_401(sandbox: Sandbox) -> None:
         "detail": "Unauthorized",
     }
     assert get(sandbox, "/2/tweets", params={"ids": "20"}).status_code == 401
+
+
+# -- scopes ---------------------------------------------------------------------------------------
+
+FORBIDDEN = {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": "Forbidden"}
+
+
+def read_endpoints(sandbox: Sandbox) -> list[tuple[str, dict[str, str]]]:
+    post = sandbox.world.demo_posts[1].id
+    return [
+        ("/2/tweets", {"ids": post}),
+        (f"/2/tweets/{post}", {}),
+        (f"/2/users/{sandbox.world.demo_user_id}/tweets", {}),
+        ("/2/users/me", {}),
+    ]
+
+
+@pytest.mark.parametrize(
+    "scopes", [["users.read"], ["tweet.read"], ["users.read", "offline.access"]]
+)
+def test_a_token_without_tweet_read_and_users_read_is_403(
+    sandbox: Sandbox, scopes: list[str]
+) -> None:
+    token = exchange(sandbox, authorize(sandbox, scopes=scopes))
+    assert token["scope"] == scopes  # requests-oauthlib splits the granted scope
+    headers = {"Authorization": f"Bearer {token['access_token']}"}
+    for path, params in read_endpoints(sandbox):
+        refused = get(sandbox, path, params=params, headers=headers)
+        assert refused.status_code == 403, path
+        assert refused.json() == FORBIDDEN
+
+
+def test_the_needed_scopes_read_everything_and_survive_a_refresh(sandbox: Sandbox) -> None:
+    token = exchange(sandbox, authorize(sandbox, scopes=[*SCOPES, "like.read"]))
+    refreshed = requests.post(
+        sandbox.base_url + "/2/oauth2/token",
+        data={"grant_type": "refresh_token", "refresh_token": token["refresh_token"]},
+        auth=basic(sandbox),
+        timeout=TIMEOUT,
+    ).json()
+    for access in (token["access_token"], refreshed["access_token"]):
+        headers = {"Authorization": f"Bearer {access}"}
+        for path, params in read_endpoints(sandbox):
+            assert get(sandbox, path, params=params, headers=headers).status_code == 200, path
+    narrow = sandbox.issue_oauth2_token(sandbox.world.demo_user_id, scopes=("users.read",))
+    refused = me(sandbox, narrow["access_token"])
+    assert refused.status_code == 403
+
+
+def test_oauth1_tokens_and_app_only_bearers_have_no_scopes_to_check(sandbox: Sandbox) -> None:
+    for path, params in read_endpoints(sandbox):
+        assert get(sandbox, path, params=params, auth=oauth1(sandbox)).status_code == 200
+        if not path.endswith("/me"):
+            assert get(sandbox, path, params=params, headers=bearer(sandbox)).status_code == 200

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from tests.sandbox.helpers import SandboxFactory, bearer, get, oauth1, user_bearer
 from xmetrics_core.sandbox import Sandbox, SandboxSettings
-from xmetrics_core.sandbox.settings import TWEETS_LOOKUP, USERS_ME
+from xmetrics_core.sandbox.settings import CAPTURED_2022_RATE_LIMITS, TWEETS_LOOKUP, USERS_ME
 
 TOO_MANY = {
     "title": "Too Many Requests",
@@ -14,21 +14,23 @@ TOO_MANY = {
 }
 
 
-def test_captured_limits_and_headers_on_every_v2_response(fresh_sandbox: Sandbox) -> None:
+def test_2026_limits_and_headers_on_every_v2_response(fresh_sandbox: Sandbox) -> None:
     post = fresh_sandbox.world.demo_posts[1]
     response = get(
         fresh_sandbox, "/2/tweets", params={"ids": post.id}, headers=bearer(fresh_sandbox)
     )
-    now = int(fresh_sandbox.clock.timestamp())
-    assert response.headers["x-rate-limit-limit"] == "300"
-    assert response.headers["x-rate-limit-remaining"] == "299"
+    now = int(fresh_sandbox.clock.protocol_timestamp())
+    assert response.headers["x-rate-limit-limit"] == "3500"
+    assert response.headers["x-rate-limit-remaining"] == "3499"
     assert now + 895 <= int(response.headers["x-rate-limit-reset"]) <= now + 901
     assert response.headers["api-version"] == "2.166"
     assert response.headers["x-access-level"] == "read"
     raw_names = [name for name, _ in response.raw.headers.items()]
     assert "x-rate-limit-limit" in raw_names, "header names must be lowercase on the wire"
     user = get(fresh_sandbox, "/2/tweets", params={"ids": post.id}, auth=oauth1(fresh_sandbox))
-    assert user.headers["x-rate-limit-limit"] == "900"
+    assert user.headers["x-rate-limit-limit"] == "5000"
+    single = get(fresh_sandbox, f"/2/tweets/{post.id}", auth=oauth1(fresh_sandbox))
+    assert single.headers["x-rate-limit-limit"] == "900"
     me = get(fresh_sandbox, "/2/users/me", auth=oauth1(fresh_sandbox))
     assert me.headers["x-rate-limit-limit"] == "75"
     timeline = get(
@@ -36,9 +38,18 @@ def test_captured_limits_and_headers_on_every_v2_response(fresh_sandbox: Sandbox
         f"/2/users/{fresh_sandbox.world.demo_user_id}/tweets",
         headers=bearer(fresh_sandbox),
     )
-    assert timeline.headers["x-rate-limit-limit"] == "1500"
+    assert timeline.headers["x-rate-limit-limit"] == "10000"
+    usage = get(fresh_sandbox, "/2/usage/tweets", headers=bearer(fresh_sandbox))
+    assert usage.headers["x-rate-limit-limit"] == "50"
     invalid = get(fresh_sandbox, "/2/tweets", params={"ids": "x"}, headers=bearer(fresh_sandbox))
-    assert invalid.status_code == 400 and invalid.headers["x-rate-limit-remaining"] == "298"
+    assert invalid.status_code == 400 and invalid.headers["x-rate-limit-remaining"] == "3498"
+
+
+def test_the_2022_figures_are_one_setting_away(sandbox_factory: SandboxFactory) -> None:
+    running = sandbox_factory(settings=SandboxSettings(rate_limits=CAPTURED_2022_RATE_LIMITS))
+    post = running.world.demo_posts[1]
+    response = get(running, "/2/tweets", params={"ids": post.id}, headers=bearer(running))
+    assert response.headers["x-rate-limit-limit"] == "300"  # as the tweepy cassettes carry
 
 
 def test_429_once_the_window_is_used_and_reset_after_it(sandbox_factory: SandboxFactory) -> None:
@@ -89,13 +100,15 @@ def test_users_me_window_is_per_user(sandbox_factory: SandboxFactory) -> None:
 
 def test_credits_run_out_with_402(sandbox_factory: SandboxFactory) -> None:
     running = sandbox_factory(settings=SandboxSettings(credits=5))
-    ids = ",".join(p.id for p in running.world.demo_posts[1:4])
+    posts = running.world.demo_posts
+    ids = ",".join(p.id for p in posts[1:4])
     assert (
         get(running, "/2/tweets", params={"ids": ids}, headers=bearer(running)).status_code == 200
     )
     assert running.credits_remaining == 2
+    more = ",".join(p.id for p in posts[4:7])
     assert (
-        get(running, "/2/tweets", params={"ids": ids}, headers=bearer(running)).status_code == 200
+        get(running, "/2/tweets", params={"ids": more}, headers=bearer(running)).status_code == 200
     )
     assert running.credits_remaining == 0
     depleted = get(running, "/2/users/me", auth=oauth1(running))

@@ -91,6 +91,7 @@ def test_log_is_consistent_under_concurrent_requests(fresh_sandbox: Sandbox) -> 
 
 
 def test_requests_in_flight_when_cleared_are_not_logged_afterwards(fresh_sandbox: Sandbox) -> None:
+    log = fresh_sandbox.request_log
     fresh_sandbox.faults.script(Fault(kind="slow", seconds=0.6))
     post = fresh_sandbox.world.demo_posts[1]
     with pytest.raises(requests.exceptions.ReadTimeout):
@@ -100,7 +101,18 @@ def test_requests_in_flight_when_cleared_are_not_logged_afterwards(fresh_sandbox
             headers=bearer(fresh_sandbox),
             timeout=0.2,
         )
-    fresh_sandbox.request_log.clear()
+    assert log.wait_until(lambda log: log.in_flight == 1, timeout=5), "the slow request arrived"
+    log.clear()
     get(fresh_sandbox, "/2/users/me", auth=oauth1(fresh_sandbox))
-    time.sleep(0.7)  # the slow request completes on the server now
-    assert [e.path for e in fresh_sandbox.request_log.entries()] == ["/2/users/me"]
+    # wait for the slow request to complete on the server (however long that takes), not a guess
+    assert log.wait_until(lambda log: log.in_flight == 0, timeout=10)
+    assert [e.path for e in log.entries()] == ["/2/users/me"]
+
+
+def test_wait_until_reports_a_condition_that_never_comes(fresh_sandbox: Sandbox) -> None:
+    log = fresh_sandbox.request_log
+    started = time.monotonic()
+    assert not log.wait_until(lambda log: log.count() > 0, timeout=0.05)
+    assert time.monotonic() - started >= 0.05
+    get(fresh_sandbox, "/2/users/me", auth=oauth1(fresh_sandbox))
+    assert log.wait_until(lambda log: log.count() == 1 and log.in_flight == 0, timeout=5)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import socket
 import time
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 import requests
@@ -31,13 +31,16 @@ def test_context_manager_serves_on_loopback_and_releases_the_port() -> None:
     running.stop()  # stopping twice is harmless
 
 
-def test_fixed_now_anchors_the_world_and_the_clock() -> None:
+def test_fixed_now_anchors_the_world_and_starts_the_clock() -> None:
     now = datetime(2026, 3, 1, 12, tzinfo=UTC)
     with start_sandbox(now=now, seed=3) as running:
-        assert running.world.now == now
-        assert abs((running.clock.now() - now).total_seconds()) < 5
+        assert running.world.now == now == running.clock.now()  # held still by default
+        assert running.world.anchor == datetime(2026, 3, 1, tzinfo=UTC)
         newest = running.world.demo_posts[0]
-        assert (now - newest.created_at).total_seconds() < 3600
+        assert timedelta(0) <= now - newest.created_at < timedelta(hours=5)
+    with start_sandbox(now=now, seed=3, speed=3600) as running:
+        assert running.clock.speed == 3600
+        assert running.world.anchor == datetime(2026, 3, 1, tzinfo=UTC)
 
 
 def test_unknown_paths_are_404_and_wrong_methods_405(sandbox: Sandbox) -> None:

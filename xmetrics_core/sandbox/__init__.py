@@ -4,9 +4,12 @@ It is both the test double of the client and the dashboard's Demo account. Publi
 (ARCHITECTURE.md "Sandbox")::
 
     from xmetrics_core.sandbox import start_sandbox, SandboxSettings, FaultConfig, Fault
-    with start_sandbox(settings=SandboxSettings(), seed=7) as sandbox:
+    with start_sandbox(settings=SandboxSettings(), seed=7, now=None, speed=0.0) as sandbox:
         sandbox.base_url, sandbox.demo, sandbox.accounts, sandbox.world
-        sandbox.request_log, sandbox.faults, sandbox.clock
+        sandbox.request_log, sandbox.faults, sandbox.clock, sandbox.usage
+        sandbox.clock.freeze() / .run(speed) / .set(moment) / .advance(seconds)
+        sandbox.world.metrics_at(post_id, t)       # any Post's metrics at any time (pure)
+        sandbox.tier, sandbox.set_tier("enterprise"), sandbox.set_credits(n)
         sandbox.register_redirect_uri(uri)
         sandbox.issue_oauth2_token(user_id, scopes=..., lifetime=None)
 
@@ -17,7 +20,8 @@ from xmetrics_core.sandbox.accounts import DemoCredentials, SandboxAccount
 from xmetrics_core.sandbox.faults import Fault, FaultConfig, FaultInjector
 from xmetrics_core.sandbox.requestlog import LoggedRequest, RequestLog
 from xmetrics_core.sandbox.server import Sandbox, start_sandbox
-from xmetrics_core.sandbox.settings import SandboxClock, SandboxSettings
+from xmetrics_core.sandbox.settings import SandboxClock, SandboxSettings, Tier
+from xmetrics_core.sandbox.usage import UsageMeter
 from xmetrics_core.sandbox.world import Media, Post, User, World
 
 __all__ = [
@@ -33,6 +37,8 @@ __all__ = [
     "SandboxAccount",
     "SandboxClock",
     "SandboxSettings",
+    "Tier",
+    "UsageMeter",
     "User",
     "World",
     "start_sandbox",

@@ -84,16 +84,27 @@ class AppCredentials:
     consumer_secret: str = field(repr=False)
     client_id: str
     client_secret: str = field(repr=False)
+    project_id: str
+    client_app_id: str
+
+
+def derive_number(seed: int, purpose: str, digits: int) -> str:
+    """A deterministic decimal ID of ``digits`` digits (no leading zero) for ``purpose``."""
+    digest = hashlib.sha256(f"xmetrics-sandbox:{seed}:{purpose}".encode()).digest()
+    low = 10 ** (digits - 1)
+    return str(low + int.from_bytes(digest[:8], "big") % (9 * low))
 
 
 def app_credentials(seed: int) -> AppCredentials:
-    """The demo app's keys for ``seed``."""
+    """The demo app's keys (and its public project and app IDs) for ``seed``."""
     return AppCredentials(
         bearer_token="AAAAAAAAAAAAAAAAAAAAA" + derive(seed, "bearer", 91),
         consumer_key=derive(seed, "consumer_key", 25),
         consumer_secret=derive(seed, "consumer_secret", 50),
         client_id=derive(seed, "client_id", 34),
         client_secret=derive(seed, "client_secret", 50),
+        project_id=derive_number(seed, "project_id", 16),
+        client_app_id=derive_number(seed, "client_app_id", 8),
     )
 
 

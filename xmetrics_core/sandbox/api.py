@@ -6,9 +6,12 @@ Pure functions of (world, settings, caller, query) → :class:`ApiAnswer`; the H
 Behaviour follows ``FACTS.md``:
 
 * ``GET /2/tweets?ids=`` (1–100), ``GET /2/tweets/:id``, ``GET /2/users/:id/tweets``,
-  ``GET /2/users/me``, with ``tweet.fields``, ``expansions`` (``attachments.media_keys`` and
-  ``author_id`` are served; the other documented values are accepted), ``media.fields`` and
-  ``user.fields``; any other parameter or field value is a 400 invalid-request naming it.
+  ``GET /2/users/me``, with ``tweet.fields``, ``expansions`` (``attachments.media_keys``,
+  ``author_id``, ``referenced_tweets.id`` and its ``.author_id`` and ``.attachments.media_keys``
+  are served; the other documented values are accepted), ``media.fields`` and ``user.fields``;
+  any other parameter or field value is a 400 invalid-request naming it.
+* Everything is rendered at the sandbox clock's world time ``now``: which Posts exist, their
+  metrics, the 30-day private window, ``edit_controls``.
 * Private groups (non-public, organic, promoted) are served only to a user context whose user
   authored the Post, for Posts created at most 30 days before the sandbox clock. Otherwise the
   Post is dropped from ``data`` and one Field Authorization Error per requested sub-field is
@@ -25,9 +28,15 @@ Behaviour follows ``FACTS.md``:
   world has replies but no Retweets, so ``exclude=retweets`` removes nothing.
 * Videos' and GIFs' ``preview_image_url`` is ``media_base_url`` (the sandbox's own base URL)
   + ``/media/preview/<media_key>.svg``, which the server answers with a generated image.
-* Not modelled: ``includes.tweets`` (``referenced_tweets.id`` is accepted, nothing is
-  expanded), polls, places, context annotations, and the timeline's "next_token with
-  result_count 0" edge case.
+* ``referenced_tweets.id`` puts replied-to and quoted Posts in ``includes.tweets`` with the same
+  ``tweet.fields``; one the caller may not see gets its error with ``"section": "includes"``
+  and ``"parameter": "referenced_tweets.id"`` (a deleted one: "Not Found Error", as captured;
+  private groups of someone else's Post: Field Authorization Errors, and it leaves
+  ``includes.tweets``; plhery/node-twitter-api-v2#432).
+* Long Posts carry ``note_tweet.text`` (``text`` is cut at 280 characters); edited Posts list an
+  earlier version in ``edit_history_tweet_ids`` (that version is not served).
+* Not modelled: polls, places, context annotations, earlier versions of edited Posts, and the
+  timeline's "next_token with result_count 0" edge case.
 """
 
 from __future__ import annotations
@@ -36,17 +45,17 @@ import re
 import zlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from xmetrics_core.sandbox import problems
 from xmetrics_core.sandbox.settings import SandboxSettings
-from xmetrics_core.sandbox.world import Media, Post, World, format_time
+from xmetrics_core.sandbox.world import EDIT_WINDOW, Media, Post, World
 
 JsonDict = dict[str, object]
 Query = Mapping[str, Sequence[str]]
 
 ID_PATTERN = re.compile(r"^[0-9]{1,19}$")
-EDIT_WINDOW = timedelta(minutes=30)
+MAX_EDITS = 5
 
 TWEET_FIELDS = [
     "article",
@@ -215,11 +224,12 @@ class Caller:
 
 @dataclass(frozen=True, kw_only=True)
 class ApiAnswer:
-    """An HTTP status, a JSON body and how many Posts it served (credits)."""
+    """An HTTP status, a JSON body and the IDs of the Posts it served (``data`` and
+    ``includes.tweets``: what X bills)."""
 
     status: int
     body: JsonDict
-    posts_served: int = 0
+    served_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -228,57 +238,72 @@ class _Request:
     expansions: frozenset[str]
     media_fields: frozenset[str]
     user_fields: frozenset[str]
+    private_groups: tuple[str, ...] = field(init=False)
 
-    @property
-    def private_groups(self) -> tuple[str, ...]:
-        return tuple(g for g in PRIVATE_GROUPS if g in self.tweet_fields)
+    def __post_init__(self) -> None:
+        groups = tuple(g for g in PRIVATE_GROUPS if g in self.tweet_fields)
+        object.__setattr__(self, "private_groups", groups)
 
 
-def _csv(values: Sequence[str]) -> list[str]:
+def csv_values(values: Sequence[str]) -> list[str]:
+    """The comma-separated values of a (possibly repeated) query parameter."""
     return [v for v in ",".join(values).split(",") if v != ""] if values else []
 
 
-def _validate_fields(
+def unknown_parameter_errors(query: Query, allowed_params: Sequence[str]) -> list[JsonDict]:
+    """One error per query parameter the endpoint does not take."""
+    return [
+        problems.parameter_error(
+            name,
+            query[name],
+            f"The query parameter [{name}] is not one of [{','.join(allowed_params)}]",
+        )
+        for name in query
+        if name not in allowed_params
+    ]
+
+
+def enum_errors(query: Query, name: str, enum: Sequence[str]) -> list[JsonDict]:
+    """Errors for a repeated parameter and for every value of ``name`` outside ``enum``."""
+    if name not in query:
+        return []
+    errors: list[JsonDict] = []
+    if len(query[name]) > 1:
+        errors.append(
+            problems.parameter_error(
+                name,
+                query[name],
+                f"Duplicate parameters are not allowed: the `{name}` query parameter",
+            )
+        )
+    for value in csv_values(query[name]):
+        if value not in enum:
+            errors.append(
+                problems.parameter_error(
+                    name,
+                    [value],
+                    f"The `{name}` query parameter value [{value}] is not one of "
+                    f"[{','.join(enum)}]",
+                )
+            )
+    return errors
+
+
+def validate_fields(
     query: Query, allowed_params: Sequence[str], expansions_enum: Sequence[str]
 ) -> list[JsonDict]:
-    errors: list[JsonDict] = []
-    for name in query:
-        if name not in allowed_params:
-            errors.append(
-                problems.parameter_error(
-                    name,
-                    query[name],
-                    f"The query parameter [{name}] is not one of [{','.join(allowed_params)}]",
-                )
-            )
+    """Unknown parameters, then bad field and expansion values in X's reporting order."""
+    errors = unknown_parameter_errors(query, allowed_params)
     for name in _VALUE_CHECK_ORDER:
-        if name not in query or name not in allowed_params:
-            continue
-        if len(query[name]) > 1:
-            errors.append(
-                problems.parameter_error(
-                    name,
-                    query[name],
-                    f"Duplicate parameters are not allowed: the `{name}` query parameter",
-                )
-            )
-        enum = list(expansions_enum) if name == "expansions" else _FIELD_ENUMS[name]
-        for value in _csv(query[name]):
-            if value not in enum:
-                errors.append(
-                    problems.parameter_error(
-                        name,
-                        [value],
-                        f"The `{name}` query parameter value [{value}] is not one of "
-                        f"[{','.join(enum)}]",
-                    )
-                )
+        if name in allowed_params:
+            enum = list(expansions_enum) if name == "expansions" else _FIELD_ENUMS[name]
+            errors.extend(enum_errors(query, name, enum))
     return errors
 
 
 def _parse_request(query: Query) -> _Request:
     def values(name: str) -> frozenset[str]:
-        return frozenset(_csv(query.get(name, [])))
+        return frozenset(csv_values(query.get(name, [])))
 
     return _Request(
         tweet_fields=values("tweet.fields"),
@@ -294,6 +319,10 @@ class _Rendered:
     errors: list[JsonDict] = field(default_factory=list)
     served: list[tuple[Post, bool]] = field(default_factory=list)
 
+    @property
+    def served_ids(self) -> tuple[str, ...]:
+        return tuple(post.id for post, _ in self.served)
+
 
 class ApiRenderer:
     """Builds v2 bodies for one world and settings, at the sandbox clock's ``now``."""
@@ -305,11 +334,13 @@ class ApiRenderer:
         self.media_base_url = media_base_url
 
     # -- Posts --------------------------------------------------------------------------------
-    def _post_json(self, post: Post, request: _Request, *, private: bool) -> JsonDict:
+    def _post_json(
+        self, post: Post, request: _Request, *, private: bool, now: datetime
+    ) -> JsonDict:
         body: JsonDict = {
             "id": post.id,
             "text": post.text,
-            "edit_history_tweet_ids": [post.id],
+            "edit_history_tweet_ids": list(post.edit_history_tweet_ids),
         }
         fields = request.tweet_fields
         if "attachments" in fields and post.media_keys:
@@ -317,12 +348,13 @@ class ApiRenderer:
         if "author_id" in fields:
             body["author_id"] = post.author_id
         if "created_at" in fields:
-            body["created_at"] = format_time(post.created_at)
+            body["created_at"] = post.created_at_text
         if "edit_controls" in fields:
+            remaining = MAX_EDITS - len(post.earlier_version_ids)
             body["edit_controls"] = {
-                "edits_remaining": 5,
-                "is_edit_eligible": False,
-                "editable_until": format_time(post.created_at + EDIT_WINDOW),
+                "edits_remaining": remaining,
+                "is_edit_eligible": remaining > 0 and now < post.created_at + EDIT_WINDOW,
+                "editable_until": post.editable_until_text,
             }
         if "conversation_id" in fields:
             body["conversation_id"] = post.replied_to_id or post.id
@@ -336,18 +368,24 @@ class ApiRenderer:
             body["entities"] = entities
         if "in_reply_to_user_id" in fields and post.in_reply_to_user_id:
             body["in_reply_to_user_id"] = post.in_reply_to_user_id
-        if "referenced_tweets" in fields and post.replied_to_id:
-            body["referenced_tweets"] = [{"type": "replied_to", "id": post.replied_to_id}]
-        if "public_metrics" in fields:
-            body["public_metrics"] = dict(post.public_metrics)
-        if private:
-            for group in request.private_groups:
-                values = post.metrics.get(group)
+        if "referenced_tweets" in fields and (referenced := _referenced(post)):
+            body["referenced_tweets"] = [{"type": kind, "id": ref} for kind, ref in referenced]
+        if "note_tweet" in fields and post.note_text is not None:
+            body["note_tweet"] = {"text": post.note_text}
+        wanted = list(request.private_groups) if private else []
+        if "public_metrics" in fields or wanted:
+            groups = post.metrics_at(now)
+            if "public_metrics" in fields:
+                body["public_metrics"] = groups["public_metrics"]
+            for group in wanted:
+                values = groups.get(group)
                 if values is not None:
-                    body[group] = dict(values)
+                    body[group] = values
         return body
 
-    def _resource_error(self, post: Post, caller: Caller, parameter: str) -> JsonDict | None:
+    def _resource_error(
+        self, post: Post, caller: Caller, parameter: str, *, section: str = "data"
+    ) -> JsonDict | None:
         author = self.world.user(post.author_id)
         if author is None:
             return None
@@ -355,13 +393,19 @@ class ApiRenderer:
         if not hidden:
             return None
         return problems.not_authorized_for_resource(
-            self.host, resource_type="tweet", parameter=parameter, value=post.id
+            self.host, resource_type="tweet", parameter=parameter, value=post.id, section=section
         )
 
-    def _field_errors(self, post: Post, request: _Request, parameter: str) -> list[JsonDict]:
+    def _field_errors(
+        self, post: Post, request: _Request, parameter: str, *, section: str = "data"
+    ) -> list[JsonDict]:
         return [
             problems.field_unauthorized(
-                self.host, field=f"{group}.{sub}", parameter=parameter, value=post.id
+                self.host,
+                field=f"{group}.{sub}",
+                parameter=parameter,
+                value=post.id,
+                section=section,
             )
             for group in request.private_groups
             for sub in private_sub_fields(group, self.settings)
@@ -375,6 +419,7 @@ class ApiRenderer:
         *,
         parameter: str,
         now: datetime,
+        section: str = "data",
     ) -> _Rendered:
         out = _Rendered()
         for item in posts:
@@ -386,7 +431,7 @@ class ApiRenderer:
                 )
                 continue
             post = item
-            resource_error = self._resource_error(post, caller, parameter)
+            resource_error = self._resource_error(post, caller, parameter, section=section)
             if resource_error is not None:
                 out.errors.append(resource_error)
                 continue
@@ -398,7 +443,7 @@ class ApiRenderer:
                     and post.within_private_window(now)
                 )
                 if not allowed:
-                    out.errors.extend(self._field_errors(post, request, parameter))
+                    out.errors.extend(self._field_errors(post, request, parameter, section=section))
                     continue
                 if (
                     "promoted_metrics" in request.private_groups
@@ -406,18 +451,49 @@ class ApiRenderer:
                     and self.settings.unpromoted_promoted_metrics == "empty"
                 ):
                     continue  # the documented "known issue": silently left out
-            out.data.append(self._post_json(post, request, private=private))
+            out.data.append(self._post_json(post, request, private=private, now=now))
             out.served.append((post, private))
         return out
 
-    def _includes(self, rendered: _Rendered, request: _Request, caller: Caller) -> JsonDict:
+    def _referenced(
+        self, rendered: _Rendered, request: _Request, caller: Caller, now: datetime
+    ) -> _Rendered:
+        """``includes.tweets``: the Posts the served ones reply to or quote."""
+        if "referenced_tweets.id" not in request.expansions:
+            return _Rendered()
+        wanted: dict[str, None] = {}
+        for post, _private in rendered.served:
+            for _kind, ref in _referenced(post):
+                wanted.setdefault(ref, None)
+        items: list[Post | str] = [self.world.post(ref, at=now) or ref for ref in wanted]
+        return self._render_posts(
+            items,
+            request,
+            caller,
+            parameter="referenced_tweets.id",
+            now=now,
+            section="includes",
+        )
+
+    def _includes(
+        self,
+        rendered: _Rendered,
+        referenced: _Rendered,
+        request: _Request,
+        caller: Caller,
+        now: datetime,
+    ) -> JsonDict:
         includes: JsonDict = {}
-        if "attachments.media_keys" in request.expansions:
+        expansions = request.expansions
+        media_from = list(rendered.served) if "attachments.media_keys" in expansions else []
+        if "referenced_tweets.id.attachments.media_keys" in expansions:
+            media_from += referenced.served
+        if media_from:
             media: list[JsonDict] = []
             seen: set[str] = set()
-            for post, private in rendered.served:
+            for post, private in media_from:
                 for key in post.media_keys:
-                    item = self.world.media_item(key)
+                    item = self.world.media_item(key, at=now)
                     if item is None or key in seen:
                         continue
                     seen.add(key)
@@ -426,14 +502,18 @@ class ApiRenderer:
                             request.media_fields,
                             private_allowed=self._media_private(item, caller, private),
                             media_base_url=self.media_base_url,
+                            at=now,
                         )
                     )
             if media:
                 includes["media"] = media
-        if "author_id" in request.expansions:
+        authors_of = [p for p, _ in rendered.served] if "author_id" in expansions else []
+        if "referenced_tweets.id.author_id" in expansions:
+            authors_of += [p for p, _ in referenced.served]
+        if authors_of:
             users: list[JsonDict] = []
             seen_users: set[str] = set()
-            for post, _private in rendered.served:
+            for post in authors_of:
                 author = self.world.user(post.author_id)
                 if author is None or author.id in seen_users:
                     continue
@@ -441,22 +521,29 @@ class ApiRenderer:
                 users.append(author.as_json(request.user_fields))
             if users:
                 includes["users"] = users
+        if referenced.data:
+            includes["tweets"] = referenced.data
         return includes
 
     @staticmethod
     def _media_private(item: Media, caller: Caller, post_private: bool) -> bool:
         return post_private and caller.user_context and caller.user_id == item.owner_id
 
-    def _assemble(self, rendered: _Rendered, request: _Request, caller: Caller) -> JsonDict:
+    def _assemble(
+        self, rendered: _Rendered, request: _Request, caller: Caller, now: datetime
+    ) -> tuple[JsonDict, tuple[str, ...]]:
+        """The body, and the IDs of every Post it serves (``data`` and ``includes.tweets``)."""
         body: JsonDict = {}
         if rendered.data:
             body["data"] = rendered.data
-        includes = self._includes(rendered, request, caller)
+        referenced = self._referenced(rendered, request, caller, now)
+        includes = self._includes(rendered, referenced, request, caller, now)
         if includes:
             body["includes"] = includes
-        if rendered.errors:
-            body["errors"] = rendered.errors
-        return body
+        errors = rendered.errors + referenced.errors
+        if errors:
+            body["errors"] = errors
+        return body, rendered.served_ids + referenced.served_ids
 
     # -- GET /2/tweets ------------------------------------------------------------------------
     def tweets_lookup(self, query: Query, caller: Caller, *, now: datetime) -> ApiAnswer:
@@ -464,7 +551,7 @@ class ApiRenderer:
         allowed = ["ids", *_FIELD_PARAMS]
         errors: list[JsonDict] = []
         raw_ids = query.get("ids", [])
-        ids = _csv(raw_ids)
+        ids = csv_values(raw_ids)
         if not ids:
             errors.append(
                 problems.parameter_error("ids", [], "The `ids` query parameter can not be empty")
@@ -488,18 +575,15 @@ class ApiRenderer:
                             f"The `ids` query parameter value [{value}] is not valid",
                         )
                     )
-        errors.extend(_validate_fields(query, allowed, TWEET_EXPANSIONS))
+        errors.extend(validate_fields(query, allowed, TWEET_EXPANSIONS))
         if errors:
             return ApiAnswer(status=400, body=problems.invalid_request(self.host, errors))
         request = _parse_request(query)
         unique = list(dict.fromkeys(ids))
-        items: list[Post | str] = [self.world.post(i) or i for i in unique]
+        items: list[Post | str] = [self.world.post(i, at=now) or i for i in unique]
         rendered = self._render_posts(items, request, caller, parameter="ids", now=now)
-        return ApiAnswer(
-            status=200,
-            body=self._assemble(rendered, request, caller),
-            posts_served=len(rendered.data),
-        )
+        body, served = self._assemble(rendered, request, caller, now)
+        return ApiAnswer(status=200, body=body, served_ids=served)
 
     # -- GET /2/tweets/:id --------------------------------------------------------------------
     def tweet_by_id(
@@ -522,25 +606,25 @@ class ApiRenderer:
                     "id", given, "Duplicate parameters are not allowed: the `id` query parameter"
                 )
             )
-        errors.extend(_validate_fields(query, allowed, TWEET_EXPANSIONS))
+        errors.extend(validate_fields(query, allowed, TWEET_EXPANSIONS))
         if errors:
             return ApiAnswer(status=400, body=problems.invalid_request(self.host, errors))
         request = _parse_request(query)
-        post = self.world.post(post_id)
+        post = self.world.post(post_id, at=now)
         rendered = self._render_posts([post or post_id], request, caller, parameter="id", now=now)
-        body = self._assemble(rendered, request, caller)
+        body, served = self._assemble(rendered, request, caller, now)
         if rendered.data:
             body["data"] = rendered.data[0]
         status = 200
         if post is None:
             status = self.settings.missing_single_post_status
-        return ApiAnswer(status=status, body=body, posts_served=len(rendered.data))
+        return ApiAnswer(status=status, body=body, served_ids=served)
 
     # -- GET /2/users/me ----------------------------------------------------------------------
     def users_me(self, query: Query, caller: Caller) -> ApiAnswer:
         """``GET /2/users/me`` (the caller must be a user context)."""
         allowed = ["user.fields", "expansions", "tweet.fields"]
-        errors = _validate_fields(query, allowed, ME_EXPANSIONS)
+        errors = validate_fields(query, allowed, ME_EXPANSIONS)
         if errors:
             return ApiAnswer(status=400, body=problems.invalid_request(self.host, errors))
         user = self.world.user(caller.user_id or "")
@@ -572,7 +656,7 @@ class ApiRenderer:
                     "id", [user_id], f"The `id` query parameter value [{user_id}] is not valid"
                 )
             )
-        errors.extend(_validate_fields(query, allowed, TWEET_EXPANSIONS))
+        errors.extend(validate_fields(query, allowed, TWEET_EXPANSIONS))
         max_results = 10
         if "max_results" in query:
             raw = query["max_results"][0]
@@ -598,7 +682,7 @@ class ApiRenderer:
         for name in ("start_time", "end_time"):
             if name in query:
                 value = query[name][0]
-                parsed = _parse_time(value)
+                parsed = parse_time(value)
                 if parsed is None:
                     errors.append(
                         problems.parameter_error(
@@ -610,7 +694,7 @@ class ApiRenderer:
                     )
                 else:
                     bounds[name] = parsed
-        exclude = set(_csv(query.get("exclude", [])))
+        exclude = set(csv_values(query.get("exclude", [])))
         for value in sorted(exclude - {"replies", "retweets"}):
             errors.append(
                 problems.parameter_error(
@@ -672,7 +756,7 @@ class ApiRenderer:
             )
 
         request = _parse_request(query)
-        posts = list(self.world.posts_by(user_id))
+        posts = list(self.world.posts_by(user_id, at=now))
         if "replies" in exclude:
             posts = [p for p in posts if p.replied_to_id is None]
         if "since_id" in query or "until_id" in query:
@@ -692,7 +776,7 @@ class ApiRenderer:
             posts = [p for p in posts if p.within_private_window(now)]
         page = posts[offset : offset + max_results]
         rendered = self._render_posts(page, request, caller, parameter="id", now=now)
-        body = self._assemble(rendered, request, caller)
+        body, served = self._assemble(rendered, request, caller, now)
         meta: JsonDict = {"result_count": len(rendered.data)}
         if rendered.data:
             meta["newest_id"] = str(rendered.data[0]["id"])
@@ -702,10 +786,21 @@ class ApiRenderer:
         if offset > 0:
             meta["previous_token"] = encode_page_token(max(0, offset - max_results), user_id)
         body["meta"] = meta
-        return ApiAnswer(status=200, body=body, posts_served=len(rendered.data))
+        return ApiAnswer(status=200, body=body, served_ids=served)
 
 
-def _parse_time(value: str) -> datetime | None:
+def _referenced(post: Post) -> list[tuple[str, str]]:
+    """``(type, id)`` of the Posts this one replies to and quotes."""
+    found: list[tuple[str, str]] = []
+    if post.replied_to_id:
+        found.append(("replied_to", post.replied_to_id))
+    if post.quoted_id:
+        found.append(("quoted", post.quoted_id))
+    return found
+
+
+def parse_time(value: str) -> datetime | None:
+    """An RFC 3339 time with a zone (``2026-12-01T00:00:00Z``), or None."""
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:

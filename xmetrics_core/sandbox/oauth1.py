@@ -6,15 +6,17 @@ with :class:`SandboxValidator` as the ``RequestValidator``:
 * only HMAC-SHA1 signatures (as X); every signature is recomputed and compared by oauthlib;
 * the validator's ``safe_characters`` and length limits are widened to fit X-style tokens
   (``<user_id>-<random>``) and oauthlib's own nonces;
-* timestamps are checked against the *sandbox clock* (±300 s) rather than the host clock, so
-  ``clock.advance()`` affects them; oauthlib's own host-clock check is disabled. With a fixed
-  ``start_sandbox(now=...)`` far from real time, clients must sign with that clock's time;
+* timestamps are checked against the sandbox clock's *protocol time* (±300 s: the real time
+  plus every ``clock.advance()``) rather than oauthlib's own host-clock check, so advancing the
+  clock makes a signature stale while a world held still, set elsewhere or run faster (``--now``,
+  ``--speed``) still accepts clients signing with the host clock;
 * nonces are remembered per (consumer key, token, timestamp, nonce): a replay is refused (401);
 * callbacks must be ``oob`` or a registered redirect URI; ``oob`` verifiers are 7-digit PINs.
 """
 
 from __future__ import annotations
 
+import logging
 import secrets
 import threading
 from collections.abc import Callable, Iterable
@@ -35,6 +37,10 @@ from xmetrics_core.sandbox.accounts import AppCredentials, SandboxAccount
 from xmetrics_core.sandbox.settings import SandboxClock
 
 TIMESTAMP_WINDOW_SECONDS = 300
+
+# oauthlib logs signature base strings, tokens and verifiers at DEBUG while it verifies a
+# request: keep them out of every log the sandbox's process writes, whatever the root level.
+logging.getLogger("oauthlib").setLevel(logging.INFO)
 
 
 @dataclass(kw_only=True)
@@ -179,7 +185,7 @@ class SandboxValidator(RequestValidator):  # type: ignore[misc]
         access_token: str | None = None,
     ) -> bool:
         try:
-            skew = abs(self._clock.timestamp() - int(timestamp))
+            skew = abs(self._clock.protocol_timestamp() - int(timestamp))
         except ValueError:
             return False
         if skew > TIMESTAMP_WINDOW_SECONDS:

@@ -5,12 +5,13 @@
   ``code_challenge`` and ``code_challenge_method`` S256 or plain, non-empty known scopes.
   The consent page lets any account but the suspended one sign in (default: the demo owner).
 * Codes are single use (spent by the first exchange attempt) and expire ``auth_code_lifetime``
-  seconds (30) after issue on the sandbox clock; the verifier is checked with oauthlib's
+  seconds (30) after issue on the sandbox clock's protocol time; the verifier is checked with oauthlib's
   ``code_challenge_method_s256`` / ``_plain`` helpers.
 * The token endpoint (``/2/oauth2/token``) authenticates confidential clients by HTTP Basic and
   public clients by ``client_id`` in the body (the demo client is accepted both ways).
 * ``refresh_token`` is issued only with ``offline.access`` and rotates on every use; a spent
-  refresh token is refused. Access tokens live ``access_token_lifetime`` seconds (7200).
+  refresh token is refused. Access tokens live ``access_token_lifetime`` seconds (7200) of
+  protocol time and carry the granted scopes, which the API checks per endpoint.
 * Failures use X's bodies: ``400 {"error":"invalid_request","error_description":"Value passed
   for the authorization code was invalid."}`` (or "...for the token was invalid.").
 """
@@ -179,7 +180,7 @@ class SandboxOAuth2:
         code = secrets.token_urlsafe(48)
         with self._lock:
             self._codes[code] = _Code(
-                request=request, user_id=user_id, issued_at=self._clock.timestamp()
+                request=request, user_id=user_id, issued_at=self._clock.protocol_timestamp()
             )
         return code
 
@@ -227,7 +228,7 @@ class SandboxOAuth2:
 
     def _exchange_code(self, form: Mapping[str, str], client_id: str) -> TokenAnswer:
         invalid = TokenAnswer(status=400, body=problems.oauth2_invalid("authorization code"))
-        now = self._clock.timestamp()
+        now = self._clock.protocol_timestamp()
         with self._lock:
             code = self._codes.get(form.get("code", ""))
             if code is None or code.spent:
@@ -274,7 +275,7 @@ class SandboxOAuth2:
                 user_id=user_id,
                 client_id=self._app.client_id,
                 scopes=scopes,
-                expires_at=self._clock.timestamp() + seconds,
+                expires_at=self._clock.protocol_timestamp() + seconds,
             )
             if "offline.access" in scopes:
                 refresh = secrets.token_urlsafe(64)
@@ -311,7 +312,7 @@ class SandboxOAuth2:
 
     def access_grant(self, token: str) -> AccessGrant | None:
         """The grant behind a live (unexpired, unrevoked) access token, else None."""
-        now = self._clock.timestamp()
+        now = self._clock.protocol_timestamp()
         with self._lock:
             found = self._access.get(token)
             if found is None or found.revoked or now >= found.expires_at:

@@ -66,6 +66,57 @@ def credits_depleted(host: str, account_id: str) -> JsonDict:
     }
 
 
+def forbidden() -> JsonDict:
+    """403 for an OAuth 2.0 user token without a scope the endpoint needs (captured for
+    ``/2/users/me`` with ``users.read`` but no ``tweet.read``: plhery/node-twitter-api-v2#265)."""
+    return {"title": "Forbidden", "type": "about:blank", "status": 403, "detail": "Forbidden"}
+
+
+def unsupported_authentication_for(host: str, *, caller: str, supported: Sequence[str]) -> JsonDict:
+    """403 for a caller kind the endpoint refuses, naming the kinds it supports (the same
+    shape as :func:`unsupported_authentication`, which is the app-only case)."""
+    return {
+        "title": "Unsupported Authentication",
+        "detail": (
+            f"Authenticating with {caller} is forbidden for this endpoint.  "
+            f"Supported authentication types are [{', '.join(supported)}]."
+        ),
+        "type": problem_type(host, "unsupported-authentication"),
+        "status": 403,
+    }
+
+
+def client_not_enrolled(host: str, *, client_id: str) -> JsonDict:
+    """403 ``client-forbidden`` for an app whose access level lacks the endpoint (the analytics
+    endpoints on a pay-per-use app: ANALYTICS.md). The shape follows the spec's
+    ``ClientForbiddenProblem`` and the body X sends apps without the needed access level."""
+    return {
+        "client_id": client_id,
+        "detail": (
+            "Post and media analytics are only available to Enterprise apps. Your app is on "
+            "pay-per-use access: to use this endpoint it needs Enterprise access."
+        ),
+        "registration_url": "https://docs.x.com/enterprise-api/introduction",
+        "title": "Client Forbidden",
+        "required_enrollment": "Enterprise",
+        "reason": "client-not-enrolled",
+        "type": problem_type(host, "client-forbidden"),
+    }
+
+
+def usage_capped(host: str, account_id: str) -> JsonDict:
+    """429 once the project's monthly Post-read cap is used (captured in xdk#25, 2026)."""
+    return {
+        "account_id": int(account_id),
+        "product_name": "standard-basic",
+        "title": "UsageCapExceeded",
+        "period": "Monthly",
+        "scope": "Product",
+        "detail": "Usage cap exceeded: Monthly product cap",
+        "type": problem_type(host, "usage-capped"),
+    }
+
+
 def invalid_request(host: str, errors: Sequence[JsonDict]) -> JsonDict:
     """400 with one ``{parameters, message}`` item per invalid parameter."""
     return {
@@ -95,12 +146,13 @@ def not_found(host: str, *, resource_type: str, parameter: str, value: str) -> J
 
 
 def not_authorized_for_resource(
-    host: str, *, resource_type: str, parameter: str, value: str
+    host: str, *, resource_type: str, parameter: str, value: str, section: str = "data"
 ) -> JsonDict:
     """Partial error for a Post of a protected or suspended account.
 
     The 2020/2021 captures lack ``resource_id``; spec 2.166 requires it (as every other
-    resource problem carries it), so it is added.
+    resource problem carries it), so it is added. ``section`` is ``includes`` when the
+    resource was reached through an expansion.
     """
     noun = "Tweet" if resource_type == "tweet" else resource_type
     return {
@@ -108,7 +160,7 @@ def not_authorized_for_resource(
         "parameter": parameter,
         "resource_id": value,
         "resource_type": resource_type,
-        "section": "data",
+        "section": section,
         "title": "Authorization Error",
         "detail": f"Sorry, you are not authorized to see the {noun} with {parameter}: [{value}].",
         "type": problem_type(host, "not-authorized-for-resource"),
@@ -128,15 +180,19 @@ def user_suspended(host: str, *, parameter: str, value: str, username: str) -> J
     }
 
 
-def field_unauthorized(host: str, *, field: str, parameter: str, value: str) -> JsonDict:
-    """Partial error for one private metric sub-field the caller may not read."""
+def field_unauthorized(
+    host: str, *, field: str, parameter: str, value: str, section: str = "data"
+) -> JsonDict:
+    """Partial error for one private metric sub-field the caller may not read (``section``
+    ``includes`` and ``parameter`` ``referenced_tweets.id`` for an expanded Post, as captured
+    in plhery/node-twitter-api-v2#432)."""
     return {
         "resource_type": "tweet",
         "field": field,
         "parameter": parameter,
         "resource_id": value,
         "title": "Field Authorization Error",
-        "section": "data",
+        "section": section,
         "detail": (
             f"Sorry, you are not authorized to access '{field}' on the Tweet with "
             f"{parameter} : [{value}]."

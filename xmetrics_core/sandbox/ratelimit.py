@@ -2,8 +2,9 @@
 
 App-only Bearer requests count against the app's budget for an endpoint; OAuth 1.0a and
 OAuth 2.0 user requests against that user's budget (FACTS §3). A window starts with the first
-request and resets ``window_seconds`` later on the sandbox clock; ``x-rate-limit-reset`` is that
-moment in epoch seconds.
+request and resets ``window_seconds`` later on the sandbox clock's protocol time (the real time
+plus every ``advance()``, not the world time that ``--speed`` accelerates);
+``x-rate-limit-reset`` is that moment in epoch seconds, so a client can sleep until it.
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ class RateLimiter:
 
     def hit(self, *, endpoint: str, key: str, limit: int) -> RateDecision:
         """Count one request and say whether it is within the window's budget."""
-        now = self._clock.timestamp()
+        now = self._clock.protocol_timestamp()
         with self._lock:
             start, used = self._windows.get((endpoint, key), (now, 0))
             if now >= start + self._window:

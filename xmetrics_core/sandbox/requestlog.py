@@ -5,13 +5,16 @@ completes. Secret-bearing parameters are redacted before they are stored, so the
 a token, code, verifier or secret. :meth:`RequestLog.clear` also forgets requests that were
 still in flight (e.g. a "slow" fault the client gave up on): a request is only recorded if no
 ``clear()`` happened since it arrived, so a shared sandbox's log is not polluted by the
-previous test's stragglers.
+previous test's stragglers. :attr:`RequestLog.in_flight` counts requests that arrived and have
+not completed; :meth:`RequestLog.wait_until` lets a test wait for a condition on the log (for
+example "nothing in flight") instead of sleeping.
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -62,22 +65,47 @@ class RequestLog:
     """Thread-safe, append-only list of :class:`LoggedRequest`."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # re-entrant: wait_until's condition reads the log
+        self._changed = threading.Condition(self._lock)
         self._entries: list[LoggedRequest] = []
         self._generation = 0
+        self._in_flight = 0
 
     def begin(self) -> int:
         """Call when a request arrives; pass the result to :meth:`append` when it completes."""
         with self._lock:
+            self._in_flight += 1
+            self._changed.notify_all()
             return self._generation
 
     def append(self, entry: LoggedRequest, *, begun: int | None = None) -> None:
         """Record one request (params already redacted), unless the log was cleared since
-        ``begun`` (the value :meth:`begin` returned when the request arrived)."""
+        ``begun`` (the value :meth:`begin` returned when the request arrived). A request that
+        called :meth:`begin` is no longer in flight once appended, logged or not."""
         with self._lock:
-            if begun is not None and begun != self._generation:
-                return
-            self._entries.append(entry)
+            if begun is not None:
+                self._in_flight = max(0, self._in_flight - 1)
+            if begun is None or begun == self._generation:
+                self._entries.append(entry)
+            self._changed.notify_all()
+
+    @property
+    def in_flight(self) -> int:
+        """Requests that arrived and have not completed yet."""
+        with self._lock:
+            return self._in_flight
+
+    def wait_until(self, condition: Callable[[RequestLog], bool], *, timeout: float) -> bool:
+        """Wait until ``condition(log)`` holds (checked whenever a request arrives or completes);
+        False if ``timeout`` seconds pass first."""
+        deadline = time.monotonic() + timeout
+        with self._changed:
+            while not condition(self):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._changed.wait(remaining)
+            return True
 
     def entries(self, path: str | None = None, method: str | None = None) -> list[LoggedRequest]:
         """Requests so far, oldest first, optionally filtered by exact path and method."""

@@ -9,6 +9,9 @@ until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
 ``GET /2/tweets/:id``               one Post
 ``GET /2/users/me``                 the signed-in user (user context only: app-only is 403)
 ``GET /2/users/:id/tweets``         a user's timeline, paged
+``GET /2/tweets/analytics``         Post analytics buckets (Enterprise)   (analytics.py)
+``GET /2/media/analytics``          media analytics buckets (Enterprise)
+``GET /2/usage/tweets``             Posts billed per day (app-only)       (usage.py)
 ``POST /oauth2/token``              app-only Bearer (client_credentials, Basic auth)
 ``POST /oauth/request_token``       OAuth 1.0a                            (oauth1.py)
 ``GET|POST /oauth/authorize``       OAuth 1.0a authorize page
@@ -22,8 +25,13 @@ until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
 Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
 Order of checks on a v2 call: fault injection first (latency, dropped connection, slow response;
 faults.py — the OAuth endpoints are never faulted), authentication (401 ``about:blank``), a
-scripted or seeded 429/500/503, endpoint auth kind (403), rate limit (429, ratelimit.py),
-credits (402), then validation (400) and the body (which a ``malformed`` fault truncates). Every v2 response carries lowercase
+scripted or seeded 429/500/503, endpoint auth kind (403 ``unsupported-authentication``), OAuth
+2.0 scopes (403 ``Forbidden``), the tier (403 ``client-forbidden`` for the analytics endpoints on
+pay-per-use), rate limit (429, ratelimit.py), credits (402), the monthly project cap on Post
+reads (429 ``usage-capped``), then validation (400) and the body (which a ``malformed`` fault
+truncates). Posts served by lookups and timelines are billed once per UTC day (usage.py) and
+each billed Post costs a credit. Everything is rendered at the clock's world time
+(``clock.now()``). Every v2 response carries lowercase
 ``x-rate-limit-*``, ``api-version`` and ``x-access-level`` headers. Every request is recorded in
 the request log with secrets redacted; werkzeug's own access log is silenced because URLs can
 carry request tokens. The preview images stand in for X's media host (``pbs.twimg.com``):
@@ -57,6 +65,7 @@ from xmetrics_core.sandbox.accounts import (
     app_credentials,
     sandbox_accounts,
 )
+from xmetrics_core.sandbox.analytics import AnalyticsRenderer
 from xmetrics_core.sandbox.api import ApiAnswer, ApiRenderer, Caller
 from xmetrics_core.sandbox.faults import Fault, FaultInjector
 from xmetrics_core.sandbox.oauth1 import SandboxOAuth1, SandboxValidator
@@ -70,13 +79,20 @@ from xmetrics_core.sandbox.previews import (
 from xmetrics_core.sandbox.ratelimit import RateLimiter
 from xmetrics_core.sandbox.requestlog import LoggedRequest, RequestLog, redact
 from xmetrics_core.sandbox.settings import (
+    MEDIA_ANALYTICS,
+    REQUIRED_SCOPES,
+    TIERS,
     TWEET_BY_ID,
+    TWEETS_ANALYTICS,
     TWEETS_LOOKUP,
+    USAGE_TWEETS,
     USER_TWEETS,
     USERS_ME,
     SandboxClock,
     SandboxSettings,
+    Tier,
 )
+from xmetrics_core.sandbox.usage import UsageMeter, usage_tweets
 from xmetrics_core.sandbox.world import (
     PREVIEW_IMAGE_PREFIX,
     PREVIEW_IMAGE_SUFFIX,
@@ -90,7 +106,25 @@ HTML_TYPE = "text/html; charset=utf-8"
 SHUTDOWN_POLL_SECONDS = 0.05
 DEFAULT_OAUTH2_SCOPES = ("tweet.read", "users.read", "offline.access")
 
-V2_ENDPOINTS = frozenset({TWEETS_LOOKUP, TWEET_BY_ID, USERS_ME, USER_TWEETS})
+V2_ENDPOINTS = frozenset(
+    {
+        TWEETS_LOOKUP,
+        TWEET_BY_ID,
+        USERS_ME,
+        USER_TWEETS,
+        TWEETS_ANALYTICS,
+        MEDIA_ANALYTICS,
+        USAGE_TWEETS,
+    }
+)
+#: Endpoints that read Posts: billed per Post and stopped by the project cap.
+POST_READS = frozenset({TWEETS_LOOKUP, TWEET_BY_ID, USER_TWEETS})
+#: Endpoints that take no app-only Bearer, and the one that takes nothing else.
+USER_CONTEXT_ONLY = frozenset({USERS_ME, TWEETS_ANALYTICS, MEDIA_ANALYTICS})
+APP_ONLY = frozenset({USAGE_TWEETS})
+#: Endpoints a pay-per-use app may not call (ANALYTICS.md: Enterprise only).
+ENTERPRISE_ONLY = frozenset({TWEETS_ANALYTICS, MEDIA_ANALYTICS})
+_AUTH_NAMES = {"oauth1": "OAuth 1.0a User Context", "oauth2_user": "OAuth 2.0 User Context"}
 
 
 def _route_map() -> Map:
@@ -98,7 +132,10 @@ def _route_map() -> Map:
     return Map(
         [
             Rule("/2/tweets", endpoint=TWEETS_LOOKUP, methods=["GET"]),
+            Rule("/2/tweets/analytics", endpoint=TWEETS_ANALYTICS, methods=["GET"]),
             Rule("/2/tweets/<resource_id>", endpoint=TWEET_BY_ID, methods=["GET"]),
+            Rule("/2/media/analytics", endpoint=MEDIA_ANALYTICS, methods=["GET"]),
+            Rule("/2/usage/tweets", endpoint=USAGE_TWEETS, methods=["GET"]),
             Rule("/2/users/me", endpoint=USERS_ME, methods=["GET"]),
             Rule("/2/users/<resource_id>/tweets", endpoint=USER_TWEETS, methods=["GET"]),
             Rule("/oauth2/token", endpoint="app_only_token", methods=["POST"]),
@@ -134,6 +171,7 @@ class _QuietHandler(WSGIRequestHandler):
 class _Auth:
     kind: str
     user_id: str | None = None
+    scopes: frozenset[str] = frozenset()
 
     @property
     def caller(self) -> Caller:
@@ -169,15 +207,25 @@ class _Credits:
             if self._remaining is not None:
                 self._remaining = max(0, self._remaining - amount)
 
+    def set(self, remaining: int | None) -> None:
+        with self._lock:
+            self._remaining = remaining
+
 
 class Sandbox:
     """A running sandbox. Use :func:`start_sandbox`; stop with :meth:`stop` or ``with``."""
 
-    def __init__(self, *, settings: SandboxSettings, seed: int, now: datetime | None) -> None:
+    def __init__(
+        self, *, settings: SandboxSettings, seed: int, now: datetime | None, speed: float = 0.0
+    ) -> None:
         self.settings = settings
         self.seed = seed
-        self.clock = SandboxClock(start=now)
-        self.world: World = build_world(seed=seed, now=self.clock.now(), settings=settings)
+        self.clock = SandboxClock(start=now, speed=speed)
+        self.world: World = build_world(
+            seed=seed, now=self.clock.now(), settings=settings, clock=self.clock.now
+        )
+        self.usage = UsageMeter()
+        self._tier: Tier = settings.tier
         self.request_log = RequestLog()
         self.faults = FaultInjector()
         self._app = app_credentials(seed)
@@ -209,6 +257,7 @@ class Sandbox:
         self._renderer = ApiRenderer(
             world=self.world, settings=settings, media_base_url=self.base_url
         )
+        self._analytics = AnalyticsRenderer(world=self.world, settings=settings)
         demo = self.accounts[0]
         self.demo = DemoCredentials(
             base_url=self.base_url,
@@ -289,6 +338,29 @@ class Sandbox:
     def credits_remaining(self) -> int | None:
         """Credits left (None: unlimited)."""
         return self._credits.remaining
+
+    def set_credits(self, remaining: int | None) -> None:
+        """Top up or drain the balance (None: unlimited) while the sandbox runs."""
+        if remaining is not None and remaining < 0:
+            raise ValueError("credits cannot be negative")
+        self._credits.set(remaining)
+
+    @property
+    def tier(self) -> Tier:
+        """The app's access level: ``pay-per-use`` or ``enterprise``."""
+        return self._tier
+
+    def set_tier(self, tier: Tier) -> None:
+        """Switch the app's access level while the sandbox runs (the analytics endpoints
+        answer from the next request on)."""
+        if tier not in TIERS:
+            raise ValueError(f"tier must be one of {', '.join(TIERS)}, not {tier!r}")
+        self._tier = tier
+
+    @property
+    def redirect_uris(self) -> frozenset[str]:
+        """Every registered OAuth 2.0 redirect URI (also accepted as OAuth 1.0a callbacks)."""
+        return self._oauth2.redirect_uris()
 
     def reset_rate_limits(self) -> None:
         """Forget every rate-limit window."""
@@ -396,9 +468,9 @@ class Sandbox:
             limit = self.settings.rate_limit_for(endpoint, user_context=caller.user_context)
             response = self._fault_response(fault, caller, limit=limit or 0)
             return _Outcome(response=response, auth=auth, fault="status")
-        if endpoint == USERS_ME and not caller.user_context:
-            response = _json(403, problems.unsupported_authentication(self.settings.problem_host))
-            return _Outcome(response=response, auth=auth, fault=_fault_name(fault))
+        refusal = self._refusal(endpoint, auth)
+        if refusal is not None:
+            return _Outcome(response=refusal, auth=auth, fault=_fault_name(fault))
 
         limit = self.settings.rate_limit_for(endpoint, user_context=caller.user_context) or 0
         key = caller.user_id if caller.user_context and caller.user_id else "app"
@@ -410,21 +482,18 @@ class Sandbox:
                 auth=auth,
                 fault=_fault_name(fault),
             )
-        if self._credits.exhausted():
-            body = problems.credits_depleted(self.settings.problem_host, self.world.demo_user_id)
+        host = self.settings.problem_host
+        if endpoint != USAGE_TWEETS and self._credits.exhausted():
+            body = problems.credits_depleted(host, self.world.demo_user_id)
             return _Outcome(response=_json(402, body, headers), auth=auth, fault=_fault_name(fault))
-
         now = self.clock.now()
-        answer: ApiAnswer
-        if endpoint == TWEETS_LOOKUP:
-            answer = self._renderer.tweets_lookup(query, caller, now=now)
-        elif endpoint == TWEET_BY_ID:
-            answer = self._renderer.tweet_by_id(argument, query, caller, now=now)
-        elif endpoint == USERS_ME:
-            answer = self._renderer.users_me(query, caller)
-        else:
-            answer = self._renderer.user_tweets(argument, query, caller, now=now)
-        self._credits.spend(answer.posts_served)
+        if endpoint in POST_READS and self.usage.cycle_usage(now) >= self.settings.project_cap:
+            body = problems.usage_capped(host, self.world.demo_user_id)
+            return _Outcome(response=_json(429, body, headers), auth=auth, fault=_fault_name(fault))
+
+        answer = self._answer(endpoint, argument, query, caller, now)
+        if answer.served_ids:
+            self._credits.spend(self.usage.bill(answer.served_ids, at=now))
         if fault is not None and fault.kind == "malformed":
             text = json.dumps(answer.body, ensure_ascii=False)
             truncated = text[: max(1, len(text) // 2)].encode()
@@ -432,6 +501,55 @@ class Sandbox:
             return _Outcome(response=response, auth=auth, fault="malformed")
         return _Outcome(
             response=_json(answer.status, answer.body, headers), auth=auth, fault=_fault_name(fault)
+        )
+
+    def _refusal(self, endpoint: str, auth: _Auth) -> Response | None:
+        """The 403 for a caller kind, a missing scope or an access level the endpoint refuses."""
+        host = self.settings.problem_host
+        caller = auth.caller
+        if endpoint in USER_CONTEXT_ONLY and not caller.user_context:
+            return _json(403, problems.unsupported_authentication(host))
+        if endpoint in APP_ONLY and caller.user_context:
+            body = problems.unsupported_authentication_for(
+                host, caller=_AUTH_NAMES[caller.kind], supported=["OAuth 2.0 Application-Only"]
+            )
+            return _json(403, body)
+        if (
+            auth.kind == "oauth2_user"
+            and not REQUIRED_SCOPES.get(endpoint, frozenset()) <= auth.scopes
+        ):
+            return _json(403, problems.forbidden())
+        if endpoint in ENTERPRISE_ONLY and self._tier != "enterprise":
+            return _json(403, problems.client_not_enrolled(host, client_id=self._app.client_app_id))
+        return None
+
+    def _answer(
+        self,
+        endpoint: str,
+        argument: str,
+        query: dict[str, list[str]],
+        caller: Caller,
+        now: datetime,
+    ) -> ApiAnswer:
+        if endpoint == TWEETS_LOOKUP:
+            return self._renderer.tweets_lookup(query, caller, now=now)
+        if endpoint == TWEET_BY_ID:
+            return self._renderer.tweet_by_id(argument, query, caller, now=now)
+        if endpoint == USERS_ME:
+            return self._renderer.users_me(query, caller)
+        if endpoint == USER_TWEETS:
+            return self._renderer.user_tweets(argument, query, caller, now=now)
+        if endpoint == TWEETS_ANALYTICS:
+            return self._analytics.posts(query, caller, now=now)
+        if endpoint == MEDIA_ANALYTICS:
+            return self._analytics.media(query, caller, now=now)
+        return usage_tweets(
+            self.usage,
+            self.settings,
+            query,
+            now=now,
+            project_id=self._app.project_id,
+            client_app_id=self._app.client_app_id,
         )
 
     def _common_headers(self, caller: Caller) -> dict[str, str]:
@@ -442,7 +560,7 @@ class Sandbox:
 
     def _fault_response(self, fault: Fault, caller: Caller, *, limit: int) -> Response:
         if fault.status == 429:
-            reset = int(self.clock.timestamp()) + fault.reset_in
+            reset = int(self.clock.protocol_timestamp()) + fault.reset_in
             headers = {
                 "x-rate-limit-limit": str(limit),
                 "x-rate-limit-remaining": "0",
@@ -463,7 +581,9 @@ class Sandbox:
                 return _Auth(kind="bearer")
             grant = self._oauth2.access_grant(token)
             if grant is not None:
-                return _Auth(kind="oauth2_user", user_id=grant.user_id)
+                return _Auth(
+                    kind="oauth2_user", user_id=grant.user_id, scopes=frozenset(grant.scopes)
+                )
             return _Auth(kind="invalid")
         if authorization.lower().startswith("oauth "):
             user_id = self._oauth1.verify(
@@ -632,13 +752,21 @@ DEFAULT_SETTINGS = SandboxSettings()
 
 
 def start_sandbox(
-    *, settings: SandboxSettings = DEFAULT_SETTINGS, seed: int = 7, now: datetime | None = None
+    *,
+    settings: SandboxSettings = DEFAULT_SETTINGS,
+    seed: int = 7,
+    now: datetime | None = None,
+    speed: float = 0.0,
 ) -> Sandbox:
     """Build the seeded world and serve it on 127.0.0.1 (ephemeral port) on a daemon thread.
 
-    ``now`` anchors the world and starts the sandbox clock (default: the real time).
+    ``now`` starts the clock's world time (default: the real time) and picks the UTC day the
+    world is anchored to; ``speed`` is sandbox seconds per real second (default 0: the world
+    holds still until ``clock.run()``, ``clock.set()`` or ``clock.advance()`` moves it; 1 lives
+    in real time). Tokens, codes and rate-limit windows always run on real time (plus
+    ``clock.advance()``).
     """
-    return Sandbox(settings=settings, seed=seed, now=now).start()
+    return Sandbox(settings=settings, seed=seed, now=now, speed=speed).start()
 
 
 # -- helpers --------------------------------------------------------------------------------

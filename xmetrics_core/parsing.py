@@ -1,0 +1,251 @@
+"""X's JSON as records: ``data[]`` Tweet objects and ``includes.media`` as immutable values.
+
+No HTTP here: the request path hands over the decoded JSON object of each answer, and these
+functions turn it into :class:`~xmetrics_core.models.PostRecord` and
+:class:`~xmetrics_core.models.MediaRecord` values (also for answers fetched before:
+recordings, dumps, benchmarks). Metric groups are X's verbatim: a sub-key X left out stays
+absent; a value that is not an int (or null) becomes None.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from datetime import UTC, datetime
+from itertools import chain
+from operator import methodcaller
+from typing import Any
+
+import orjson
+
+from xmetrics_core.catalogue import ALL_GROUPS, Group
+from xmetrics_core.models import (
+    FetchResult,
+    FrozenGroups,
+    IdStatus,
+    MediaRecord,
+    PostRecord,
+    PostStatus,
+)
+
+
+def parse_created_at(value: object) -> datetime | None:
+    """X's ``2022-08-13T20:36:51.000Z`` as an aware datetime in UTC (None when absent/garbled)."""
+    if not isinstance(value, str):
+        return None
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo is UTC else parsed.astimezone(UTC)
+
+
+_GROUP_KEYS: tuple[str, ...] = tuple(g.value for g in ALL_GROUPS)
+_COUNT_TYPES = frozenset({int, type(None)})
+
+GroupColumn = list[dict[str, Any] | None]
+
+
+def _group_column(items: Sequence[Mapping[str, Any]], key: str, *, owned: bool) -> GroupColumn:
+    """Each item's ``key`` group (a JSON object; copied unless ``owned``), None where it has
+    none."""
+    groups = map(methodcaller("get", key), items)
+    if owned:
+        return [v if type(v) is dict else None for v in groups]
+    return [dict(v) if isinstance(v, dict) else None for v in groups]
+
+
+def _counts_only(columns: Iterable[GroupColumn]) -> bool:
+    """True when every value in every group is an int or null: one C-level pass over all of
+    them (``map``/``set``), no Python per value."""
+    groups: Iterable[dict[str, Any]] = filter(None, chain.from_iterable(columns))
+    values: Iterable[Any] = chain.from_iterable(map(dict.values, groups))
+    return set(map(type, values)) <= _COUNT_TYPES
+
+
+def _as_counts(values: dict[str, Any] | None) -> dict[str, int | None] | None:
+    """Each value kept if it is an int, else None (X sends counts; anything else is garbled)."""
+    if values is None:
+        return None
+    return {str(k): (v if isinstance(v, int) else None) for k, v in values.items()}
+
+
+def _checked_groups(items: Sequence[Mapping[str, Any]], *, owned: bool) -> list[FrozenGroups]:
+    """Every item's metric groups, group by group, frozen: copied once, or kept as they are
+    when the caller hands the JSON over (``owned``: decoded for us, held by no one else). The
+    values are checked in bulk, with per-value repair only for a page carrying something
+    else than counts and nulls."""
+    columns = [_group_column(items, key, owned=owned) for key in _GROUP_KEYS]
+    if not _counts_only(columns):
+        columns = [list(map(_as_counts, column)) for column in columns]
+    public, non_public, organic, promoted = columns  # the catalogue's group order
+    rows = zip(public, non_public, organic, promoted, strict=True)
+    return list(map(FrozenGroups.of_catalogue_groups, rows))  # nothing else holds the copies
+
+
+def _post_record(item: Mapping[str, Any], metrics: FrozenGroups) -> PostRecord:
+    post_id = item["id"]
+    text = item.get("text", "")
+    author_id = item.get("author_id")
+    attachments = item.get("attachments")
+    keys = attachments.get("media_keys") if type(attachments) is dict else None
+    return PostRecord(
+        id=post_id if type(post_id) is str else str(post_id),
+        text=text if type(text) is str else str(text),
+        author_id=None if author_id is None else str(author_id),
+        created_at=parse_created_at(item.get("created_at")),
+        media_keys=tuple(map(str, keys)) if type(keys) is list else (),
+        metrics=metrics,
+    )
+
+
+def posts_from_json(items: Sequence[Mapping[str, Any]], *, owned: bool = False) -> list[PostRecord]:
+    """``data[]`` Tweet objects as :class:`PostRecord` values, in order.
+
+    Each object needs an ``id``. Metric groups are X's verbatim: a sub-key X left out stays
+    absent; a value that is not an int (or null) becomes None. The records never change
+    when ``items`` do, unless ``owned`` says the caller hands the decoded JSON over and will
+    not touch it again (the request path's own answers): then its group objects are kept
+    rather than copied.
+    """
+    return list(map(_post_record, items, _checked_groups(items, owned=owned)))
+
+
+def post_from_json(item: Mapping[str, Any]) -> PostRecord:
+    """One ``data[]`` Tweet object as a :class:`PostRecord` (see :func:`posts_from_json`)."""
+    return posts_from_json([item])[0]
+
+
+_MEDIA_FIELDS = ("type", "duration_ms", "preview_image_url", "url")
+
+
+def _merged_media_json(media_json: Iterable[Mapping[str, Any]]) -> dict[str, Mapping[str, Any]]:
+    """media_key → one media object: the first one seen, or, for a key X sent more than once
+    (one copy per batch), the union: later non-null fields win and metric groups merge."""
+    merged: dict[str, Mapping[str, Any]] = {}
+    for raw in media_json:
+        key = raw.get("media_key")
+        if not isinstance(key, str):
+            continue
+        seen = merged.get(key)
+        if seen is None:
+            merged[key] = raw
+            continue
+        union: dict[str, Any] = {**seen}
+        union.update({name: raw[name] for name in _MEDIA_FIELDS if raw.get(name) is not None})
+        for group in _GROUP_KEYS:
+            values = raw.get(group)
+            if isinstance(values, dict):
+                earlier = seen.get(group)
+                union[group] = {**(earlier if isinstance(earlier, dict) else {}), **values}
+        merged[key] = union
+    return merged
+
+
+def _media_record(
+    key: str, raw: Mapping[str, Any], post_ids: tuple[str, ...], metrics: FrozenGroups
+) -> MediaRecord:
+    kind = raw.get("type")
+    duration = raw.get("duration_ms")
+    return MediaRecord(
+        media_key=key,
+        type="" if kind is None else str(kind),
+        duration_ms=duration if type(duration) is int else None,
+        preview_image_url=raw.get("preview_image_url"),
+        url=raw.get("url"),
+        post_ids=post_ids,
+        metrics=metrics,
+    )
+
+
+def merge_media(
+    media_json: Iterable[Mapping[str, Any]], posts: Sequence[PostRecord], *, owned: bool = False
+) -> tuple[MediaRecord, ...]:
+    """``includes.media`` objects (of every page) as one :class:`MediaRecord` per ``media_key``.
+
+    A key sent more than once is merged (later non-null fields win, metric groups are
+    united). ``post_ids`` lists every given Post that carries the key, in ``posts`` order.
+    Order: keys as the Posts name them, then keys no Post names, as first seen.
+    """
+    return _media_records(_merged_media_json(media_json), posts, owned=owned)
+
+
+def _media_records(
+    merged: Mapping[str, Mapping[str, Any]], posts: Sequence[PostRecord], *, owned: bool
+) -> tuple[MediaRecord, ...]:
+    carriers: dict[str, list[str]] = {}
+    for post in posts:
+        for key in post.media_keys:
+            carriers.setdefault(key, []).append(post.id)
+    ordered = [key for key in dict.fromkeys([*carriers, *merged]) if key in merged]
+    raws = [merged[key] for key in ordered]
+    post_ids = [tuple(carriers.get(key, ())) for key in ordered]
+    return tuple(map(_media_record, ordered, raws, post_ids, _checked_groups(raws, owned=owned)))
+
+
+def _page_items(
+    page: Mapping[str, Any],
+) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
+    """One answer's Post objects (objects with an ``id``) and ``includes.media`` objects."""
+    items: list[Mapping[str, Any]] = [
+        i for i in page.get("data") or () if isinstance(i, dict) and "id" in i
+    ]
+    includes = page.get("includes")
+    media: list[Mapping[str, Any]] = (
+        [m for m in includes.get("media") or () if isinstance(m, dict)]
+        if isinstance(includes, dict)
+        else []
+    )
+    return items, media
+
+
+def _ok_result(
+    posts: Sequence[PostRecord],
+    media_json: Iterable[Mapping[str, Any]],
+    *,
+    groups: Sequence[Group],
+    owned: bool,
+) -> FetchResult:
+    statuses = tuple(
+        IdStatus(id=post.id, status=PostStatus.OK, source=post.id, position=n)
+        for n, post in enumerate(posts)
+    )
+    return FetchResult(
+        posts=tuple(posts),
+        media=merge_media(media_json, posts, owned=owned),
+        statuses=statuses,
+        groups=tuple(groups),
+    )
+
+
+def result_from_pages(
+    pages: Iterable[Mapping[str, Any]], *, groups: Sequence[Group] = (), owned: bool = False
+) -> FetchResult:
+    """Raw ``GET /2/tweets`` answers (``data[]`` + ``includes.media``) as a
+    :class:`FetchResult`: every Post with status OK (``source`` its ID, ``position`` its
+    index), media merged across pages by :func:`merge_media`, ``groups`` as given.
+
+    For Posts already fetched (recordings, other tools' dumps, benchmarks): no HTTP, no
+    plan, no ownership checks; items that are not objects with an ``id`` are skipped.
+    """
+    items: list[Mapping[str, Any]] = []
+    media_json: list[Mapping[str, Any]] = []
+    for page in pages:
+        page_items, page_media = _page_items(page)
+        items.extend(page_items)
+        media_json.extend(page_media)
+    return _ok_result(posts_from_json(items, owned=owned), media_json, groups=groups, owned=owned)
+
+
+def result_from_json(raw_pages: Iterable[bytes], *, groups: Sequence[Group] = ()) -> FetchResult:
+    """:func:`result_from_pages` for raw JSON bytes, as X sends them (one answer per item),
+    decoded with orjson like the request path does. Each answer is parsed as soon as it is
+    decoded, so only one answer's JSON is alive at a time besides what the records keep."""
+    posts: list[PostRecord] = []
+    media_json: list[Mapping[str, Any]] = []
+    for page in map(orjson.loads, raw_pages):
+        if not isinstance(page, dict):
+            continue
+        items, media = _page_items(page)
+        posts.extend(posts_from_json(items, owned=True))
+        media_json.extend(media)
+    return _ok_result(posts, media_json, groups=groups, owned=True)
