@@ -1,5 +1,8 @@
 """``python -m xmetrics_core fetch``: Post and media metrics for scripts and cron.
 
+The other commands: ``analytics`` and ``usage`` (:mod:`xmetrics_core.analytics_command`: X's
+Enterprise analytics and the project's spending) and ``import`` (:mod:`xmetrics_core.imports`).
+
 Credentials come from environment variables only (never from arguments, which other users
 can read in ``ps``): ``X_BEARER_TOKEN``; ``X_CONSUMER_KEY``, ``X_CONSUMER_SECRET``,
 ``X_ACCESS_TOKEN``, ``X_ACCESS_TOKEN_SECRET``; ``X_OAUTH2_ACCESS_TOKEN`` with optional
@@ -134,6 +137,68 @@ def build_parser() -> argparse.ArgumentParser:
         "refresh happens",
     )
     fetch.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    analytics = commands.add_parser(
+        "analytics",
+        help="hourly (daily, weekly, total) X analytics of your own Posts or videos "
+        "(Enterprise apps only)",
+        description="X's Enterprise analytics (GET /2/tweets/analytics, /2/media/analytics) of "
+        "the signed-in user's own Posts, as a tidy table: timestamp, post_id, metric, value, "
+        "cumulative. Needs a user sign-in (OAuth 1.0a or OAuth 2.0 variables) of an app with "
+        "Enterprise access; a pay-per-use app is told so.",
+    )
+    analytics.add_argument(
+        "refs",
+        nargs="*",
+        metavar="IDS_OR_URLS",
+        help="Post IDs or Post URLs (media keys with --media)",
+    )
+    analytics.add_argument(
+        "--file", metavar="F", help="read IDs/URLs from a file, or '-' for stdin"
+    )
+    analytics.add_argument(
+        "--granularity",
+        choices=("hourly", "daily", "weekly", "total"),
+        default="hourly",
+        help="bucket size (default: hourly; videos: no weekly)",
+    )
+    analytics.add_argument(
+        "--since",
+        metavar="ISO",
+        help="start (UTC unless an offset is given; default: the Posts' creation hour, at most "
+        "30 days back)",
+    )
+    analytics.add_argument("--until", metavar="ISO", help="end (default: now)")
+    analytics.add_argument(
+        "--metrics",
+        metavar="NAMES",
+        help="comma-separated analytics names, e.g. impressions,likes,engagements (default: all)",
+    )
+    analytics.add_argument(
+        "--media",
+        action="store_true",
+        help="the videos' analytics (watch time, playback): media keys, or the given Posts' "
+        "videos (found with one lookup)",
+    )
+    analytics.add_argument("--format", choices=("csv", "json"), default="csv")
+    analytics.add_argument(
+        "--api-base", metavar="URL", help="API base URL (default: $X_API_BASE_URL)"
+    )
+    analytics.add_argument(
+        "--save-refreshed", metavar="PATH", help="OAuth 2.0: write rotated tokens here (0600)"
+    )
+    analytics.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    usage = commands.add_parser(
+        "usage",
+        help="what the project has spent: Post reads per day, this month's total and cap",
+        description="GET /2/usage/tweets with the app's Bearer token (X_BEARER_TOKEN, or "
+        "obtained with X_CONSUMER_KEY and X_CONSUMER_SECRET).",
+    )
+    usage.add_argument(
+        "--days", type=int, default=7, metavar="N", help="UTC days to report, 1-90 (default 7)"
+    )
+    usage.add_argument("--format", choices=("csv", "json"), default="csv")
+    usage.add_argument("--api-base", metavar="URL", help="API base URL (default: $X_API_BASE_URL)")
+    usage.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
     imports = commands.add_parser(
         "import", help="read X's own analytics exports (CSV) without an API call"
     )
@@ -163,6 +228,17 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     err = sys.stderr
+    if args.command in ("analytics", "usage"):  # pandas and the HTTP stack load only here
+        from xmetrics_core.analytics_command import run_analytics, run_usage
+
+        if args.command == "usage":
+            return run_usage(args, env=env, out=sys.stdout, err=err)
+        try:
+            text = input_text(args.refs, args.file)
+        except (OSError, UnicodeDecodeError) as exc:
+            print(f"xmetrics: {exc}", file=err)
+            return EXIT_USAGE
+        return run_analytics(args, env=env, input_text=text, out=sys.stdout, err=err)
 
     def say(message: str) -> None:
         print(f"xmetrics: {message}", file=err)
@@ -180,7 +256,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         return EXIT_USAGE
     try:
         groups = _groups(args.metrics, credential)
-        text = _input_text(args.refs, args.file)
+        text = input_text(args.refs, args.file)
         parsed = parse_references(text)
     except (InputError, OSError, UnicodeDecodeError) as exc:
         say(str(exc))
@@ -199,7 +275,7 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         client = XClient(
             credential=credential,
             base_url=base_url,
-            on_credential_refreshed=_refreshed_handler(args.save_refreshed, say),
+            on_credential_refreshed=refreshed_handler(args.save_refreshed, say),
         )
     except InputError as exc:
         say(str(exc))
@@ -242,7 +318,7 @@ def _groups(spec: str | None, credential: Credential) -> tuple[Group, ...]:
     return tuple(g for g in ALL_GROUPS if g in wanted)
 
 
-def _input_text(refs: Sequence[str], file: str | None) -> str:
+def input_text(refs: Sequence[str], file: str | None) -> str:
     parts = list(refs)
     if file == "-":
         parts.append(sys.stdin.read())
@@ -260,7 +336,7 @@ def _emit(result: FetchResult, groups: Sequence[Group], args: argparse.Namespace
     sys.stdout.flush()
 
 
-def _refreshed_handler(
+def refreshed_handler(
     path: str | None, say: Callable[[str], None]
 ) -> Callable[[OAuth2Credential], None]:
     def on_refreshed(credential: OAuth2Credential) -> None:

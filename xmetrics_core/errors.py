@@ -6,7 +6,9 @@
     ├── ApiResponseError           (an HTTP answer from X that we could not use)
     │   ├── InvalidRequest         400: bad IDs, unknown fields, too many IDs
     │   ├── Unauthorized           401: missing, expired, revoked or wrong credentials
-    │   ├── Forbidden              403: e.g. an app-only token on a user-only endpoint
+    │   ├── Forbidden              403: ``reason`` says which kind (scope, access level,
+    │   │                          authentication); a missing scope or access level is
+    │   │                          explained in the message
     │   ├── NotFound               404
     │   ├── PaymentRequired        402: the pay-per-use account has no credits left
     │   ├── RateLimited            429: carries ``reset_at``
@@ -20,7 +22,9 @@
     InputError (a ValueError)      what the user typed or configured cannot be used
     ├── InputTooLarge              a paste past the size limits
     └── ConfigurationError         a bad API base URL, plain http off loopback, a half-set
-                                   OAuth 1.0a environment, an unreadable credential file
+        │                          OAuth 1.0a environment, an unreadable credential file
+        └── AppBearerRequired      an endpoint only the app's Bearer token may call
+                                   (``/2/usage/tweets``) and none is known
 
 An answer X gave (``ApiResponseError``) carries the response's rate-limit headers as
 ``rate_limit`` (a :class:`~xmetrics_core.models.RateLimitState`, or None when X sent none) and
@@ -39,7 +43,8 @@ from __future__ import annotations
 import copy
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
-from typing import TYPE_CHECKING, Any, Self
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final, Self
 
 if TYPE_CHECKING:
     from xmetrics_core.models import RateLimitState
@@ -107,8 +112,62 @@ class Unauthorized(ApiResponseError):
     """401: the credential is missing, expired, revoked or wrong."""
 
 
+class ForbiddenReason(StrEnum):
+    """Why X answered 403, read from its problem object (:func:`forbidden_reason`)."""
+
+    SCOPE = "scope"
+    """``{"title": "Forbidden", "type": "about:blank"}``: the OAuth 2.0 token lacks a scope the
+    endpoint needs (the captured body; FACTS §2, plhery/node-twitter-api-v2#265)."""
+    ACCESS_LEVEL = "access_level"
+    """``client-forbidden`` (``reason: client-not-enrolled``): the app's access level does not
+    include the endpoint (Post and media analytics are Enterprise only)."""
+    AUTHENTICATION = "authentication"
+    """``unsupported-authentication``: this kind of credential may not call the endpoint."""
+    OTHER = "other"
+
+
+#: What a user does about each 403 (our words; appended to the error's message).
+SCOPE_ADVICE: Final = (
+    "the sign-in did not allow what this needs: reconnect and allow reading Posts and "
+    "reading your account (OAuth 2.0 scopes tweet.read, users.read)"
+)
+ACCESS_LEVEL_ADVICE: Final = (
+    "the X app's access level does not include this endpoint (Post and media analytics need "
+    "Enterprise access)"
+)
+
+
+def forbidden_reason(problem: Mapping[str, Any]) -> ForbiddenReason:
+    """The kind of 403 a problem object describes (compared on the type's path suffix)."""
+    kind = problem_type(problem)
+    if kind == "client-forbidden":
+        return ForbiddenReason.ACCESS_LEVEL
+    if kind == "unsupported-authentication":
+        return ForbiddenReason.AUTHENTICATION
+    if kind == "about:blank" and str(problem.get("title", "")) == "Forbidden":
+        return ForbiddenReason.SCOPE
+    return ForbiddenReason.OTHER
+
+
 class Forbidden(ApiResponseError):
-    """403: the credential may not use this endpoint."""
+    """403: the credential may not use this endpoint.
+
+    ``reason`` (:class:`ForbiddenReason`) says which kind; for a missing OAuth 2.0 scope and
+    for an access level without the endpoint the message ends with what to do
+    (:data:`SCOPE_ADVICE`, :data:`ACCESS_LEVEL_ADVICE`), so every place that shows
+    ``message`` (a Post's status, the CLI, the dashboard) explains it.
+    """
+
+    def __init__(self, message: str, **kwargs: Any) -> None:
+        super().__init__(message, **kwargs)
+        self.reason = forbidden_reason(self.problem)
+        advice = {
+            ForbiddenReason.SCOPE: SCOPE_ADVICE,
+            ForbiddenReason.ACCESS_LEVEL: ACCESS_LEVEL_ADVICE,
+        }.get(self.reason)
+        if advice and advice not in message:
+            self.message = f"{message.rstrip('. ')}; {advice}"
+            self.args = (self.message,)
 
 
 class NotFound(ApiResponseError):
@@ -173,3 +232,8 @@ class InputTooLarge(InputError):
 
 class ConfigurationError(InputError):
     """A setting that cannot work: an API base URL, a credential set, a credential file."""
+
+
+class AppBearerRequired(ConfigurationError):
+    """The endpoint takes the app's Bearer token only (``GET /2/usage/tweets``) and this
+    connection does not know it; the message says where to put one."""

@@ -837,6 +837,15 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
     return _posts_from(_post_table(result.posts), _status_table(result.statuses))
 
 
+def with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
+    """Any frame with the Post metric columns (``Metric.path``, Int64) plus
+    :func:`posts_frame`'s derived columns, by the same formulas: ``engagements``,
+    ``engagements_source``, ``impressions``, ``engagement_rate`` and
+    ``retweets_and_comments``. The history store uses it so a snapshot's numbers are
+    derived exactly as a fetch's are."""
+    return _with_derived_post_metrics(posts)
+
+
 def metrics_long_frame(result: FetchResult) -> pd.DataFrame:
     """Post metrics in long form, what the charts read: one row per value X returned.
 
@@ -1014,4 +1023,5 @@ __all__ = [
     "split_long_frame",
     "statuses_frame",
     "summary_totals",
+    "with_derived_post_metrics",
 ]

@@ -204,6 +204,11 @@ class FrozenGroups(Mapping[str, Counts]):
         stored = self._group(group)
         return None if stored is None else stored.get(name)
 
+    def other_groups(self) -> tuple[str, ...]:
+        """Names of the groups outside the catalogue's four (kept as given), cheaply: the
+        history store keeps them as extra fields."""
+        return tuple(self._other) if self._other else ()
+
 
 _READ_SLOT: dict[str, Callable[[FrozenGroups], _StoredCounts | None]] = {
     group: attrgetter(slot) for group, slot in _GROUP_SLOTS.items()
