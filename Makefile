@@ -21,7 +21,7 @@ chromium:
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); \
 	  else echo "Missing for the browser tests: sudo apt-get install $(BROWSER_PACKAGES) (without Chromium they skip)"; fi; }
 
-# server.py wraps app.py with the browser-session middleware (see README: "Running it").
+# server.py wraps app.py with the browser-session middleware (README: "Your browser keeps its session").
 run: setup
 	$(BIN)/streamlit run server.py
 
