@@ -13,14 +13,17 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 
 setup: $(VENV)/.installed
 
-# Browser tests drive Debian's Chromium (never `playwright install`, which downloads a browser).
+# Browser tests drive Debian's Chromium (never `playwright install`, which downloads a browser),
+# with Debian's colour emoji font so Posts with emoji render (and screenshot) as emoji, not boxes.
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji
 chromium:
-	@command -v chromium >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; \
-	  else echo "Chromium is missing: browser tests will skip (sudo apt-get install chromium)"; fi; }
+	@{ command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-color-emoji >/dev/null 2>&1; } || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); \
+	  else echo "Missing for the browser tests: sudo apt-get install $(BROWSER_PACKAGES) (without Chromium they skip)"; fi; }
 
+# server.py wraps app.py with the browser-session middleware (README: "Your browser keeps its session").
 run: setup
-	$(BIN)/streamlit run app.py
+	$(BIN)/streamlit run server.py
 
 test: setup chromium
 	$(BIN)/ruff check .

@@ -1,10 +1,13 @@
-"""xmetrics: the dashboard's frame. Run with ``streamlit run app.py``.
+"""xmetrics: the dashboard's frame (``make run`` serves it through ``server.py``).
 
-Every run: page config; an OAuth callback in the URL (on whatever page it lands) is
-finished and removed from the URL *before* navigation runs; configured credentials from
-``st.secrets``/the environment are noted for the Connect page; the chosen page runs; then
-the sidebar shows the connection (after the page, so its rate limit includes the requests
-the page just made).
+Every run: page config; this Streamlit session agrees with the browser's server-side
+session (its connection; on the session's first run also its form, last query and time
+zone); an OAuth callback that reached the script (plain ``streamlit run app.py``: behind
+``server.py`` the server finishes them) is finished and removed from the URL *before*
+navigation runs; configured credentials from ``st.secrets``/the environment are noted for
+the Connect page; the page links and the chosen page run; then the sidebar shows the
+connection (after the page, so its rate limit includes the requests the page just made)
+and the time zone.
 """
 
 from __future__ import annotations
@@ -17,15 +20,22 @@ import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
 from xmetrics_core.errors import InputError
-from xmetrics_ui.session import CONFIGURED_KEY, handle_oauth_callback, keep_widget_values
+from xmetrics_ui.callbacks import handle_oauth_callback
+from xmetrics_ui.session import CONFIGURED_KEY, keep_widget_values, sync_browser_session
 from xmetrics_ui.ui import (
     app_pages,
     page_frame,
+    page_header,
     render_connection_panel,
     report_unexpected,
     show_flash,
 )
-from xmetrics_ui.views import PERSISTENT_WIDGET_KEYS
+from xmetrics_ui.views import (
+    PERSISTENT_WIDGET_KEYS,
+    current_tz,
+    restore_from_browser,
+    timezone_picker,
+)
 
 
 def _secrets_section() -> Mapping[str, Any]:
@@ -45,7 +55,9 @@ def _configured() -> ConfiguredCredential | None:
         return None
 
 
-st.set_page_config(page_title="xmetrics", layout="wide")
+st.set_page_config(page_title="xmetrics", layout="wide", initial_sidebar_state="auto")
+sync_browser_session()
+restore_from_browser()
 
 callback_params = {key: st.query_params[key] for key in st.query_params}
 if handle_oauth_callback(callback_params):
@@ -54,11 +66,17 @@ if handle_oauth_callback(callback_params):
 st.session_state[CONFIGURED_KEY] = _configured()
 keep_widget_values(PERSISTENT_WIDGET_KEYS)
 
-navigation = st.navigation(app_pages())
+pages = app_pages()
+# The page links live in page_header, at the top of the page: in the sidebar a phone would
+# keep the sidebar open over the page after every navigation.
+navigation = st.navigation(pages, position="hidden")
+page_header(pages)
 show_flash()
 try:
     with page_frame():
         navigation.run()
 except Exception as exc:  # never a traceback on the page (Streamlit's reruns are not Exceptions)
     report_unexpected(exc)
-render_connection_panel()  # after the page, so the rate limit includes this run's requests
+render_connection_panel(tz=current_tz())  # after the page: its rate limit includes its requests
+with st.sidebar:
+    timezone_picker()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import streamlit as st
+from streamlit.delta_generator import DeltaGenerator
 
 from xmetrics_core.connection import (
     AuthMethod,
@@ -14,6 +15,7 @@ from xmetrics_core.connection import (
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
 from xmetrics_core.defaults import OAUTH2_SCOPES, X_API_BASE_URL
 from xmetrics_core.errors import InputError, Unauthorized, XApiError
+from xmetrics_core.labels import escape_markdown
 from xmetrics_core.oauth import fetch_app_bearer_token
 from xmetrics_ui.session import (
     CONFIGURED_KEY,
@@ -28,9 +30,9 @@ from xmetrics_ui.session import (
     start_oauth2_sign_in,
     this_app_url,
 )
-from xmetrics_ui.ui import explain, leave_pages_directory_mode
+from xmetrics_ui.ui import alert, explain, leave_pages_directory_mode, show_error
 
-PIN_PENDING_KEY = "xm_pin_request_token"
+PIN_PENDING_KEY = "xm_pin_request_token"  # in session.SECRET_WIDGET_KEYS: Disconnect drops it
 REDIRECT_KEY = "xm_redirect_to"
 
 
@@ -62,7 +64,7 @@ def _connect_now(
             credential, method=method, endpoints=endpoints, remember=remember, source=source
         )
     except (XApiError, InputError) as exc:
-        st.error(explain(exc))
+        show_error(exc)
         return
     flash("success", f"Connected as {connection.account_label}.")
     st.rerun()
@@ -80,7 +82,7 @@ def _api_base(key: str) -> Endpoints | None:
     try:
         return endpoints_for(text)
     except InputError as exc:
-        st.error(str(exc))
+        alert("error", str(exc))
         return None
 
 
@@ -103,14 +105,15 @@ def _remember() -> bool:
 
 
 def _connected_view() -> None:
+    """Who is connected, once (the sign-in's own "Connected as" message is the banner)."""
     connection = current_connection()
     if connection is None:
         return
-    st.success(f"Connected as {connection.account_label}")
-    st.text(f"Auth: {connection.auth_label}")
-    st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
-    st.page_link("pages/posts.py", label="Fetch Post metrics")
-    st.caption("Connect another way below to switch accounts; Disconnect is in the sidebar.")
+    with st.container(border=True):  # the header above the title names the account
+        st.text(f"Auth: {connection.auth_label}")
+        st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
+        st.page_link("pages/posts.py", label="Fetch Post metrics")
+        st.caption("Connect another way below to switch accounts; Disconnect is in the sidebar.")
 
 
 def _demo_section(remember: bool) -> None:
@@ -120,11 +123,16 @@ def _demo_section(remember: bool) -> None:
         "computer with a demo user, their Posts and videos. You sign in through a real "
         "OAuth 2.0 PKCE consent page, just as with X."
     )
-    if st.button("Connect the Demo account", key="xm_demo", type="primary"):
+    connected = current_connection() is not None
+    if st.button(
+        "Connect the Demo account",
+        key="xm_demo",
+        type="secondary" if connected else "primary",
+    ):
         try:
             url = start_demo_sign_in(remember=remember)
         except (XApiError, InputError, OSError) as exc:
-            st.error(f"The Demo account could not start: {explain(exc)}")
+            alert("error", f"The Demo account could not start: {explain(exc)}")
             return
         _send_browser_to(url, "Open the Demo account's consent page")
         st.rerun()
@@ -132,7 +140,7 @@ def _demo_section(remember: bool) -> None:
 
 def _configured_section(configured: ConfiguredCredential, remember: bool) -> None:
     st.subheader("Configured credentials")
-    st.write(f"Found: {configured.label}.")
+    st.write(escape_markdown(f"Found: {configured.label}."))
     if st.button("Use configured credentials", key="xm_use_configured", type="primary"):
         _connect_now(
             configured.credential,
@@ -149,7 +157,7 @@ def _remembered_section() -> None:
         return
     st.subheader("Remembered on this computer")
     for index, entry in enumerate(remembered):
-        if st.button(f"Reconnect as {entry.label}", key=f"xm_reconnect_{index}"):
+        if st.button(escape_markdown(f"Reconnect as {entry.label}"), key=f"xm_reconnect_{index}"):
             try:
                 connection = establish_connection(
                     entry.connection.credential,
@@ -160,7 +168,7 @@ def _remembered_section() -> None:
                 )
             except Unauthorized as exc:  # revoked or expired: it will never work again
                 remembered_connections().forget(entry.connection)
-                st.error(explain(exc))
+                show_error(exc)
                 return
             except XApiError as exc:
                 if entry.connection.method is AuthMethod.DEMO:  # tokens die with the sandbox
@@ -170,22 +178,36 @@ def _remembered_section() -> None:
                         "so its tokens are gone. Connect the Demo account again."
                     )
                 else:
-                    st.error(explain(exc))
+                    show_error(exc)
                 return
             except InputError as exc:
-                st.error(explain(exc))
+                show_error(exc)
                 return
             flash("success", f"Connected as {connection.account_label}.")
             st.rerun()
 
 
+def _form(key: str) -> DeltaGenerator:
+    """A form around one way in: its secrets go with the button press, even when the last
+    field was never committed (focus on the eye icon, then a click on the button)."""
+    return st.form(key, enter_to_submit=False, border=False)
+
+
 def _bearer_tab(remember: bool) -> None:
     st.caption("A Bearer token is app-only: it reads public metrics only.")
-    endpoints = _api_base("xm_bearer_base")
-    token = st.text_input("Bearer token", type="password", key="xm_bearer_token")
-    if st.button("Connect with Bearer token", key="xm_bearer_connect"):
+    with _form("xm_bearer_form"):
+        endpoints = _api_base("xm_bearer_base")
+        token = st.text_input("Bearer token", type="password", key="xm_bearer_token")
+        connect = st.form_submit_button("Connect with Bearer token", key="xm_bearer_connect")
+        st.markdown("**Or get the app's Bearer token from its API key and secret**")
+        app_key = st.text_input("API key (consumer key)", type="password", key="xm_app_key")
+        app_secret = st.text_input(
+            "API key secret (consumer secret)", type="password", key="xm_app_secret"
+        )
+        fetch = st.form_submit_button("Fetch app Bearer token", key="xm_bearer_fetch")
+    if connect:
         if not token.strip():
-            st.warning("Paste a Bearer token first.")
+            alert("warning", "Paste a Bearer token first.")
         elif endpoints is not None:
             _connect_now(
                 BearerCredential(token=token.strip()),
@@ -193,21 +215,16 @@ def _bearer_tab(remember: bool) -> None:
                 endpoints=endpoints,
                 remember=remember,
             )
-    st.markdown("**Or get the app's Bearer token from its API key and secret**")
-    app_key = st.text_input("API key (consumer key)", type="password", key="xm_app_key")
-    app_secret = st.text_input(
-        "API key secret (consumer secret)", type="password", key="xm_app_secret"
-    )
-    if st.button("Fetch app Bearer token", key="xm_bearer_fetch"):
+    if fetch:
         if not (app_key.strip() and app_secret.strip()):
-            st.warning("Paste both the API key and its secret.")
+            alert("warning", "Paste both the API key and its secret.")
         elif endpoints is not None:
             try:
                 credential = fetch_app_bearer_token(
                     app_key.strip(), app_secret.strip(), base_url=endpoints.api_base_url
                 )
             except (XApiError, InputError) as exc:
-                st.error(explain(exc))
+                show_error(exc)
                 return
             _connect_now(
                 credential, method=AuthMethod.BEARER, endpoints=endpoints, remember=remember
@@ -216,19 +233,28 @@ def _bearer_tab(remember: bool) -> None:
 
 def _oauth1_tab(remember: bool) -> None:
     st.caption("User context: every metric group, for your own Posts of the last 30 days.")
-    endpoints = _api_base("xm_oauth1_base")
-    consumer_key = st.text_input("API key (consumer key)", type="password", key="xm_o1_ck")
-    consumer_secret = st.text_input(
-        "API key secret (consumer secret)", type="password", key="xm_o1_cs"
-    )
-    st.markdown("**Paste an access token you already have**")
-    access_token = st.text_input("Access token", type="password", key="xm_o1_at")
-    access_secret = st.text_input("Access token secret", type="password", key="xm_o1_as")
+    with _form("xm_oauth1_form"):
+        endpoints = _api_base("xm_oauth1_base")
+        consumer_key = st.text_input("API key (consumer key)", type="password", key="xm_o1_ck")
+        consumer_secret = st.text_input(
+            "API key secret (consumer secret)", type="password", key="xm_o1_cs"
+        )
+        st.markdown("**Paste an access token you already have**")
+        access_token = st.text_input("Access token", type="password", key="xm_o1_at")
+        access_secret = st.text_input("Access token secret", type="password", key="xm_o1_as")
+        four_keys = st.form_submit_button("Connect with these four keys", key="xm_o1_connect")
+        st.markdown("**Or sign in with the API key and secret**")
+        left, right = st.columns(2)
+        with left:
+            sign_in = st.form_submit_button("Sign in with X", key="xm_o1_3legged")
+        with right:
+            use_pin = st.form_submit_button("Sign in with a PIN", key="xm_o1_pin")
     keys = (consumer_key.strip(), consumer_secret.strip())
-    if st.button("Connect with these four keys", key="xm_o1_connect"):
+    if four_keys:
         if not (all(keys) and access_token.strip() and access_secret.strip()):
-            st.warning(
-                "All four keys are needed: API key, API key secret, access token and secret."
+            alert(
+                "warning",
+                "All four keys are needed: API key, API key secret, access token and secret.",
             )
         elif endpoints is not None:
             _connect_now(
@@ -242,13 +268,9 @@ def _oauth1_tab(remember: bool) -> None:
                 endpoints=endpoints,
                 remember=remember,
             )
-    st.markdown("**Or sign in with the API key and secret**")
-    left, right = st.columns(2)
-    sign_in = left.button("Sign in with X", key="xm_o1_3legged")
-    use_pin = right.button("Sign in with a PIN", key="xm_o1_pin")
     if (sign_in or use_pin) and endpoints is not None:
         if not all(keys):
-            st.warning("Paste the API key and its secret first.")
+            alert("warning", "Paste the API key and its secret first.")
             return
         try:
             pending = start_oauth1_sign_in(
@@ -259,7 +281,7 @@ def _oauth1_tab(remember: bool) -> None:
                 remember=remember,
             )
         except (XApiError, InputError) as exc:
-            st.error(explain(exc))
+            show_error(exc)
             return
         if sign_in:
             _send_browser_to(pending.url, "Open X's sign-in page")
@@ -269,15 +291,17 @@ def _oauth1_tab(remember: bool) -> None:
     if pin_pending:
         request_token, url = pin_pending
         st.link_button("1. Authorize the app (opens X)", url)
-        pin = st.text_input("2. Enter the PIN X shows", key="xm_o1_pin_value")
-        if st.button("Connect with PIN", key="xm_o1_pin_connect"):
+        with _form("xm_pin_form"):
+            pin = st.text_input("2. Enter the PIN X shows", key="xm_o1_pin_value")
+            pin_connect = st.form_submit_button("Connect with PIN", key="xm_o1_pin_connect")
+        if pin_connect:
             if not pin.strip():
-                st.warning("Enter the PIN first.")
+                alert("warning", "Enter the PIN first.")
                 return
             try:
                 connection = finish_oauth1_sign_in(request_token=request_token, verifier=pin)
             except (XApiError, InputError) as exc:
-                st.error(explain(exc))
+                show_error(exc)
                 return
             st.session_state.pop(PIN_PENDING_KEY, None)
             flash("success", f"Connected as {connection.account_label}.")
@@ -289,16 +313,18 @@ def _oauth2_tab(remember: bool) -> None:
         "Authorization Code with PKCE. Register this app's address as a callback URL of "
         "your X app; tokens refresh automatically before they expire."
     )
-    endpoints = _api_base("xm_oauth2_base")
-    client_id = st.text_input("Client ID", key="xm_o2_client_id")
-    client_secret = st.text_input(
-        "Client secret (confidential clients only)", type="password", key="xm_o2_secret"
-    )
-    redirect_uri = st.text_input("Redirect URI", value=this_app_url(), key="xm_o2_redirect")
-    scopes_text = st.text_input("Scopes", value=" ".join(OAUTH2_SCOPES), key="xm_o2_scopes")
-    if st.button("Sign in with OAuth 2.0", key="xm_o2_start") and endpoints is not None:
+    with _form("xm_oauth2_form"):
+        endpoints = _api_base("xm_oauth2_base")
+        client_id = st.text_input("Client ID", key="xm_o2_client_id")
+        client_secret = st.text_input(
+            "Client secret (confidential clients only)", type="password", key="xm_o2_secret"
+        )
+        redirect_uri = st.text_input("Redirect URI", value=this_app_url(), key="xm_o2_redirect")
+        scopes_text = st.text_input("Scopes", value=" ".join(OAUTH2_SCOPES), key="xm_o2_scopes")
+        start = st.form_submit_button("Sign in with OAuth 2.0", key="xm_o2_start")
+    if start and endpoints is not None:
         if not client_id.strip():
-            st.warning("Paste the OAuth 2.0 client ID first.")
+            alert("warning", "Paste the OAuth 2.0 client ID first.")
             return
         try:
             url = start_oauth2_sign_in(
@@ -311,7 +337,7 @@ def _oauth2_tab(remember: bool) -> None:
                 remember=remember,
             )
         except (XApiError, InputError) as exc:
-            st.error(explain(exc))
+            show_error(exc)
             return
         _send_browser_to(url, "Open X's consent page")
         st.rerun()

@@ -26,32 +26,35 @@ def posts_page() -> None:
             height=110,
             placeholder="1861234567890123456\nhttps://x.com/someone/status/1861234567890123457",
             help="One or more Post IDs or x.com / twitter.com Post URLs, separated by spaces, "
-            "commas or new lines.",
+            "commas or new lines. Ctrl+Enter (or clicking away) updates the count below.",
         )
+        views.paste_summary()
         views.recent_posts_picker(connection, client)
         groups = views.group_checkboxes(connection)
-        fetch_col, refresh_col, _ = st.columns([1, 1, 4])
-        fetch = fetch_col.button("Fetch", key="xm_fetch", type="primary")
-        refresh = refresh_col.button("Refresh", key="xm_refresh")
+        with st.container(horizontal=True):
+            fetch = st.button("Fetch", key="xm_fetch", type="primary")
+            refresh = st.button("Refresh", key="xm_refresh")
+    views.remember_form()
 
     if fetch or refresh:
         views.run_fetch(connection, client, groups=groups, refresh=refresh)
 
-    result = views.current_result(connection)
-    if result is None:
+    shown = views.current_result(connection)
+    if shown is None:
         st.caption(
             f"Private metric groups are served only for your own Posts of the last "
             f"{PRIVATE_METRICS_WINDOW_DAYS} days; other Posts show public metrics."
         )
         return
 
-    frames = views.result_frames(result)
+    frames = views.result_frames(shown)
+    views.results_header(shown, groups=groups)
     views.summary_cards(frames)
-    views.statuses_section(result, frames)
-    views.metrics_table_section(result, frames)
-    views.split_chart_section(result, frames)
-    views.engagement_rate_section(result, frames)
-    views.zip_section(result, frames)
+    views.statuses_section(shown, frames)
+    views.metrics_table_section(shown, frames)
+    views.split_chart_section(shown, frames)
+    views.engagement_rate_section(shown, frames)
+    views.zip_section(shown, frames)
 
 
 posts_page()

@@ -18,20 +18,21 @@ def video_page() -> None:
     connection = current_connection()
     assert connection is not None
 
-    result = views.current_result(connection)
-    if result is None:
+    shown = views.current_result(connection)
+    if shown is None:
         st.info("Fetch some Posts on the Posts page first; their videos show up here.")
         st.page_link("pages/posts.py", label="Go to Posts")
         return
 
-    frames = views.result_frames(result)
-    videos = views.videos_of(result, frames)
+    frames = views.result_frames(shown)
+    videos = views.videos_of(shown, frames)
     if videos.empty:
         st.info("None of the fetched Posts carries a video.")
         return
 
-    views.videos_section(result, videos, connection)
-    views.quartile_section(result, frames, videos)
+    views.videos_section(shown, frames, videos, connection)
+    views.quartile_section(shown, frames, videos)
+    views.remember_form()
 
 
 video_page()

@@ -289,6 +289,7 @@ def test_rate_limit_state_follows_the_newest_response(clean: Any) -> None:
     assert first.limit == second.limit is not None
     assert second.remaining == first.remaining - 1  # type: ignore[operator]
     assert second.reset_at is not None
+    assert second.endpoint == "GET /2/tweets", "the window belongs to one endpoint"
 
 
 def test_given_me_skips_users_me(clean: Any) -> None:

@@ -97,6 +97,21 @@ def test_rate_limit_label_gives_remaining_and_reset_time_in_utc():
     )
 
 
+def test_rate_limit_label_names_the_endpoint_and_uses_the_chosen_time_zone():
+    from zoneinfo import ZoneInfo
+
+    now = datetime(2026, 11, 26, 13, 53, 30, tzinfo=UTC)
+    state = RateLimitState(
+        limit=900,
+        remaining=873,
+        reset_at=now + timedelta(minutes=11, seconds=45),
+        endpoint="GET /2/tweets",
+    )
+    assert rate_limit_label(state, now=now, tz=ZoneInfo("Europe/Berlin")) == (
+        "GET /2/tweets: 873 of 900 requests left; resets 15:05 Europe/Berlin (in 12 min)"
+    )
+
+
 def test_rate_limit_label_before_any_request_says_so():
     assert "not known yet" in rate_limit_label(RateLimitState())
 

@@ -213,7 +213,7 @@ def test_organic_vs_promoted_per_post_draws_the_posts_with_most_impressions() ->
     assert fig.layout.title.subtitle.text.startswith(f"The {limit} of 20 Posts")
     assert fig.layout.xaxis.showticklabels is False  # Post IDs once, under the bottom facet
     bottom = fig.layout[f"xaxis{len({t.xaxis for t in fig.data})}"]
-    assert bottom.showticklabels is True and bottom.title.text == "Post ID"
+    assert bottom.showticklabels is True and bottom.title.text == "Post"
     few = figures.organic_vs_promoted_figure(split_long(per_post=True), per_post=True)
     assert not few.layout.title.subtitle.text  # nothing left out, nothing said
 
@@ -307,7 +307,7 @@ def test_the_largest_drop_note_sits_above_the_plot_area_never_on_the_lines() -> 
         plot_height = fig.layout.height - fig.layout.margin.t - fig.layout.margin.b
         lines = note.text.count("<br>") + 1
         assert (note.y - 1) * plot_height >= 18 * lines  # and so is its bottom edge
-        legend_bottom_px = (1 - fig.layout.legend.y) * fig.layout.height + 22
+        legend_bottom_px = (1 - fig.layout.legend.y) * fig.layout.height + figures.LEGEND_ROW_PX
         note_top_px = fig.layout.margin.t - (note.y - 1) * plot_height
         assert legend_bottom_px <= note_top_px  # the legend is above the note, not on it
     assert "13_a" not in figures.quartile_retention_figure(only_a).layout.annotations[0].text
@@ -360,19 +360,118 @@ def test_engagement_rate_ranks_posts_and_leaves_out_missing_rates() -> None:
     posts = frames.posts_frame(r)
     fig = figures.engagement_rate_figure(posts)
     data = figures.engagement_rate_data(posts)
-    [bars] = fig.data
-    assert list(bars.y) == ["high", "mid", "low"] == data["id"].tolist()
-    assert list(bars.x) == pytest.approx([30.0, 10.0, 1.0])
-    assert [c[:2] for c in bars.customdata] == [[30, 100], [2, 20], [1, 100]]
-    assert bars.orientation == "h"
-    assert fig.layout.xaxis.title.text == "Engagement rate (%)"
+    assert data["id"].tolist() == ["high", "mid", "low"]
+    assert list(fig.layout.yaxis.categoryarray) == ["high", "mid", "low"]  # the ranking
     assert fig.layout.yaxis.autorange == "reversed"
-    assert [a.text for a in fig.layout.annotations] == [
-        "1 Post(s) without impressions are not shown"
-    ]
+    by_kind = {t.meta["kind"]: t for t in fig.data}
+    assert list(by_kind["public_only"].y) == ["high", "low"]
+    assert list(by_kind["public_only"].x) == pytest.approx([30.0, 1.0])
+    assert list(by_kind["with_clicks"].y) == ["mid"]
+    assert [c[:2] for c in by_kind["public_only"].customdata] == [[30, 100], [1, 100]]
+    assert by_kind["with_clicks"].name == "Your Posts (clicks included)"
+    assert by_kind["public_only"].name == "Public interactions only"
+    assert by_kind["with_clicks"].marker.color != by_kind["public_only"].marker.color
+    assert all(t.orientation == "h" for t in fig.data)
+    assert fig.layout.xaxis.title.text == "Engagement rate (%)"
+    assert fig.layout.title.subtitle.text == "1 Post(s) without impressions are not shown"
+    assert not fig.layout.annotations, "no footnote on the axis labels (issue 10, defect 8)"
     csv = csv_frame(data)
     assert csv["id"].tolist() == ["high", "mid", "low"]
     assert csv["engagements_source"].tolist() == ["sum", "x", "sum"]
+    assert csv["engagements_kind"].tolist() == ["public_only", "with_clicks", "public_only"]
+
+
+def test_our_sum_with_private_clicks_is_ranked_with_xs_own_count() -> None:
+    own = post(
+        "own",
+        public={"like_count": 5, "impression_count": 1},
+        non_public={"impression_count": 100, "url_link_clicks": 3, "user_profile_clicks": 2},
+    )
+    data = figures.engagement_rate_data(frames.posts_frame(result(own)))
+    assert data["engagements_source"].tolist() == ["sum"]
+    assert data["engagements_kind"].tolist() == ["with_clicks"]
+
+
+def test_charts_name_posts_by_date_and_text_and_escape_them_for_plotly() -> None:
+    tricky = PostRecord(
+        id="7",
+        text="<a href='https://evil'>win</a> a long Post text that goes on and on",
+        created_at=datetime(2026, 3, 3, 12, tzinfo=UTC),
+        metrics={"public_metrics": {"like_count": 5, "impression_count": 50}},
+    )
+    posts = frames.posts_frame(result(tricky))
+    labels = figures.post_labels(posts)
+    assert labels == {"7": "3 Mar · <a href='https://…"}  # 18 characters of text
+    fig = figures.engagement_rate_figure(posts, post_labels=labels)
+    assert list(fig.data[0].y) == ["3 Mar · &lt;a href='https://…"]
+    assert fig.data[0].showlegend is True
+    data = figures.engagement_rate_data(posts, post_labels=labels)
+    assert data["post_label"].tolist() == [labels["7"]], "the CSV keeps the text as it is"
+    assert data["id"].tolist() == ["7"], "and the ID"
+
+
+def test_posts_with_the_same_label_stay_apart() -> None:
+    same = [PostRecord(id=i, text="gm", created_at=datetime(2026, 3, 3, tzinfo=UTC)) for i in "12"]
+    labels = figures.post_labels(frames.posts_frame(result(*same)))
+    assert len(set(labels.values())) == 2
+
+
+def test_the_per_post_split_names_posts_and_the_summed_one_says_what_it_covers() -> None:
+    r = result(*SPLIT_POSTS, post("3", public={"like_count": 1, "impression_count": 10}))
+    built = frames.all_frames(r)
+    labels = {"1": "first Post", "2": "second Post"}
+    per_post = figures.organic_vs_promoted_figure(
+        frames.split_long_frame(built["split_per_post"]), per_post=True, post_labels=labels
+    )
+    assert {x for t in per_post.data for x in t.x} == {"first Post", "second Post"}
+    coverage = figures.split_coverage(built["posts"], built["split_per_post"])
+    assert (coverage.split_posts, coverage.posts_with_metrics) == (2, 3)
+    summed = figures.organic_vs_promoted_figure(
+        frames.split_long_frame(built["split_all_posts"]), per_post=False, coverage=coverage
+    )
+    assert summed.layout.title.subtitle.text == "Covers 2 of the 3 Posts (yours, last 30 days)"
+    assert summed.layout.title.text == "Organic vs promoted"
+
+
+def test_the_largest_drop_is_between_two_quartiles() -> None:
+    only_a = quartiles().loc[lambda d: d["media_key"].eq("13_a")].reset_index(drop=True)
+    [note] = figures.quartile_retention_figure(only_a).layout.annotations
+    assert "lost<br>between 75% and 100% (Organic)" in note.text
+
+
+def test_chart_exports_hold_every_charts_data() -> None:
+    r = result(*SPLIT_POSTS, media=QUARTILE_MEDIA)
+    built = frames.all_frames(r)
+    exported = figures.chart_exports(built)
+    assert set(exported) == {
+        "organic_vs_promoted",
+        "organic_vs_promoted_per_post",
+        "engagement_rate",
+        "videos",
+        "retention_13_a",
+        "dropoff_13_a",
+        "retention_13_b",
+        "dropoff_13_b",
+    }
+    for key in ("13_a", "13_b"):  # each video's data as its own chart's button gives it
+        one = built["quartiles"].loc[lambda d, k=key: d["media_key"].eq(k)].reset_index(drop=True)
+        assert exported[f"retention_{key}"].equals(figures.quartile_retention_data(one))
+        assert exported[f"dropoff_{key}"].equals(figures.quartile_counts_data(one))
+    assert exported["engagement_rate"].equals(figures.engagement_rate_data(built["posts"]))
+
+
+def test_video_labels_name_the_first_post_that_carries_the_video() -> None:
+    carrier = PostRecord(
+        id="9",
+        text="Our launch video",
+        created_at=datetime(2026, 3, 3, tzinfo=UTC),
+        media_keys=("13_v",),
+    )
+    video = MediaRecord(media_key="13_v", type="video", duration_ms=65_000, post_ids=("9",))
+    built = frames.all_frames(result(carrier, media=(video,)))
+    assert figures.video_labels(built["media"], built["posts"]) == {
+        "13_v": "Video 1:05 · 3 Mar · Our launch video"
+    }
 
 
 # -- every figure -----------------------------------------------------------------------------

@@ -147,7 +147,7 @@ def test_one_post_derived_metrics_are_exact() -> None:
     assert row["engagements_source"] == "sum"
     assert row["impressions"] == 1200  # non-public impressions win over public (1000)
     assert row["engagement_rate"] == pytest.approx(75 / 1200)
-    assert row["retweets_and_comments"] == 10
+    assert row["reposts_and_quotes"] == 10
     assert row["public_metrics.like_count"] == 40
     assert row["status"] == "ok"
     assert row["status_label"] == PostStatus.OK.label
@@ -193,14 +193,14 @@ def test_a_sub_key_x_left_out_stays_missing_and_is_skipped_in_the_sum() -> None:
     )
     assert row["non_public_metrics.url_link_clicks"] is NA
     assert row["engagements"] == 3
-    assert row["retweets_and_comments"] is NA  # no retweet_count, no quote_count
+    assert row["reposts_and_quotes"] is NA  # no retweet_count, no quote_count
     assert row["engagement_rate"] == pytest.approx(3 / 7)
 
 
-def test_retweets_and_comments_need_both_parts() -> None:
+def test_reposts_and_quotes_need_both_parts() -> None:
     public = {"retweet_count": 4}
     row = one_row(frames.posts_frame(result(post("1", public=public))))
-    assert row["retweets_and_comments"] is NA
+    assert row["reposts_and_quotes"] is NA
     assert row["engagements"] == 4
 
 
@@ -237,7 +237,7 @@ def test_all_errors_still_give_one_row_per_pasted_id() -> None:
         *frames.POST_METRIC_COLUMNS,
         "engagements",
         "impressions",
-        "retweets_and_comments",
+        "reposts_and_quotes",
     ):
         assert posts[column].isna().all(), column
     assert posts["engagement_rate"].isna().all()
@@ -588,7 +588,7 @@ def test_frames_agree_with_the_sandbox_world(sandbox) -> None:  # type: ignore[n
         else:
             assert math.isnan(row["engagement_rate"])
         assert (
-            row["retweets_and_comments"]
+            row["reposts_and_quotes"]
             == p.public_metrics["retweet_count"] + p.public_metrics["quote_count"]
         )
 
@@ -684,6 +684,52 @@ def test_every_value_lands_in_its_column_and_missing_stays_missing(
     assert not quartiles.loc[quartiles["quartile"].eq(0), "rises"].any()
 
 
+def test_paste_statuses_give_every_token_a_row_in_paste_order() -> None:
+    from xmetrics_core.references import parse_references
+
+    paste = parse_references("20 junk 21 20 https://x.com/a/status/21")
+    statuses = (
+        *(
+            IdStatus(id=ref.id, status=PostStatus.OK, source=ref.source, position=ref.position)
+            for ref in paste.refs
+        ),
+        IdStatus(id="junk", status=PostStatus.INVALID, detail="not a Post ID", position=1),
+    )
+    table = frames.paste_statuses_frame(FetchResult(statuses=statuses), paste)
+    assert table["id"].tolist() == ["20", "junk", "21", "20", "21"]
+    assert table["position"].tolist() == [0, 1, 2, 3, 4]
+    assert table["status"].tolist() == ["ok", "invalid", "ok", "duplicate", "duplicate"]
+    assert table["detail"].tolist()[1] == "not a Post ID"
+    assert table["detail"].tolist()[3:] == [
+        "same Post as pasted token #1; fetched once",
+        "same Post as pasted token #3; fetched once",
+    ]
+    assert table["source"].tolist()[4] == "https://x.com/a/status/21"
+    assert list(table.columns) == list(frames.STATUSES_SCHEMA)
+    every = frames.all_frames(FetchResult(statuses=statuses), paste=paste)["statuses"]
+    assert every.equals(table)
+
+
+def test_a_pasted_id_the_result_lacks_still_gets_a_row() -> None:
+    from xmetrics_core.references import parse_references
+
+    table = frames.paste_statuses_frame(FetchResult(), parse_references("30"))
+    assert table["status"].tolist() == ["failed"]
+
+
+def test_fetched_posts_link_to_x_and_missing_ones_do_not() -> None:
+    r = FetchResult(
+        posts=(post("40", public={"like_count": 1}),),
+        statuses=(
+            IdStatus(id="40", status=PostStatus.OK),
+            IdStatus(id="41", status=PostStatus.NOT_FOUND),
+        ),
+    )
+    urls = frames.posts_frame(r)["post_url"].tolist()
+    assert urls[0] == "https://x.com/i/web/status/40"
+    assert pd.isna(urls[1])
+
+
 def test_summary_totals_skip_missing_values_and_rate_only_posts_with_both() -> None:
     posts = frames.posts_frame(
         result(
@@ -704,10 +750,10 @@ def test_summary_totals_skip_missing_values_and_rate_only_posts_with_both() -> N
     assert totals.impressions == 100
     assert totals.engagements == 5 + 1 + 1 + 3
     assert totals.engagement_rate == pytest.approx(7 / 100)
-    assert totals.retweets_and_comments == 2
+    assert totals.reposts_and_quotes == 2
 
 
 def test_summary_totals_of_nothing_are_missing_not_zero() -> None:
     totals = frames.summary_totals(frames.posts_frame(result(post("1"))))
     assert (totals.impressions, totals.engagements, totals.engagement_rate) == (None, None, None)
-    assert totals.retweets_and_comments is None
+    assert totals.reposts_and_quotes is None

@@ -73,6 +73,17 @@ def test_duplicates_keep_first_occurrence_and_its_position() -> None:
     assert parsed.refs[1].source == "https://x.com/a/status/7"
 
 
+def test_every_repeat_is_listed_with_the_first_position() -> None:
+    text = f"5 junk https://x.com/a/status/7 {POST_ID} 7 https://twitter.com/b/status/5 5"
+    parsed = parse_references(text)
+    assert [(d.id, d.source, d.position, d.first_position) for d in parsed.duplicates] == [
+        ("7", "7", 4, 2),
+        ("5", "https://twitter.com/b/status/5", 5, 0),
+        ("5", "5", 6, 0),
+    ]
+    assert parsed.token_count == 7
+
+
 @pytest.mark.parametrize(
     ("token", "reason"),
     [

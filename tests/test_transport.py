@@ -261,3 +261,11 @@ def test_a_refused_refresh_says_to_reconnect() -> None:
 def test_tokens_never_travel_in_the_clear_off_this_machine(url: str) -> None:
     with pytest.raises(ConfigurationError, match="https"):
         XApi(credential=BearerCredential(token="t"), base_url=url)
+
+
+def test_endpoints_are_named_as_x_documents_them() -> None:
+    from xmetrics_core.transport import endpoint_name
+
+    assert endpoint_name("get", "/2/tweets") == "GET /2/tweets"
+    assert endpoint_name("GET", "/2/users/2244994945/tweets") == "GET /2/users/:id/tweets"
+    assert endpoint_name("GET", "/2/users/me") == "GET /2/users/me"

@@ -8,7 +8,7 @@ to. Around it live the small pieces the Connect page and the sidebar need:
 * :func:`configured_credential`: credentials from ``st.secrets["x"]`` or the CLI's
   environment variables (the Streamlit side passes plain mappings in);
 * :class:`PendingSignIn`: what an OAuth redirect needs to finish in a *new* session
-  (it lives in the server-side ``PendingAuthStore``, never in the browser);
+  (it lives in the server-side ``signin.PendingSignIns``, never in the browser);
 * labels for the sidebar: auth kind, unlocked groups, rate limit with its reset time;
 * :func:`may_load_in_browser`: which preview images the browser may fetch.
 
@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from enum import StrEnum
 from typing import Any
 from urllib.parse import urlsplit
@@ -230,18 +230,28 @@ def groups_label(groups: tuple[Group, ...]) -> str:
     return ", ".join(g.label for g in groups) if groups else "none"
 
 
-def rate_limit_label(state: RateLimitState, *, now: datetime | None = None) -> str:
-    """``873 of 900 requests left; resets 14:05 UTC (in 12 min)``, or why it is unknown."""
+def rate_limit_label(
+    state: RateLimitState, *, now: datetime | None = None, tz: tzinfo = UTC
+) -> str:
+    """``GET /2/tweets: 873 of 900 requests left; resets 14:05 UTC (in 12 min)`` (the time in
+    ``tz``, named by :func:`zone_name`), or why it is unknown."""
     if state.remaining is None:
         return "Rate limit: not known yet (no request made)"
     of_limit = f" of {state.limit}" if state.limit is not None else ""
-    text = f"{state.remaining}{of_limit} requests left"
+    where = f"{state.endpoint}: " if state.endpoint else ""
+    text = f"{where}{state.remaining}{of_limit} requests left"
     if state.reset_at is None:
         return text
-    reset = state.reset_at.astimezone(UTC)
+    reset = state.reset_at.astimezone(tz)
     current = (now or datetime.now(UTC)).astimezone(UTC)
-    minutes = max(0, int((reset - current).total_seconds() + 59) // 60)
-    return f"{text}; resets {reset:%H:%M} UTC (in {minutes} min)"
+    minutes = max(0, int((state.reset_at - current).total_seconds() + 59) // 60)
+    return f"{text}; resets {reset:%H:%M} {zone_name(tz)} (in {minutes} min)"
+
+
+def zone_name(tz: tzinfo) -> str:
+    """``UTC``, ``Europe/Berlin`` …: how a time zone is named next to a time."""
+    key = getattr(tz, "key", None)
+    return str(key) if key else str(tz)
 
 
 # -- credentials from st.secrets or the environment --------------------------------------------
@@ -305,8 +315,9 @@ def configured_credential(
 class PendingSignIn:
     """What the redirect back into the app needs to finish a sign-in.
 
-    Kept server-side in the ``PendingAuthStore`` under the OAuth 2.0 ``state`` (or the
+    Kept server-side in ``signin.PendingSignIns`` under the OAuth 2.0 ``state`` (or the
     OAuth 1.0a request token), because the redirect starts a new browser session.
+    ``browser`` is the fingerprint of the browser that started it (empty: not bound).
     ``repr()`` shows no secret.
     """
 
@@ -322,6 +333,7 @@ class PendingSignIn:
     request_token: str = field(default="", repr=False)
     request_token_secret: str = field(default="", repr=False)
     remember: bool = False
+    browser: str = field(default="", repr=False)
 
 
 def may_load_in_browser(url: str | None, endpoints: Endpoints) -> bool:

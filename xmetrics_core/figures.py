@@ -16,8 +16,10 @@ of very different sizes get one facet each with its own y axis.
 from __future__ import annotations
 
 import math
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, tzinfo
 from typing import Any, Final
 
 import numpy as np
@@ -28,6 +30,8 @@ from plotly.subplots import make_subplots
 from xmetrics_core.catalogue import Context
 from xmetrics_core.frames import (
     CONTEXT,
+    CREATED_AT,
+    DURATION_MS,
     ENGAGEMENT_RATE,
     ENGAGEMENTS,
     ENGAGEMENTS_SOURCE,
@@ -35,16 +39,23 @@ from xmetrics_core.frames import (
     IMPRESSIONS,
     LABEL,
     MEDIA_KEY,
+    MEDIA_TYPE,
     METRIC,
     POST_ID,
+    POST_IDS,
+    POST_URL,
     QUARTILE,
     RETENTION,
     RISES,
+    SOURCE_X,
     STEP_DROPOFF,
     SUM_MATCHES,
+    TEXT,
     VALUE,
     VIEWERS,
+    split_long_frame,
 )
+from xmetrics_core.labels import plotly_text, post_label
 
 #: Okabe & Ito (2008), "Color Universal Design": distinguishable with common colour-vision
 #: deficiencies, legible on light and dark backgrounds (black is left out for dark themes).
@@ -62,8 +73,9 @@ CONTEXT_COLOURS: Final[Mapping[str, str]] = {
     Context.ORGANIC.value: OKABE_ITO["bluish_green"],
     Context.PROMOTED.value: OKABE_ITO["orange"],
 }
+#: Short enough that the three fit on one legend row on a 390-px phone screen.
 CONTEXT_NAMES: Final[Mapping[str, str]] = {
-    Context.TOTAL.value: "Total (all contexts)",
+    Context.TOTAL.value: "X's total",
     Context.ORGANIC.value: "Organic",
     Context.PROMOTED.value: "Promoted",
 }
@@ -74,6 +86,8 @@ OUTLINE_COLOUR: Final = "rgba(128,128,128,0.9)"
 NO_DATA: Final = "No data"
 
 # Columns of the *_data frames that the frames module does not define.
+POST_LABEL: Final = "post_label"
+"""How a chart names a Post: its date and the start of its text (:func:`post_labels`)."""
 RETENTION_PCT: Final = "retention_pct"
 STEP_DROPOFF_PCT: Final = "step_dropoff_pct"
 ENGAGEMENT_RATE_PCT: Final = "engagement_rate_pct"
@@ -96,6 +110,11 @@ def _base_layout(fig: go.Figure, *, title: str, subtitle: str | None = None) -> 
     )
 
 
+#: The height plotly.js gives one horizontal legend row, padding included (measured in
+#: Chromium: 29 px with a 12-px font; tests/e2e/test_chart_layout.py checks it).
+LEGEND_ROW_PX: Final = 30
+
+
 @dataclass(frozen=True, kw_only=True)
 class _Header:
     """Pixel rows above the plot area, top down: title (and subtitle), legend, a note, then
@@ -112,7 +131,7 @@ class _Header:
 
     @property
     def note_top(self) -> int:
-        return self.legend_top + 22 * self.legend_rows + 4
+        return self.legend_top + LEGEND_ROW_PX * self.legend_rows + 4
 
     @property
     def top(self) -> int:
@@ -186,10 +205,66 @@ def _rows(*columns: Sequence[object]) -> list[list[object]]:
     return [list(row) for row in zip(*columns, strict=True)]
 
 
+# -- naming Posts and videos as people know them ----------------------------------------------
+
+#: How much of a Post's text a chart label shows (the tables show all of it). Short enough
+#: that the engagement-rate ranking keeps room for its bars on a phone.
+CHART_LABEL_CHARS: Final = 18
+#: Charts name a Post by day and month (the Metrics table has the full time).
+CHART_DATE_FORMAT: Final = "%-d %b"
+
+
+def post_labels(posts: pd.DataFrame, *, tz: tzinfo = UTC) -> dict[str, str]:
+    """Post ID → a short label for charts: ``"3 Mar · Start of the text…"``, the date in
+    ``tz``; unique (a repeated label gets the ID's last digits). Only fetched Posts get
+    one (charts never draw the others). Input: :func:`xmetrics_core.frames.posts_frame`."""
+    labels: dict[str, str] = {}
+    used: set[str] = set()
+    fetched = posts.loc[posts[POST_URL].notna(), [ID, TEXT, CREATED_AT]]
+    for post_id, text, created in zip(fetched[ID], fetched[TEXT], fetched[CREATED_AT], strict=True):
+        if str(post_id) in labels:
+            continue
+        label = post_label(
+            None if pd.isna(text) else str(text),
+            None if pd.isna(created) else created.to_pydatetime(),
+            post_id=str(post_id),
+            tz=tz,
+            limit=CHART_LABEL_CHARS,
+            date_format=CHART_DATE_FORMAT,
+        )
+        if label in used:
+            label = f"{label} (…{str(post_id)[-4:]})"
+        used.add(label)
+        labels[str(post_id)] = label
+    return labels
+
+
+def duration_text(ms: object) -> str:
+    """``"1:05"`` for 65,000 ms; ``"unknown length"`` when missing."""
+    if ms is None or pd.isna(ms):  # type: ignore[call-overload]
+        return "unknown length"
+    seconds = int(ms) // 1000  # type: ignore[call-overload]
+    return f"{seconds // 60}:{seconds % 60:02d}"
+
+
+def video_labels(media: pd.DataFrame, posts: pd.DataFrame, *, tz: tzinfo = UTC) -> dict[str, str]:
+    """media_key → ``"Video 0:42 · 3 Mar · Start of the Post's text…"``, named after
+    the first pasted Post that carries it (a video without one keeps its media key)."""
+    by_post = post_labels(posts, tz=tz)
+    labels: dict[str, str] = {}
+    for key, duration, carriers in zip(
+        media[MEDIA_KEY], media[DURATION_MS], media[POST_IDS], strict=True
+    ):
+        first = next((p for p in str(carriers).split() if p in by_post), None)
+        named = by_post[first] if first is not None else f"media {key}"
+        labels[str(key)] = f"Video {duration_text(duration)} · {named}"
+    return labels
+
+
 # -- organic vs promoted ----------------------------------------------------------------------
 
-_SPLIT_TITLE: Final = "Organic vs promoted (bars) against the total X reports (diamonds)"
-_SPLIT_PER_POST_TITLE: Final = "Organic vs promoted per Post (bars) against X's total (diamonds)"
+_SPLIT_TITLE: Final = "Organic vs promoted"
+_SPLIT_PER_POST_TITLE: Final = "Organic vs promoted, per Post"
 #: The per-Post chart draws at most this many Posts (the ones with the most impressions):
 #: beyond that the bars and the Post IDs under them stop being readable.
 MAX_POSTS_PER_SPLIT_CHART: Final = 15
@@ -214,19 +289,26 @@ def _posts_with_most_impressions(data: pd.DataFrame, limit: int) -> list[str]:
 
 
 def organic_vs_promoted_data(
-    split_long: pd.DataFrame, *, max_posts: int = MAX_POSTS_PER_SPLIT_CHART
+    split_long: pd.DataFrame,
+    *,
+    max_posts: int = MAX_POSTS_PER_SPLIT_CHART,
+    post_labels: Mapping[str, str] | None = None,
 ) -> pd.DataFrame:
     """The rows :func:`organic_vs_promoted_figure` plots, in trace order.
 
     Input: :func:`xmetrics_core.frames.split_long_frame`. Output columns: ``post_id,
-    metric, label, context, value, sum_matches``, ordered by context (organic, promoted,
-    total), then as given. Missing values stay (plotted as gaps, exported as empty cells).
-    With more than ``max_posts`` Posts only the ``max_posts`` with the most total
-    impressions are kept (in their given order); the all-Posts sum is one "Post".
+    post_label`` (from ``post_labels``, else the ID; ``All Posts`` for the sum), ``metric,
+    label, context, value, sum_matches``, ordered by context (organic, promoted, total),
+    then as given. Missing values stay (plotted as gaps, exported as empty cells). With
+    more than ``max_posts`` Posts only the ``max_posts`` with the most total impressions
+    are kept (in their given order); the all-Posts sum is one "Post".
     """
     order = {c: i for i, c in enumerate((Context.ORGANIC, Context.PROMOTED, Context.TOTAL))}
-    columns = [POST_ID, METRIC, LABEL, CONTEXT, VALUE, SUM_MATCHES]
-    data = split_long.reindex(columns=columns)
+    columns = [POST_ID, POST_LABEL, METRIC, LABEL, CONTEXT, VALUE, SUM_MATCHES]
+    names = dict(post_labels or {})
+    data = split_long.assign(
+        **{POST_LABEL: lambda d: [names.get(p, p) for p in _strings(d[POST_ID])]}
+    ).reindex(columns=columns)
     if data[POST_ID].nunique() > max_posts:
         kept = set(_posts_with_most_impressions(data, max_posts))
         data = data.loc[data[POST_ID].astype(str).isin(kept)]
@@ -249,13 +331,37 @@ def _mismatch_note(data: pd.DataFrame) -> str | None:
     return f"organic + promoted ≠ total for {shown}"
 
 
-def _split_subtitle(*, per_post: bool, shown: int, given: int) -> str | None:
+@dataclass(frozen=True, kw_only=True)
+class SplitCoverage:
+    """Which Posts the organic-vs-promoted chart covers: X serves organic and promoted
+    metrics only for the caller's own Posts of the last 30 days, so the chart's sums can
+    be smaller than the cards' (which cover every Post with metrics)."""
+
+    split_posts: int
+    """Posts with organic or promoted metrics (the chart's)."""
+    posts_with_metrics: int
+    """Posts with any metrics (the cards')."""
+
+    @property
+    def subtitle(self) -> str:
+        return f"Covers {self.split_posts} of the {self.posts_with_metrics} Posts (yours, last 30 days)"
+
+
+def split_coverage(posts: pd.DataFrame, split_per_post: pd.DataFrame) -> SplitCoverage:
+    """:class:`SplitCoverage` from :func:`~xmetrics_core.frames.posts_frame` and the
+    per-Post :func:`~xmetrics_core.frames.split_frame`."""
+    return SplitCoverage(
+        split_posts=int(split_per_post[POST_ID].nunique()),
+        posts_with_metrics=int(posts[POST_URL].notna().sum()),
+    )
+
+
+def _split_subtitle(
+    *, per_post: bool, shown: int, given: int, coverage: SplitCoverage | None
+) -> str | None:
     if per_post and shown < given:
-        return (
-            f"The {shown} of {given} Posts with the most impressions "
-            "(every Post is in the zip download)"
-        )
-    return None
+        return f"The {shown} of {given} Posts with the most impressions (all in the zip)"
+    return coverage.subtitle if coverage is not None else None
 
 
 def _split_trace(
@@ -266,15 +372,18 @@ def _split_trace(
         "sum check: unknown" if pd.isna(v) else f"sum check: {'ok' if v else 'FAILS'}"
         for v in part[SUM_MATCHES]
     ]
+    names = [plotly_text(n) for n in _strings(part[POST_LABEL])]
+    ids = _strings(part[POST_ID])
+    headings = [n if n == i else f"{n} ({i})" for n, i in zip(names, ids, strict=True)]
     common: dict[str, Any] = {
-        "x": _strings(part[POST_ID] if per_post else part[LABEL]),
+        "x": names if per_post else _strings(part[LABEL]),
         "y": _ints(part[VALUE]),
         "name": CONTEXT_NAMES[context.value],
         "legendgroup": context.value,
         "showlegend": first,
-        "customdata": _rows(_strings(part[POST_ID]), _strings(part[LABEL]), check),
+        "customdata": _rows(ids, _strings(part[LABEL]), check, headings),
         "hovertemplate": (
-            "%{customdata[0]}<br>%{customdata[1]}: %{y:,} ("
+            "%{customdata[3]}<br>%{customdata[1]}: %{y:,} ("
             + CONTEXT_NAMES[context.value]
             + ")<br>%{customdata[2]}<extra></extra>"
         ),
@@ -299,19 +408,26 @@ def _split_trace(
     return go.Bar(marker={"color": CONTEXT_COLOURS[context.value]}, **labels, **common)
 
 
-def organic_vs_promoted_figure(split_long: pd.DataFrame, *, per_post: bool) -> go.Figure:
+def organic_vs_promoted_figure(
+    split_long: pd.DataFrame,
+    *,
+    per_post: bool,
+    post_labels: Mapping[str, str] | None = None,
+    coverage: SplitCoverage | None = None,
+) -> go.Figure:
     """Organic and promoted stacked per metric, with X's total as a diamond on them.
 
     One facet per metric, each with its own y axis, so Likes stay readable beside
     impressions in the hundreds of thousands. ``per_post=False``: one bar per facet (the
     sum over all Posts, its counts written on the bars), facets three to a row.
-    ``per_post=True``: one facet row per metric with a bar per Post (x = Post ID, shared
-    by every row), at most :data:`MAX_POSTS_PER_SPLIT_CHART` Posts, the title saying
-    when some are left out. Where the bars' top and the diamond disagree, organic +
-    promoted ≠ total; the figure then names the metrics in an annotation. Hover shows
-    the exact count and whether the sum check holds.
+    ``per_post=True``: one facet row per metric with a bar per Post (x = the Post's label
+    from ``post_labels``, shared by every row), at most :data:`MAX_POSTS_PER_SPLIT_CHART`
+    Posts, the subtitle saying when some are left out; otherwise the subtitle says which
+    Posts the chart covers (``coverage``). Where the bars' top and the diamond disagree,
+    organic + promoted ≠ total; the figure then names the metrics in an annotation. Hover
+    shows the exact count and whether the sum check holds.
     """
-    data = organic_vs_promoted_data(split_long)
+    data = organic_vs_promoted_data(split_long, post_labels=post_labels)
     if data.empty:
         return no_data_figure(_SPLIT_PER_POST_TITLE if per_post else _SPLIT_TITLE)
     labels = list(dict.fromkeys(_strings(data[LABEL])))
@@ -338,7 +454,12 @@ def organic_vs_promoted_figure(split_long: pd.DataFrame, *, per_post: bool) -> g
                 col=index % columns + 1,
             )
     shown = data[POST_ID].nunique()
-    subtitle = _split_subtitle(per_post=per_post, shown=shown, given=split_long[POST_ID].nunique())
+    subtitle = _split_subtitle(
+        per_post=per_post,
+        shown=shown,
+        given=split_long[POST_ID].nunique(),
+        coverage=coverage,
+    )
     note = _mismatch_note(data)
     header = _Header(subtitle=subtitle is not None, note_lines=1 if note else 0)
     facet_height = 150 if per_post else 220
@@ -353,7 +474,7 @@ def organic_vs_promoted_figure(split_long: pd.DataFrame, *, per_post: bool) -> g
     fig.update_yaxes(rangemode="tozero", tickformat="~s")
     fig.update_xaxes(type="category", showticklabels=False)
     if per_post:
-        fig.update_xaxes(showticklabels=True, tickangle=-40, title_text="Post ID", row=rows, col=1)
+        fig.update_xaxes(showticklabels=True, tickangle=-40, title_text="Post", row=rows, col=1)
     if note:
         fig.add_annotation(header.note(note, plot_height=height - header.top - bottom))
     title = _SPLIT_PER_POST_TITLE if per_post else _SPLIT_TITLE
@@ -437,14 +558,16 @@ _LARGEST_DROP_RING: Final = "largest drop"
 
 
 def _drop_text(worst: pd.Series, *, several_media: bool, ringed: bool) -> str:
-    """ "Largest drop: 83.3% of viewers lost before 100% (Organic)", on two lines."""
+    """ "Largest drop: 83.3% of viewers lost between 75% and 100% (Organic)", two lines."""
     context = CONTEXT_NAMES[str(worst[CONTEXT])]
     if several_media:
         context = f"{context} · {worst[MEDIA_KEY]}"
+    reached = int(worst[QUARTILE])
+    before = reached - 25
     return (
         f"Largest drop{' (ringed)' if ringed else ''}: "
         f"{float(worst[STEP_DROPOFF_PCT]):.1f}% of viewers lost<br>"
-        f"before {int(worst[QUARTILE])}% ({context})"
+        f"between {before}% and {reached}% ({plotly_text(context)})"
     )
 
 
@@ -582,75 +705,186 @@ def quartile_counts_figure(quartiles: pd.DataFrame) -> go.Figure:
 # -- engagement rate --------------------------------------------------------------------------
 
 _RATE_TITLE: Final = "Engagement rate by Post"
+#: The engagement-rate ranking shows at most this many Posts (the highest rates).
+RATE_CHART_MAX_POSTS: Final = 50
+#: The two kinds of engagements, told apart by colour: the caller's own recent Posts count
+#: link and profile clicks (X's own engagements, or our sum with the non-public clicks), so
+#: their rates run higher than rates built from public interactions only (other people's or
+#: older Posts). Rates compare within a kind only.
+ENGAGEMENTS_KIND: Final = "engagements_kind"
+RATE_KINDS: Final[Mapping[str, tuple[str, str]]] = {
+    "with_clicks": ("Your Posts (clicks included)", OKABE_ITO["blue"]),
+    "public_only": ("Public interactions only", OKABE_ITO["orange"]),
+}
+_CLICKS: Final = ("non_public_metrics.url_link_clicks", "non_public_metrics.user_profile_clicks")
 
 
-def engagement_rate_data(posts: pd.DataFrame) -> pd.DataFrame:
+def engagement_rate_data(
+    posts: pd.DataFrame, *, post_labels: Mapping[str, str] | None = None
+) -> pd.DataFrame:
     """The rows :func:`engagement_rate_figure` plots, highest rate first.
 
-    Input: :func:`xmetrics_core.frames.posts_frame`. Output columns: ``id, engagements,
-    impressions, engagements_source, engagement_rate_pct`` (= 100 · engagements /
-    impressions). Posts whose rate is missing (no or zero impressions) are left out;
-    ties keep the Posts' order.
+    Input: :func:`xmetrics_core.frames.posts_frame`. Output columns: ``id, post_label``
+    (from ``post_labels``, else the ID), ``engagements, impressions, engagements_source,
+    engagements_kind`` (``with_clicks``: X's own count or our sum including the non-public
+    link and profile clicks, i.e. the caller's recent Posts; ``public_only``: public
+    interactions only), ``engagement_rate_pct`` (= 100 · engagements / impressions). Posts
+    whose rate is missing (no or zero impressions) are left out; ties keep the Posts' order.
     """
+    names = dict(post_labels or {})
+
+    def kind(d: pd.DataFrame) -> pd.Series:
+        clicks = d.reindex(columns=list(_CLICKS)).notna().any(axis=1)
+        private = d[ENGAGEMENTS_SOURCE].eq(SOURCE_X).fillna(False).astype(bool) | clicks
+        return private.map({True: "with_clicks", False: "public_only"})
+
     return (
         posts.loc[posts[ENGAGEMENT_RATE].notna()]
-        .assign(**{ENGAGEMENT_RATE_PCT: lambda d: d[ENGAGEMENT_RATE] * 100.0})
-        .reindex(columns=[ID, ENGAGEMENTS, IMPRESSIONS, ENGAGEMENTS_SOURCE, ENGAGEMENT_RATE_PCT])
+        .assign(
+            **{
+                ENGAGEMENT_RATE_PCT: lambda d: d[ENGAGEMENT_RATE] * 100.0,
+                POST_LABEL: lambda d: [names.get(i, i) for i in _strings(d[ID])],
+                ENGAGEMENTS_KIND: kind,
+            }
+        )
+        .reindex(
+            columns=[
+                ID,
+                POST_LABEL,
+                ENGAGEMENTS,
+                IMPRESSIONS,
+                ENGAGEMENTS_SOURCE,
+                ENGAGEMENTS_KIND,
+                ENGAGEMENT_RATE_PCT,
+            ]
+        )
         .sort_values(ENGAGEMENT_RATE_PCT, ascending=False, kind="stable")
         .reset_index(drop=True)
     )
 
 
-def highest_rated_posts(posts: pd.DataFrame, limit: int) -> pd.DataFrame:
+def highest_rated_posts(posts: pd.DataFrame, limit: int = RATE_CHART_MAX_POSTS) -> pd.DataFrame:
     """The rows of a :func:`~xmetrics_core.frames.posts_frame` with the ``limit`` highest
-    engagement rates (all of them when there are no more), in their given order."""
+    engagement rates (all of them when there are no more), in their given order: the Posts
+    the engagement-rate ranking draws."""
     ranked = engagement_rate_data(posts)
     if len(ranked) <= limit:
         return posts
     return posts.loc[posts[ID].isin(set(ranked[ID].head(limit)))]
 
 
-def engagement_rate_figure(posts: pd.DataFrame) -> go.Figure:
-    """Posts ranked by engagement rate, horizontal bars, highest at the top.
+def _unrated_posts(posts: pd.DataFrame) -> int:
+    """Fetched Posts without a rate (no or zero impressions); IDs without a Post aside."""
+    return int((posts[ENGAGEMENT_RATE].isna() & posts[POST_URL].notna()).sum())
 
-    Hover shows the exact engagements and impressions behind each rate and whether the
-    engagements are X's own count or our stated sum. Posts without a rate are counted
-    in a note, not drawn as 0.
+
+def engagement_rate_figure(
+    posts: pd.DataFrame, *, post_labels: Mapping[str, str] | None = None
+) -> go.Figure:
+    """Posts ranked by engagement rate, horizontal bars, highest at the top, each Post
+    named by its label (``post_labels``).
+
+    The bars' colour says what the engagements are (``engagements_kind``): the caller's
+    recent Posts, link and profile clicks included, or public interactions only (everyone
+    else's Posts), so the two kinds are never mistaken for one another. Hover shows the
+    exact engagements and impressions behind each rate. Posts without a rate are counted
+    in the subtitle, not drawn as 0.
     """
-    data = engagement_rate_data(posts)
+    data = engagement_rate_data(posts, post_labels=post_labels)
     if data.empty:
         return no_data_figure(_RATE_TITLE)
-    source_names = {"x": "X's engagements", "sum": "sum of interactions"}
-    fig = go.Figure(
-        go.Bar(
-            x=_floats(data[ENGAGEMENT_RATE_PCT]),
-            y=_strings(data[ID]),
-            orientation="h",
-            marker={"color": RATE_COLOUR},
-            customdata=_rows(
-                _ints(data[ENGAGEMENTS]),
-                _ints(data[IMPRESSIONS]),
-                [source_names.get(str(s), str(s)) for s in data[ENGAGEMENTS_SOURCE]],
-            ),
-            hovertemplate=(
-                "Post %{y}<br>%{x:.2f}% = %{customdata[0]:,} engagements / "
-                "%{customdata[1]:,} impressions<br>(%{customdata[2]})<extra></extra>"
-            ),
-            name="Engagement rate",
+    names = [plotly_text(n) for n in _strings(data[POST_LABEL])]
+    order = list(dict.fromkeys(names))
+    fig = go.Figure()
+    kinds = data[ENGAGEMENTS_KIND].astype(str)
+    for kind, (name, colour) in RATE_KINDS.items():
+        part = data.loc[kinds.eq(kind)]
+        if part.empty:
+            continue
+        fig.add_trace(
+            go.Bar(
+                x=_floats(part[ENGAGEMENT_RATE_PCT]),
+                y=[names[i] for i in part.index],
+                orientation="h",
+                marker={"color": colour},
+                customdata=_rows(
+                    _ints(part[ENGAGEMENTS]), _ints(part[IMPRESSIONS]), _strings(part[ID])
+                ),
+                hovertemplate=(
+                    "%{y} (%{customdata[2]})<br>%{x:.2f}% = %{customdata[0]:,} engagements / "
+                    "%{customdata[1]:,} impressions<br>(" + name + ")<extra></extra>"
+                ),
+                name=name,
+                meta={"kind": kind},
+                showlegend=True,  # the colour always says which kind of engagements it is
+            )
         )
+    fig.update_yaxes(
+        title_text="",
+        type="category",
+        categoryorder="array",
+        categoryarray=order,
+        autorange="reversed",
+        automargin=True,
     )
-    fig.update_yaxes(title_text="Post ID", type="category", autorange="reversed")
     fig.update_xaxes(title_text="Engagement rate (%)", rangemode="tozero")
-    missing = int(posts[ENGAGEMENT_RATE].isna().sum())
-    if missing:
-        fig.add_annotation(
-            text=f"{missing} Post(s) without impressions are not shown",
-            xref="paper",
-            yref="paper",
-            x=1,
-            y=-0.12,
-            xanchor="right",
-            showarrow=False,
-        )
-    fig.update_layout(height=max(320, 28 * len(data) + 140))
-    return _base_layout(fig, title=_RATE_TITLE)
+    missing = _unrated_posts(posts)
+    subtitle = f"{missing} Post(s) without impressions are not shown" if missing else None
+    header = _Header(subtitle=subtitle is not None, legend_rows=1, facet_titles=False)
+    bottom = 50
+    height = max(320, header.top + bottom + 28 * len(data))
+    fig.update_layout(barmode="overlay", bargap=0.25)
+    _base_layout(fig, title=_RATE_TITLE, subtitle=subtitle)
+    placed = header.place(fig, height=height, bottom=bottom)
+    return placed.update_layout(margin={"l": 10})
+
+
+# -- every chart's data, for the zip -------------------------------------------------------------
+
+_UNSAFE_NAME: Final = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def chart_exports(
+    frames: Mapping[str, pd.DataFrame], *, post_labels: Mapping[str, str] | None = None
+) -> dict[str, pd.DataFrame]:
+    """The data of every chart the dashboard draws, by export name: what each chart's
+    "Download … (CSV)" button gives, for the zip next to the frames.
+
+    ``organic_vs_promoted`` (summed), ``organic_vs_promoted_per_post``,
+    ``engagement_rate`` (the Posts the ranking draws), ``videos`` (the Video page's
+    table) and, per video, ``retention_<media_key>`` and ``dropoff_<media_key>``.
+    Input: :func:`xmetrics_core.frames.all_frames`.
+    """
+    exports: dict[str, pd.DataFrame] = {
+        "organic_vs_promoted": organic_vs_promoted_data(
+            split_long_frame(frames["split_all_posts"])
+        ),
+        "organic_vs_promoted_per_post": organic_vs_promoted_data(
+            split_long_frame(frames["split_per_post"]), post_labels=post_labels
+        ),
+        "engagement_rate": engagement_rate_data(
+            highest_rated_posts(frames["posts"]), post_labels=post_labels
+        ),
+    }
+    media = frames["media"]
+    videos = media.loc[media[MEDIA_TYPE].eq("video")].reset_index(drop=True)
+    exports["videos"] = videos
+    # one pass over every video, then split per video: the same rows as
+    # quartile_*_data(one video's quartiles), which is what each chart's button gives
+    retention = _by_media(quartile_retention_data(frames["quartiles"]))
+    counts = _by_media(quartile_counts_data(frames["quartiles"]))
+    empty_retention = quartile_retention_data(frames["quartiles"].iloc[:0])
+    empty_counts = quartile_counts_data(frames["quartiles"].iloc[:0])
+    for key in _strings(videos[MEDIA_KEY]):
+        safe = _UNSAFE_NAME.sub("_", key)
+        exports[f"retention_{safe}"] = retention.get(key, empty_retention)
+        exports[f"dropoff_{safe}"] = counts.get(key, empty_counts)
+    return exports
+
+
+def _by_media(data: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """``data`` split by ``media_key`` (each part re-indexed from 0, rows in order)."""
+    return {
+        str(key): part.reset_index(drop=True)
+        for key, part in data.groupby(MEDIA_KEY, sort=False, observed=True)
+    }

@@ -30,9 +30,12 @@ Derived Post metrics (columns of :func:`posts_frame`)
     ``engagement_rate``
         ``engagements / impressions`` as a fraction (0.05 = 5 %); ``NaN`` when
         impressions are 0 or missing (no division by zero).
-    ``retweets_and_comments``
-        ``public retweet_count + quote_count``, the "Retweets and comments"
-        total X's clients show; ``<NA>`` when either part is missing.
+    ``reposts_and_quotes``
+        ``public retweet_count + quote_count``: what X's apps call reposts and quotes
+        (the API still says ``retweet_count``); ``<NA>`` when either part is missing.
+    ``post_url``
+        The Post on x.com (``https://x.com/i/web/status/<id>``) for every fetched Post;
+        ``<NA>`` for IDs without a Post (not found, failed, invalid).
 
 Video quartiles (columns of :func:`quartiles_frame`, per media item and context)
     With ``q_0 … q_100`` the users who played through to 0 (started), 25, 50,
@@ -92,6 +95,7 @@ from xmetrics_core.models import (
     PostStatus,
     group_column,
 )
+from xmetrics_core.references import ParsedReferences
 
 # -- column names that are ours (metric columns are Metric.path) ------------------------------
 
@@ -118,7 +122,8 @@ ENGAGEMENTS: Final = "engagements"
 ENGAGEMENTS_SOURCE: Final = "engagements_source"
 IMPRESSIONS: Final = "impressions"
 ENGAGEMENT_RATE: Final = "engagement_rate"
-RETWEETS_AND_COMMENTS: Final = "retweets_and_comments"
+REPOSTS_AND_QUOTES: Final = "reposts_and_quotes"
+POST_URL: Final = "post_url"
 MEDIA_TYPE: Final = "type"
 DURATION_MS: Final = "duration_ms"
 PREVIEW_IMAGE_URL: Final = "preview_image_url"
@@ -135,6 +140,9 @@ ORGANIC: Final = Context.ORGANIC.value
 PROMOTED: Final = Context.PROMOTED.value
 TOTAL: Final = Context.TOTAL.value
 SUM_MATCHES: Final = "sum_matches"
+
+#: ``post_url`` is this followed by the Post ID (see :func:`xmetrics_core.labels.post_url`).
+X_POST_URL_PREFIX: Final = "https://x.com/i/web/status/"
 
 #: ``engagements_source`` values.
 SOURCE_X: Final = "x"
@@ -167,7 +175,7 @@ _ENGAGEMENT_PARTS: tuple[Metric, ...] = (
 )
 _IMPRESSIONS_PRIMARY = total_metric(Level.POST, "impression_count")
 _IMPRESSIONS_FALLBACK = _post_metric(Group.PUBLIC, "impression_count")
-_RETWEETS_AND_COMMENTS_PARTS: tuple[Metric, Metric] = (
+_REPOSTS_AND_QUOTES_PARTS: tuple[Metric, Metric] = (
     _post_metric(Group.PUBLIC, "retweet_count"),
     _post_metric(Group.PUBLIC, "quote_count"),
 )
@@ -224,8 +232,9 @@ POSTS_SCHEMA: Mapping[str, str] = {
     ENGAGEMENTS_SOURCE: _STR,
     IMPRESSIONS: _INT,
     ENGAGEMENT_RATE: _FLOAT,
-    RETWEETS_AND_COMMENTS: _INT,
+    REPOSTS_AND_QUOTES: _INT,
     MEDIA_KEYS: _STR,
+    POST_URL: _STR,
 }
 STATUSES_SCHEMA: Mapping[str, str] = {
     ID: _STR,
@@ -476,12 +485,13 @@ def _categorical_take(
 
 
 def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
-    """Add engagements (+ source), impressions, engagement_rate, retweets_and_comments."""
+    """Add engagements (+ source), impressions, engagement_rate, reposts_and_quotes and the
+    Post's URL."""
     from_x = posts[_X_ENGAGEMENTS.path]
     stated_sum = posts[[m.path for m in _ENGAGEMENT_PARTS]].sum(axis=1, min_count=1).astype(_INT)
     engagements = from_x.fillna(stated_sum)
     impressions = posts[_IMPRESSIONS_PRIMARY.path].fillna(posts[_IMPRESSIONS_FALLBACK.path])
-    retweets, quotes = (posts[m.path] for m in _RETWEETS_AND_COMMENTS_PARTS)
+    retweets, quotes = (posts[m.path] for m in _REPOSTS_AND_QUOTES_PARTS)
     source = (
         pd.Series(np.nan, index=posts.index, dtype=_STR)
         .mask(stated_sum.notna().to_numpy(dtype=bool), SOURCE_SUM)
@@ -492,7 +502,10 @@ def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
         ENGAGEMENTS_SOURCE: source,
         IMPRESSIONS: impressions,
         ENGAGEMENT_RATE: _ratio(engagements, impressions),
-        RETWEETS_AND_COMMENTS: retweets + quotes,
+        REPOSTS_AND_QUOTES: retweets + quotes,
+        POST_URL: (X_POST_URL_PREFIX + posts[ID].astype(_STR)).where(
+            posts[AUTHOR_ID].notna() | posts[TEXT].notna()
+        ),
     }
     return posts.assign(**derived)
 
@@ -729,6 +742,76 @@ def statuses_frame(result: FetchResult) -> pd.DataFrame:
     return _status_table(result.statuses).pipe(_with_schema, STATUSES_SCHEMA)
 
 
+def paste_statuses_frame(result: FetchResult, paste: ParsedReferences) -> pd.DataFrame:
+    """One row per pasted token, in paste order: what the "Status of every ID" table shows.
+
+    ``paste`` is the parse of the text that was fetched. A unique valid ID gets its status
+    from ``result`` (``failed`` if the result has none: it cannot be, but nothing is lost);
+    an invalid token says why; a repeat of an earlier ID is ``duplicate``, its detail naming
+    the first token (``same Post as pasted token #3``, 1-based). Columns as
+    :func:`statuses_frame`; ``source`` is the token as pasted.
+    """
+    by_id = {s.id: s for s in result.statuses if s.status is not PostStatus.INVALID}
+    invalid_detail = {
+        s.position: s.detail for s in result.statuses if s.status is PostStatus.INVALID
+    }
+    missing = IdStatus(id="", status=PostStatus.FAILED, detail="no result for this ID")
+    found = [by_id.get(ref.id, missing) for ref in paste.refs]
+    invalid, repeats = paste.invalid, paste.duplicates
+    positions = np.fromiter(
+        chain(
+            map(attrgetter("position"), paste.refs),
+            map(attrgetter("position"), invalid),
+            map(attrgetter("position"), repeats),
+        ),
+        dtype=np.int64,
+        count=len(paste.refs) + len(invalid) + len(repeats),
+    )
+    order = np.argsort(positions, kind="stable")
+
+    def column(values: list[str]) -> Any:
+        return pd.array(np.asarray(values, dtype=object)[order], dtype=_STR)
+
+    kinds = [
+        *map(attrgetter("status"), found),
+        *[PostStatus.INVALID] * len(invalid),
+        *[PostStatus.DUPLICATE] * len(repeats),
+    ]
+    table = pd.DataFrame(
+        {
+            ID: column(
+                [
+                    *map(attrgetter("id"), paste.refs),
+                    *map(attrgetter("text"), invalid),
+                    *map(attrgetter("id"), repeats),
+                ]
+            ),
+            SOURCE: column(
+                [
+                    *map(attrgetter("source"), paste.refs),
+                    *map(attrgetter("text"), invalid),
+                    *map(attrgetter("source"), repeats),
+                ]
+            ),
+            POSITION: pd.array(positions[order], dtype=_INT),
+            STATUS: column(list(map(_STATUS_VALUE.__getitem__, kinds))),
+            STATUS_LABEL: column(list(map(_STATUS_LABEL_OF.__getitem__, kinds))),
+            DETAIL: column(
+                [
+                    *map(attrgetter("detail"), found),
+                    *(invalid_detail.get(t.position, t.reason) for t in invalid),
+                    *(
+                        f"same Post as pasted token #{r.first_position + 1}; fetched once"
+                        for r in repeats
+                    ),
+                ]
+            ),
+        },
+        copy=False,
+    )
+    return table.pipe(_with_schema, STATUSES_SCHEMA)
+
+
 def posts_frame(result: FetchResult) -> pd.DataFrame:
     """The wide Posts table: one row per pasted ID, so every ID shows its status.
 
@@ -739,8 +822,9 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
     Columns: ``id, created_at, author_id, text, status, status_label, status_detail``,
     every Post ``Metric.path`` (Int64), then the derived ``engagements`` (Int64),
     ``engagements_source`` (``"x"`` | ``"sum"``), ``impressions`` (Int64),
-    ``engagement_rate`` (float, a fraction), ``retweets_and_comments`` (Int64) and
-    ``media_keys`` (space-joined). Formulas (see the module docstring):
+    ``engagement_rate`` (float, a fraction), ``reposts_and_quotes`` (Int64),
+    ``media_keys`` (space-joined) and ``post_url`` (the Post on x.com; missing for IDs
+    without a Post). Formulas (see the module docstring):
 
     * engagements = ``non_public_metrics.engagements`` if X gave it, else
       retweet_count + quote_count + like_count + reply_count (public) +
@@ -748,7 +832,7 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
       all missing → <NA>;
     * impressions = non-public impression_count, else public impression_count;
     * engagement_rate = engagements / impressions; NaN when impressions are 0 or missing;
-    * retweets_and_comments = retweet_count + quote_count (public); <NA> if either is.
+    * reposts_and_quotes = retweet_count + quote_count (public); <NA> if either is.
     """
     return _posts_from(_post_table(result.posts), _status_table(result.statuses))
 
@@ -860,8 +944,8 @@ class SummaryTotals:
     """Sum of ``engagements`` (missing skipped; all missing → None)."""
     engagement_rate: float | None
     """Engagements ÷ impressions over the Posts that have both; None without impressions."""
-    retweets_and_comments: int | None
-    """Sum of ``retweets_and_comments`` (Retweets + Quote Tweets)."""
+    reposts_and_quotes: int | None
+    """Sum of ``reposts_and_quotes`` (X's reposts + quotes)."""
 
 
 def _total(values: pd.Series) -> int | None:
@@ -883,12 +967,18 @@ def summary_totals(posts: pd.DataFrame) -> SummaryTotals:
         impressions=_total(posts[IMPRESSIONS]),
         engagements=_total(posts[ENGAGEMENTS]),
         engagement_rate=rate,
-        retweets_and_comments=_total(posts[RETWEETS_AND_COMMENTS]),
+        reposts_and_quotes=_total(posts[REPOSTS_AND_QUOTES]),
     )
 
 
-def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
+def all_frames(
+    result: FetchResult, *, paste: ParsedReferences | None = None
+) -> dict[str, pd.DataFrame]:
     """Every frame by its export name, in a fixed order (the zip's order).
+
+    With ``paste`` (the parse of the fetched text), ``statuses`` has one row per pasted
+    token in paste order, duplicates included (:func:`paste_statuses_frame`); without it,
+    one row per unique ID then per invalid token (:func:`statuses_frame`).
 
     Records are flattened once (Posts once, media once) and shared by every frame; the
     frames with the largest temporaries are built first and the media table is released
@@ -907,7 +997,9 @@ def all_frames(result: FetchResult) -> dict[str, pd.DataFrame]:
     del records
     return {
         "posts": posts,
-        "statuses": statuses.pipe(_with_schema, STATUSES_SCHEMA),
+        "statuses": statuses.pipe(_with_schema, STATUSES_SCHEMA)
+        if paste is None
+        else paste_statuses_frame(result, paste),
         "metrics_long": metrics_long,
         "media": media,
         "quartiles": quartiles,
@@ -924,6 +1016,7 @@ __all__ = [
     "completion_rate_column",
     "media_frame",
     "metrics_long_frame",
+    "paste_statuses_frame",
     "posts_frame",
     "quartiles_frame",
     "split_frame",

@@ -49,6 +49,8 @@ class PostStatus(StrEnum):
     """The request carrying it failed after bounded retries (rate limit, 5xx, timeout)."""
     INVALID = "invalid"
     """The pasted text is not a Post ID or a Post URL."""
+    DUPLICATE = "duplicate"
+    """The same Post was pasted earlier: fetched once, its metrics are on the first row."""
 
     @property
     def has_metrics(self) -> bool:
@@ -80,6 +82,7 @@ _STATUS_LABEL = {
     PostStatus.NOT_AUTHORIZED: "Not authorized (protected or suspended account)",
     PostStatus.FAILED: "Failed (see detail)",
     PostStatus.INVALID: "Invalid input",
+    PostStatus.DUPLICATE: "Duplicate (fetched once)",
 }
 
 
@@ -266,6 +269,19 @@ class InvalidToken:
     reason: str
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DuplicateRef:
+    """A pasted reference to a Post already pasted earlier in the same text."""
+
+    id: str
+    source: str
+    """The token as pasted (an ID or a URL)."""
+    position: int
+    """0-based index of this token in the pasted text's token sequence."""
+    first_position: int
+    """The position of the first token naming the same Post."""
+
+
 class _Measured:
     """What Post and media records share: X's metric groups, frozen, read one value at a time."""
 
@@ -339,6 +355,9 @@ class RateLimitState:
     remaining: int | None = None
     reset_at: datetime | None = None
     """When the 15-minute window resets (UTC)."""
+    endpoint: str = ""
+    """The request these headers came with, as X's docs name endpoints (``GET /2/tweets``,
+    ``GET /2/users/:id/tweets``): each endpoint has its own window."""
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

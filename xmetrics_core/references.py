@@ -15,8 +15,10 @@ Rules (decided here, relied on by the paste box, the CLI and the tests):
   ``/i/web/status/<id>`` and ``/statuses/<id>``, optionally followed by ``/photo/N``,
   ``/video/N`` or ``/analytics``, a trailing ``/``, a query string and a fragment.
   Host and scheme are case-insensitive. The ID inside obeys the bare-ID rules.
-* **Duplicates** are removed keeping the first occurrence; ``position`` is the token's
-  index among all tokens (duplicates and invalid tokens included).
+* **Duplicates** are removed keeping the first occurrence (and listed in
+  ``ParsedReferences.duplicates`` with the first one's position, so every token can still
+  get a status); ``position`` is the token's index among all tokens (duplicates and
+  invalid tokens included).
 * **Limits.** Past :data:`MAX_INPUT_CHARS` characters or :data:`MAX_REFERENCES` unique
   IDs, :class:`~xmetrics_core.errors.InputTooLarge` (an ``InputError``) is raised.
 * **Creation time.** :func:`snowflake_time` reads it from the ID (FACTS §6); IDs at or
@@ -32,7 +34,7 @@ from datetime import UTC, datetime, timedelta
 
 from xmetrics_core.catalogue import PRIVATE_METRICS_WINDOW_DAYS
 from xmetrics_core.errors import InputTooLarge
-from xmetrics_core.models import InvalidToken, PostRef
+from xmetrics_core.models import DuplicateRef, InvalidToken, PostRef
 
 __all__ = [
     "MAX_INPUT_CHARS",
@@ -90,10 +92,17 @@ _URLISH = re.compile(r"^(?:[a-z][a-z0-9+.-]*://|www\.)|^[^/\s]+\.[a-z]{2,}(?:[/:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class ParsedReferences:
-    """What :func:`parse_references` found: unique valid refs and every invalid token."""
+    """What :func:`parse_references` found: unique valid refs, every invalid token and every
+    repeat of an earlier ref."""
 
     refs: tuple[PostRef, ...]
     invalid: tuple[InvalidToken, ...]
+    duplicates: tuple[DuplicateRef, ...] = ()
+
+    @property
+    def token_count(self) -> int:
+        """Every token of the paste: unique refs, repeats and invalid tokens."""
+        return len(self.refs) + len(self.duplicates) + len(self.invalid)
 
     @property
     def ids(self) -> tuple[str, ...]:
@@ -172,6 +181,7 @@ def parse_references(text: str) -> ParsedReferences:
         )
     refs: dict[str, PostRef] = {}
     invalid: list[InvalidToken] = []
+    duplicates: list[DuplicateRef] = []
     position = 0
     for match in _SEPARATORS.finditer(text):
         raw = match.group()
@@ -186,7 +196,16 @@ def parse_references(text: str) -> ParsedReferences:
                     text=token, position=position, offset=offset, reason=reason or NOT_A_REFERENCE
                 )
             )
-        elif post_id not in refs:
+        elif post_id in refs:
+            duplicates.append(
+                DuplicateRef(
+                    id=post_id,
+                    source=token,
+                    position=position,
+                    first_position=refs[post_id].position,
+                )
+            )
+        else:
             if len(refs) >= MAX_REFERENCES:
                 raise InputTooLarge(
                     f"the paste has more than {MAX_REFERENCES:,} unique Post IDs; "
@@ -196,7 +215,9 @@ def parse_references(text: str) -> ParsedReferences:
                 id=post_id, source=token, position=position, created_at=snowflake_time(post_id)
             )
         position += 1
-    return ParsedReferences(refs=tuple(refs.values()), invalid=tuple(invalid))
+    return ParsedReferences(
+        refs=tuple(refs.values()), invalid=tuple(invalid), duplicates=tuple(duplicates)
+    )
 
 
 def references_from(items: ParsedReferences | Iterable[PostRef | str]) -> ParsedReferences:

@@ -34,9 +34,10 @@ URLs must be ``https`` or plain ``http`` to loopback (the sandbox):
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, Protocol
 from urllib.parse import urlsplit
@@ -227,6 +228,15 @@ def parse_reset(value: str | None) -> datetime | None:
         return datetime.fromtimestamp(int(value.strip()), tz=UTC)
     except (ValueError, OverflowError, OSError):
         return None
+
+
+_PATH_ID = re.compile(r"(?<=\w)/[0-9]+(?=/|$)")  # not the leading /2 version
+
+
+def endpoint_name(method: str, path: str) -> str:
+    """``GET /2/users/:id/tweets`` for ``GET /2/users/2244994945/tweets``: the endpoint as
+    X's docs name it (IDs in the path become ``:id``); each has its own rate-limit window."""
+    return f"{method.upper()} {_PATH_ID.sub('/:id', path)}"
 
 
 def rate_limit_from_headers(headers: Mapping[str, str]) -> RateLimitState | None:
@@ -435,7 +445,7 @@ class XApi:
             except TransportError as exc:
                 error = exc
             else:
-                self._note_rate_limit(response)
+                self._note_rate_limit(response, endpoint=endpoint_name(method, path))
                 status = response.status
                 if status == 401 and isinstance(credential, OAuth2Credential):
                     if refreshed or not credential.can_refresh:
@@ -480,11 +490,11 @@ class XApi:
             until_reset = (error.reset_at - self.clock()).total_seconds()
         return self.retry.next_wait(attempts_made=attempts, waited=waited, until_reset=until_reset)
 
-    def _note_rate_limit(self, response: HttpResponse) -> None:
+    def _note_rate_limit(self, response: HttpResponse, *, endpoint: str = "") -> None:
         state = rate_limit_from_headers(response.headers)
         if state is not None:
             with self._state_lock:
-                self._rate_limit = state
+                self._rate_limit = replace(state, endpoint=endpoint)
 
     # -- OAuth 2.0 refresh ---------------------------------------------------------------------
 

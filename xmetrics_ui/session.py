@@ -1,57 +1,74 @@
-"""Server singletons and the per-session connection, shared by app.py and the pages.
+"""Server singletons, the browser's session and this Streamlit session's connection.
 
-Server-wide (``st.cache_resource``, one per server process): the embedded sandbox behind
-the Demo account, the store of pending OAuth sign-ins (keyed by ``state``) and the cache
-of fetched results (keyed by credential fingerprint, IDs and groups).
+Server-wide (one per server process): the embedded sandbox behind the Demo account and the
+cache of fetched results (``st.cache_resource``); the state store with the pending OAuth
+sign-ins and the browser sessions (:func:`server_state`, shared with ``server.py``'s HTTP
+middleware, which runs outside any script).
 
-Per session (``st.session_state``): the :class:`Connection` and its :class:`XClient`.
-Nothing here is a module-level mutable global.
+Per browser (``xmetrics_core.browser_session``): when the dashboard runs behind
+``server.py``, every browser has an id cookie and its connection, last query, form and
+preferences live on the server under it, so a reload, a new tab or a direct link picks
+them up (:func:`sync_browser_session` on every run). Plain ``streamlit run app.py`` sets no
+cookie: then everything lives in this Streamlit session only.
+
+Per Streamlit session (``st.session_state``): the :class:`Connection` and its
+:class:`XClient`.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import threading
 from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import cache
 from typing import Any, Literal
 
 import streamlit as st
 
+from xmetrics_core import signin
+from xmetrics_core.browser_session import BROWSER_COOKIE, BrowserSessions, valid_browser_id
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import (
-    Account,
     AuthMethod,
     Connection,
     Endpoints,
-    PendingSignIn,
     app_base_url,
     endpoints_for,
 )
 from xmetrics_core.credentials import Credential, OAuth1Credential, OAuth2Credential
 from xmetrics_core.defaults import OAUTH2_SCOPES
-from xmetrics_core.errors import AuthFlowError, InputError, XApiError
-from xmetrics_core.oauth import (
-    OAuth1Flow,
-    OAuth2PkceFlow,
-    PendingAuthStore,
-    PendingOAuth1,
-    revoke_oauth2_token,
-)
+from xmetrics_core.errors import InputError, XApiError
+from xmetrics_core.oauth import PendingOAuth1, revoke_oauth2_token
 from xmetrics_core.remembered import RememberedConnections, default_config_dir
 from xmetrics_core.sandbox import Sandbox, start_sandbox
-from xmetrics_core.state import ResultCache
-from xmetrics_ui.messages import explain
+from xmetrics_core.signin import PendingSignIns, build_client, connect, finish_oauth1
+from xmetrics_core.state import MemoryStateStore, ResultCache, StateStore
 
 CONNECTION_KEY = "xm_connection"
 CLIENT_KEY = "xm_client"
 REMEMBERED_KEY = "xm_remembered"
+REVISION_KEY = "xm_connection_revision"
+"""The browser session's connection revision this Streamlit session holds (None: none)."""
 FLASH_KEY = "xm_flash"
 CONFIGURED_KEY = "xm_configured"
+SECRET_WIDGET_KEYS: tuple[str, ...] = (
+    "xm_bearer_token",
+    "xm_app_key",
+    "xm_app_secret",
+    "xm_o1_ck",
+    "xm_o1_cs",
+    "xm_o1_at",
+    "xm_o1_as",
+    "xm_o2_secret",
+    "xm_o1_pin_value",
+    "xm_pin_request_token",
+)
+"""The Connect page's secret fields (and a pending PIN sign-in): emptied on Disconnect, so
+the eye icon has nothing left to reveal."""
 
-PENDING_SIGN_IN_TTL_SECONDS = 10 * 60
-"""A sign-in must come back from the consent page within ten minutes."""
 RESULT_TTL_SECONDS = 15 * 60
 RESULT_MAX_ENTRIES = 64
 
@@ -80,20 +97,66 @@ def demo_sandbox() -> Sandbox:
 
 
 @st.cache_resource
-def pending_sign_ins() -> PendingAuthStore:
-    """OAuth sign-ins waiting for their redirect, keyed by ``state`` (single use, expiring)."""
-    return PendingAuthStore(ttl_seconds=PENDING_SIGN_IN_TTL_SECONDS)
-
-
-@st.cache_resource
 def result_cache() -> ResultCache[Any]:
     """Fetched results for every session of this server, keyed by credential first."""
     return ResultCache(ttl_seconds=RESULT_TTL_SECONDS, max_entries=RESULT_MAX_ENTRIES)
 
 
+@dataclass(frozen=True, kw_only=True)
+class ServerState:
+    """The state the script and ``server.py``'s middleware share: one per process."""
+
+    store: StateStore[bytes]
+    pending: PendingSignIns
+    browsers: BrowserSessions
+
+
+_SERVER_STATE_LOCK = threading.Lock()
+
+
+@cache
+def _new_server_state() -> ServerState:
+    store: MemoryStateStore[bytes] = MemoryStateStore(max_entries=100_000)
+    return ServerState(
+        store=store,
+        pending=PendingSignIns(store=store),
+        browsers=BrowserSessions(store=store),
+    )
+
+
+def server_state() -> ServerState:
+    """The process's state store, pending sign-ins and browser sessions (created once).
+
+    Not an ``st.cache_resource``: the HTTP middleware calls it outside any script run.
+    """
+    with _SERVER_STATE_LOCK:
+        return _new_server_state()
+
+
+def pending_sign_ins() -> PendingSignIns:
+    """OAuth sign-ins waiting for their redirect (single use, expiring, browser-bound)."""
+    return server_state().pending
+
+
+def browser_sessions() -> BrowserSessions:
+    """What each browser keeps on this server (see ``xmetrics_core.browser_session``)."""
+    return server_state().browsers
+
+
 def remembered_connections() -> RememberedConnections:
     """The opt-in remember-me file (``$XMETRICS_CONFIG_DIR`` or ``~/.config/xmetrics``)."""
     return RememberedConnections(config_dir=default_config_dir(os.environ))
+
+
+def _cookies() -> Mapping[str, str]:
+    """The cookies the browser sent with this session's websocket handshake."""
+    return st.context.cookies
+
+
+def browser_id() -> str | None:
+    """This browser's id from its cookie (set by ``server.py``), or None under plain
+    ``streamlit run app.py`` (no cookie) and in AppTest."""
+    return valid_browser_id(_cookies().get(BROWSER_COOKIE))
 
 
 # -- the session's connection --------------------------------------------------------------------
@@ -112,10 +175,17 @@ def flash(kind: Literal["success", "error", "warning", "info"], text: str) -> No
     st.session_state[FLASH_KEY] = Flash(kind, text)
 
 
-def pop_flash() -> Flash | None:
-    """The pending flash message, removed."""
+def pop_flash() -> list[Flash]:
+    """The pending messages, removed: this session's, then any the server left for this
+    browser (an OAuth callback finished by ``server.py``)."""
+    found: list[Flash] = []
     value = st.session_state.pop(FLASH_KEY, None)
-    return value if isinstance(value, Flash) else None
+    if isinstance(value, Flash):
+        found.append(value)
+    browser = browser_id()
+    if browser is not None:
+        found.extend(Flash(m.kind, m.text) for m in browser_sessions().take_messages(browser))
+    return found
 
 
 def keep_widget_values(keys: tuple[str, ...]) -> None:
@@ -141,13 +211,56 @@ def current_client() -> XClient | None:
     return value if isinstance(value, XClient) else None
 
 
-def build_client(credential: Credential, endpoints: Endpoints) -> XClient:
-    """A client for one credential; OAuth 2.0 credentials refresh at the token URL."""
-    return XClient(
-        credential=credential,
-        base_url=endpoints.api_base_url,
-        token_url=endpoints.oauth2_token_url if isinstance(credential, OAuth2Credential) else None,
-    )
+def _hold(connection: Connection, client: XClient, *, remember: bool) -> None:
+    """Make ``connection`` (with its open client) this Streamlit session's connection."""
+    _close_client()
+    st.session_state[CONNECTION_KEY] = connection
+    st.session_state[CLIENT_KEY] = client
+    st.session_state[REMEMBERED_KEY] = remember
+
+
+def _forget_locally() -> None:
+    _close_client()
+    for key in (CONNECTION_KEY, CLIENT_KEY, REMEMBERED_KEY, REVISION_KEY):
+        st.session_state.pop(key, None)
+
+
+def adopt_connection(connection: Connection, client: XClient, *, remember: bool) -> None:
+    """Make a new connection this browser's (server side, when it has an id) and this
+    session's; with ``remember``, also the remember-me file's."""
+    _hold(connection, client, remember=remember)
+    browser = browser_id()
+    if browser is not None:
+        stored = browser_sessions().save_connection(browser, connection, remember=remember)
+        st.session_state[REVISION_KEY] = stored.revision
+    if remember:
+        remembered_connections().save(connection)
+
+
+def sync_browser_session() -> None:
+    """Every run: agree with the browser's server-side session.
+
+    A reload, a new tab or a direct link starts a Streamlit session with nothing in it: it
+    picks up the browser's connection. A connection replaced or ended in another tab (or
+    expired) is picked up or dropped here too. Without a browser id nothing happens.
+    """
+    browser = browser_id()
+    if browser is None:
+        return
+    stored = browser_sessions().connection(browser)
+    held = st.session_state.get(REVISION_KEY)
+    if stored is None:
+        if held is not None or current_connection() is not None:
+            _forget_locally()
+        return
+    if stored.revision != held or current_connection() is None:
+        connection = stored.connection
+        _hold(
+            connection,
+            build_client(connection.credential, connection.endpoints),
+            remember=stored.remember,
+        )
+        st.session_state[REVISION_KEY] = stored.revision
 
 
 def establish_connection(
@@ -158,29 +271,13 @@ def establish_connection(
     source: str = "",
     remember: bool = False,
 ) -> Connection:
-    """Check the credential against the API, then make it this session's connection.
+    """Check the credential against the API, then make it this browser's connection.
 
     User-context credentials call ``GET /2/users/me`` (which also proves they work); an
     app-only Bearer token has no user. Raises XApiError when the API refuses.
     """
-    client = build_client(credential, endpoints)
-    account: Account | None = None
-    if credential.is_user_context:
-        user = client.get_me()
-        account = Account(id=user.id, username=user.username, name=user.name)
-    connection = Connection(
-        credential=client.credential,
-        method=method,
-        endpoints=endpoints,
-        account=account,
-        source=source,
-    )
-    _close_client()
-    st.session_state[CONNECTION_KEY] = connection
-    st.session_state[CLIENT_KEY] = client
-    st.session_state[REMEMBERED_KEY] = remember
-    if remember:
-        remembered_connections().save(connection)
+    connection, client = connect(credential, method=method, endpoints=endpoints, source=source)
+    adopt_connection(connection, client, remember=remember)
     return connection
 
 
@@ -191,6 +288,11 @@ def sync_refreshed_credential() -> None:
         return
     updated = connection.with_credential(client.credential)
     st.session_state[CONNECTION_KEY] = updated
+    browser = browser_id()
+    if browser is not None:
+        stored = browser_sessions().update_connection(browser, updated)
+        if stored is not None:
+            st.session_state[REVISION_KEY] = stored.revision
     if st.session_state.get(REMEMBERED_KEY):
         remembered_connections().save(updated)
 
@@ -202,27 +304,39 @@ def _close_client() -> None:
         client.close()
 
 
+def _end_browser_connection() -> None:
+    browser = browser_id()
+    if browser is not None:
+        browser_sessions().forget_connection(browser)
+
+
 def drop_refused_connection() -> None:
     """X answered 401 for this session's credential: it is revoked or expired for good.
 
-    Forget it everywhere (session, cached results, the remember-me file) without trying to
-    revoke it; the caller tells the user to sign in again.
+    Forget it everywhere (session, browser session, cached results, the remember-me file)
+    without trying to revoke it; the caller tells the user to sign in again.
     """
     connection = current_connection()
-    _close_client()
-    for key in (CONNECTION_KEY, CLIENT_KEY, REMEMBERED_KEY):
-        st.session_state.pop(key, None)
+    _forget_locally()
+    _end_browser_connection()
     if connection is not None:
         result_cache().discard_credential(connection.fingerprint)
         remembered_connections().forget(connection)
 
 
-def disconnect() -> str:
-    """Revoke where X allows it, forget this session's connection; returns what happened."""
-    connection = current_connection()
-    _close_client()
-    for key in (CONNECTION_KEY, CLIENT_KEY, REMEMBERED_KEY):
+def forget_pasted_secrets() -> None:
+    """Empty every secret field of the Connect page (their widgets start blank again)."""
+    for key in SECRET_WIDGET_KEYS:
         st.session_state.pop(key, None)
+
+
+def disconnect() -> str:
+    """Revoke where X allows it, forget the connection (in every tab of this browser) and
+    the secrets pasted into the Connect page; returns what happened."""
+    connection = current_connection()
+    _forget_locally()
+    _end_browser_connection()
+    forget_pasted_secrets()
     if connection is None:
         return "Not connected."
     result_cache().discard_credential(connection.fingerprint)
@@ -263,33 +377,18 @@ def start_oauth2_sign_in(
     scopes: tuple[str, ...] = OAUTH2_SCOPES,
     remember: bool = False,
 ) -> str:
-    """Start Authorization Code + PKCE; returns the consent URL to send the browser to.
-
-    The verifier stays on the server under the ``state`` the redirect brings back.
-    """
-    flow = OAuth2PkceFlow(
+    """Start Authorization Code + PKCE for this browser; returns the consent URL."""
+    return signin.start_oauth2_sign_in(
+        pending=pending_sign_ins(),
+        browser_id=browser_id(),
+        method=method,
+        endpoints=endpoints,
         client_id=client_id,
-        client_secret=client_secret or None,
+        client_secret=client_secret,
         redirect_uri=redirect_uri,
         scopes=scopes,
-        authorize_url=endpoints.oauth2_authorize_url,
-        token_url=endpoints.oauth2_token_url,
+        remember=remember,
     )
-    pending = flow.start()
-    pending_sign_ins().put(
-        pending.state,
-        PendingSignIn(
-            method=method,
-            endpoints=endpoints,
-            client_id=client_id,
-            client_secret=client_secret or None,
-            redirect_uri=redirect_uri,
-            scopes=scopes,
-            code_verifier=pending.code_verifier,
-            remember=remember,
-        ),
-    )
-    return str(pending.url)
 
 
 def start_demo_sign_in(*, remember: bool = False) -> str:
@@ -317,112 +416,24 @@ def start_oauth1_sign_in(
     remember: bool = False,
 ) -> PendingOAuth1:
     """Get a request token; ``callback`` is the app URL (3-legged) or ``"oob"`` (PIN)."""
-    flow = OAuth1Flow(
+    return signin.start_oauth1_sign_in(
+        pending=pending_sign_ins(),
+        browser_id=browser_id(),
         consumer_key=consumer_key,
         consumer_secret=consumer_secret,
+        endpoints=endpoints,
         callback=callback,
-        base_url=endpoints.api_base_url,
+        remember=remember,
     )
-    pending = flow.start()
-    pending_sign_ins().put(
-        pending.request_token,
-        PendingSignIn(
-            method=AuthMethod.OAUTH1_PIN if callback == "oob" else AuthMethod.OAUTH1_THREE_LEGGED,
-            endpoints=endpoints,
-            consumer_key=consumer_key,
-            consumer_secret=consumer_secret,
-            redirect_uri=callback,
-            request_token=pending.request_token,
-            request_token_secret=pending.request_token_secret,
-            remember=remember,
-        ),
-    )
-    return pending
 
 
 def finish_oauth1_sign_in(*, request_token: str, verifier: str) -> Connection:
-    """Exchange the verifier (callback or PIN) for an access token and connect."""
-    pending = _pop_pending(request_token)
-    flow = OAuth1Flow(
-        consumer_key=pending.consumer_key,
-        consumer_secret=pending.consumer_secret,
-        callback="oob" if pending.method is AuthMethod.OAUTH1_PIN else pending.redirect_uri,
-        base_url=pending.endpoints.api_base_url,
-    )
-    credential = flow.finish(
-        PendingOAuth1(
-            url="",
-            request_token=pending.request_token,
-            request_token_secret=pending.request_token_secret,
-        ),
-        verifier.strip(),
-    )
+    """Exchange the PIN for an access token and connect (this browser's sign-in only)."""
+    pending = pending_sign_ins().take(request_token, browser_id=browser_id())
+    credential = finish_oauth1(pending, verifier=verifier)
     return establish_connection(
-        credential,
-        method=pending.method,
-        endpoints=pending.endpoints,
-        remember=pending.remember,
+        credential, method=pending.method, endpoints=pending.endpoints, remember=pending.remember
     )
-
-
-def _pop_pending(key: str) -> PendingSignIn:
-    """The pending sign-in under ``key``, removed; AuthFlowError if unknown, used or expired."""
-    pending = pending_sign_ins().pop(key)
-    if not isinstance(pending, PendingSignIn):
-        raise AuthFlowError(
-            "this sign-in link is unknown, expired or already used; start again from Connect"
-        )
-    return pending
-
-
-def _finish_oauth2(code: str, state: str) -> Connection:
-    pending = _pop_pending(state)
-    flow = OAuth2PkceFlow(
-        client_id=pending.client_id,
-        client_secret=pending.client_secret,
-        redirect_uri=pending.redirect_uri,
-        scopes=pending.scopes,
-        authorize_url=pending.endpoints.oauth2_authorize_url,
-        token_url=pending.endpoints.oauth2_token_url,
-    )
-    credential = flow.finish(code=code, code_verifier=pending.code_verifier)
-    return establish_connection(
-        credential,
-        method=pending.method,
-        endpoints=pending.endpoints,
-        remember=pending.remember,
-    )
-
-
-def handle_oauth_callback(params: dict[str, str]) -> bool:
-    """Finish a sign-in whose redirect landed in this (new) session.
-
-    ``params`` are the query parameters. Returns True when they were an OAuth callback
-    (the caller then clears them from the URL). The outcome is left as a flash message.
-    """
-    try:
-        if "state" in params and "code" in params:
-            connection = _finish_oauth2(params["code"], params["state"])
-        elif "state" in params and "error" in params:
-            pending_sign_ins().pop(params["state"])
-            reason = params.get("error_description") or params["error"]
-            flash("warning", f"Sign-in was not completed ({reason}). Nothing was connected.")
-            return True
-        elif "oauth_token" in params and "oauth_verifier" in params:
-            connection = finish_oauth1_sign_in(
-                request_token=params["oauth_token"], verifier=params["oauth_verifier"]
-            )
-        elif "denied" in params:
-            pending_sign_ins().pop(params["denied"])
-            flash("warning", "Sign in with X was cancelled. Nothing was connected.")
-            return True
-        else:
-            return False
-    except (XApiError, InputError) as exc:
-        flash("error", explain(exc))
-        return True
-    flash("success", f"Connected as {connection.account_label}.")
-    return True
 
 
 def redirect_script(url: str) -> str:

@@ -1,7 +1,9 @@
-"""Pieces every page shows: the sidebar connection panel, error wording, downloads.
+"""Pieces every page shows: the sidebar connection panel, error wording, alerts, downloads.
 
-Only our own words and numbers go through Markdown here; text from the API (Post text,
-names) is shown through ``st.text``/``st.dataframe`` or escaped first.
+Alerts are plain text: :func:`alert` escapes everything it shows, because error wording
+carries text from URLs and API bodies and Streamlit renders alerts as Markdown. Other text
+from the API (Post text, names) is shown through ``st.text``/``st.dataframe`` or escaped with
+:func:`xmetrics_core.labels.escape_markdown` first.
 """
 
 from __future__ import annotations
@@ -11,16 +13,19 @@ import runpy
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import streamlit as st
+from streamlit.navigation.page import StreamlitPage
 
 from xmetrics_core.connection import groups_label, rate_limit_label
+from xmetrics_core.labels import escape_markdown
 from xmetrics_core.models import RateLimitState
 from xmetrics_ui.messages import explain as explain
 from xmetrics_ui.session import (
+    browser_id,
     current_client,
     current_connection,
     disconnect,
@@ -89,21 +94,51 @@ def report_unexpected(exc: Exception) -> None:
     st.error(UNEXPECTED_PROBLEM)
 
 
-def show_flash() -> None:
-    """Show (once) the message left by the previous step, e.g. an OAuth callback."""
-    message = pop_flash()
-    if message is None:
-        return
+AlertKind = Literal["success", "error", "warning", "info"]
+
+
+def alert(kind: AlertKind, text: str) -> None:
+    """An alert box showing ``text`` as plain text (never Markdown or HTML)."""
     show = {"success": st.success, "error": st.error, "warning": st.warning, "info": st.info}
-    show[message.kind](message.text)
+    show[kind](escape_markdown(text))
 
 
-def _rate_limit(state: RateLimitState) -> str:
-    return rate_limit_label(state, now=datetime.now(UTC))
+def show_error(exc: Exception) -> None:
+    """What went wrong and what to do, as a plain-text error box."""
+    alert("error", explain(exc))
 
 
-def render_connection_panel() -> None:
-    """The sidebar on every page: account, auth, unlocked groups, rate limit, Disconnect."""
+def show_flash() -> None:
+    """Show (once) the messages left by the previous step, e.g. an OAuth callback."""
+    for message in pop_flash():
+        alert(message.kind, message.text)
+
+
+def _rate_limit(state: RateLimitState, tz: tzinfo) -> str:
+    return rate_limit_label(state, now=datetime.now(UTC), tz=tz)
+
+
+def page_header(pages: list[StreamlitPage]) -> None:
+    """The top of every page: a link per page and who is connected, in one row that fits a
+    phone (the sidebar, which holds the details, starts closed there)."""
+    connection = current_connection()
+    with st.container(horizontal=True, vertical_alignment="center", gap="medium"):
+        for page in pages:
+            st.page_link(page)
+        if connection is None:
+            st.caption("Not connected")
+        else:
+            st.caption(escape_markdown(f"Connected: {connection.account_label}"))
+    if browser_id() is None:
+        st.caption(
+            "Started without server.py, so a reload or a new tab starts disconnected "
+            "(run `make run` to keep the connection)."
+        )
+
+
+def render_connection_panel(*, tz: tzinfo = UTC) -> None:
+    """The sidebar on every page: account, auth, unlocked groups, rate limit (its reset in
+    ``tz``), Disconnect."""
     connection = current_connection()
     client = current_client()
     with st.sidebar:
@@ -118,9 +153,9 @@ def render_connection_panel() -> None:
         if not connection.credential.is_user_context:
             st.caption("Public metrics only: a Bearer token is app-only.")
         if client is not None:
-            st.text(_rate_limit(client.rate_limit))
+            st.text(_rate_limit(client.rate_limit, tz))
         if not connection.endpoints.is_x:
-            st.caption(f"API: {connection.endpoints.api_base_url} (local sandbox)")
+            st.text(f"API: {connection.endpoints.api_base_url} (local sandbox)")
         if st.button("Disconnect", key="xm_disconnect", width="stretch"):
             flash("info", disconnect())
             st.rerun()

@@ -44,8 +44,23 @@ def new_app() -> AppTest:
     return AppTest.from_file(str(APP), default_timeout=APPTEST_TIMEOUT)
 
 
+MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def shown_text(markdown: str) -> str:
+    """What a reader sees of Markdown that escapes punctuation (``\\(`` shows as ``(``)."""
+    unescaped = MARKDOWN_ESCAPE.sub(r"\1", markdown).replace("  \n", "\n")
+    return unescaped.replace("\u2060", "")  # the word joiners that stop autolinks
+
+
 def element_texts(at: AppTest, kind: str) -> list[str]:
-    """The ``value`` of every element of one kind (success, error, text, caption …)."""
+    """What every element of one kind (success, error, text, caption …) shows, as read
+    on screen (alerts escape their Markdown: see ``xmetrics_ui.ui.alert``)."""
+    return [shown_text(str(e.value)) for e in getattr(at, kind)]
+
+
+def raw_texts(at: AppTest, kind: str) -> list[str]:
+    """The Markdown source of every element of one kind, before Streamlit renders it."""
     return [str(e.value) for e in getattr(at, kind)]
 
 

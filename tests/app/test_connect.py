@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import stat
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from apptest_helpers import (
@@ -17,6 +19,8 @@ from apptest_helpers import (
     link_button_urls,
     new_app,
     oauth1_pin,
+    raw_texts,
+    shown_text,
 )
 from streamlit.testing.v1 import AppTest
 
@@ -167,8 +171,10 @@ def test_an_empty_bearer_token_and_a_bad_base_url_get_messages():
     at.button(key="xm_bearer_connect").click().run()
     assert any("Paste a Bearer token" in w for w in element_texts(at, "warning"))
     at.text_input(key="xm_bearer_base").set_value("ftp://example")
-    at.run()
+    at.text_input(key="xm_bearer_token").set_value("a-token")
+    at.button(key="xm_bearer_connect").click().run()  # the form sends both with the press
     assert any("API base URL must look like" in e for e in element_texts(at, "error"))
+    assert _connection(at) is None
     assert not at.exception
 
 
@@ -310,7 +316,7 @@ def test_remembered_connection_is_offered_in_a_new_session_not_auto_connected(
     later = new_app().run()
     assert _connection(later) is None
     button = later.button(key="xm_reconnect_0")
-    assert button.label == f"Reconnect as {_connection(at).account_label}"  # type: ignore[union-attr]
+    assert shown_text(button.label) == f"Reconnect as {_connection(at).account_label}"  # type: ignore[union-attr]
     button.click().run()
     connection = _connection(later)
     assert connection is not None and connection.method is AuthMethod.REMEMBERED
@@ -372,3 +378,60 @@ def test_a_remembered_demo_connection_from_a_previous_sandbox_is_forgotten(
     assert _connection(later) is None
     assert any("Connect the Demo account again" in w for w in element_texts(later, "warning"))
     assert store.load() == ()
+
+
+SECRET_INPUTS = (
+    "xm_bearer_token",
+    "xm_app_key",
+    "xm_app_secret",
+    "xm_o1_ck",
+    "xm_o1_cs",
+    "xm_o1_at",
+    "xm_o1_as",
+    "xm_o2_secret",
+)
+
+
+def test_disconnect_empties_every_secret_field(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.text_input(key="xm_bearer_token").set_value("a-pasted-bearer-token")
+    at.text_input(key="xm_o2_secret").set_value("a-pasted-client-secret")
+    at.run()
+    assert _connection(at) is not None
+    at.sidebar.button(key="xm_disconnect").click().run()
+    assert not at.exception
+    assert _connection(at) is None
+    left = {key: at.text_input(key=key).value for key in SECRET_INPUTS}
+    assert left == dict.fromkeys(SECRET_INPUTS, ""), "Disconnect must clear every pasted secret"
+
+
+MARKDOWN_PAYLOAD = "[Click here](https://evil.example/login) ![t](http://192.0.2.1/t.png) <b>x</b>"
+LIVE_MARKDOWN = re.compile(r"(?<!\\)(?:\]\(|!\[|<)")
+"""A link or image (``](``, ``![``) or an HTML tag that Markdown would render as such."""
+
+
+def test_an_error_description_from_the_url_is_shown_as_plain_text(sandbox: Any):
+    at = new_app().run()
+    at.button(key="xm_demo").click().run()
+    (url,) = link_button_urls(at)
+    state = parse_qs(urlsplit(url).query)["state"][0]
+    landed = land_callback(
+        {"error": "access_denied", "state": state, "error_description": MARKDOWN_PAYLOAD}
+    )
+    assert not landed.exception
+    assert _connection(landed) is None
+    (warning,) = raw_texts(landed, "warning")
+    assert not LIVE_MARKDOWN.search(warning), f"URL text reached Markdown: {warning}"
+    (shown,) = element_texts(landed, "warning")
+    assert MARKDOWN_PAYLOAD in shown, "the reader sees the description exactly as sent"
+
+
+def test_connected_says_so_once_and_the_demo_button_steps_back(sandbox: Any):
+    landed = connect_demo(sandbox)
+    assert [s for s in element_texts(landed, "success") if "Connected as" in s] == [
+        f"Connected as {_connection(landed).account_label}."  # type: ignore[union-attr]
+    ]
+    assert landed.button(key="xm_demo").proto.type == "secondary"
+    again = landed.run()  # the flash is gone; the page header names the account
+    assert not [s for s in element_texts(again, "success") if "Connected as" in s]
+    assert new_app().run().button(key="xm_demo").proto.type == "primary"

@@ -21,7 +21,7 @@ from streamlit.testing.v1 import AppTest
 
 from xmetrics_core import exports, figures, frames
 from xmetrics_core.models import PostStatus
-from xmetrics_core.references import MAX_REFERENCES
+from xmetrics_core.references import MAX_REFERENCES, parse_references
 from xmetrics_core.sandbox import Fault
 from xmetrics_core.sandbox.settings import TWEETS_LOOKUP
 from xmetrics_ui.session import demo_sandbox
@@ -85,10 +85,14 @@ def test_every_pasted_id_gets_exactly_one_status(
     at, ids = fetched
     sidebar = [str(t.value) for t in at.sidebar.text]
     lookups = sandbox.settings.rate_limit_for(TWEETS_LOOKUP, user_context=True)
-    assert any(f"of {lookups} requests left" in line for line in sidebar), sidebar
+    assert any(
+        line.startswith("GET /2/tweets: ") and f"of {lookups} requests left" in line
+        for line in sidebar
+    ), sidebar
     assert not any("of 75 requests left" in line for line in sidebar), "the /2/tweets limit shows"
     statuses = _frame(at, "id", "status_label")
-    by_id = dict(zip(statuses["id"], statuses["status"], strict=True))
+    first = statuses.loc[statuses["status"].ne(PostStatus.DUPLICATE.value)]
+    by_id = dict(zip(first["id"], first["status"], strict=True))
     assert by_id == {
         ids["promoted"]: PostStatus.OK.value,
         ids["organic_only"]: PostStatus.NOT_PROMOTED.value,
@@ -143,7 +147,7 @@ def test_summary_cards_add_up_the_table(fetched: tuple[AppTest, dict[str, str]])
     both = posts["impressions"].notna() & posts["engagements"].notna()
     rate = posts.loc[both, "engagements"].sum() / posts.loc[both, "impressions"].sum()
     assert cards["Engagement rate"] == f"{rate:.2%}"
-    assert cards["Retweets and comments"] == f"{int(posts['retweets_and_comments'].sum()):,}"
+    assert cards["Reposts and quotes"] == f"{int(posts['reposts_and_quotes'].sum()):,}"
 
 
 def test_the_organic_vs_promoted_chart_draws_the_split(
@@ -163,7 +167,7 @@ def test_the_organic_vs_promoted_chart_draws_the_split(
     )
     assert drawn["Promoted"]["Impressions"] == owned[0].promoted_metrics["impression_count"]
     assert drawn["Organic"]["Likes"] == sum(p.organic_metrics["like_count"] for p in owned)
-    total = next(name for name in drawn if name.startswith("Total"))
+    total = "X's total"
     assert drawn[total]["Likes"] == sum(p.public_metrics["like_count"] for p in owned)
 
 
@@ -176,35 +180,37 @@ def test_the_per_post_split_draws_one_bar_per_post(
     spec = plotly_specs(at)["xm_chart_split"]
     organic = [t for t in spec["data"] if t["name"] == "Organic"]
     posts = {x for trace in organic for x in trace_values(trace["x"])}
-    assert posts == {ids["promoted"], ids["organic_only"]}
+    table = _frame(at, "id", "text").set_index("id")
+    labels = figures.post_labels(table.reset_index())
+    assert posts == {labels[ids["promoted"]], labels[ids["organic_only"]]}, "named, not IDs"
+    for post_id in (ids["promoted"], ids["organic_only"]):
+        assert table.loc[post_id, "text"].split()[0] in labels[post_id]
 
 
 def test_every_download_is_the_exact_csv_of_its_frame(sandbox: Any):
     ids = _ids(sandbox)
     at = fetch(connect_oauth1_keys(sandbox), _paste(sandbox, ids))
     result = _cached_result(at)
-    expected = frames.all_frames(result)
+    expected = frames.all_frames(result, paste=parse_references(_paste(sandbox, ids)))
     assert download_bytes(at, "xm_dl_statuses") == exports.safe_csv_bytes(expected["statuses"])
     assert download_bytes(at, "xm_dl_posts") == exports.safe_csv_bytes(expected["posts"])
     chart_data = figures.organic_vs_promoted_data(
         frames.split_long_frame(expected["split_all_posts"])
     )
     assert download_bytes(at, "xm_chart_split_csv") == exports.safe_csv_bytes(chart_data)
+    labels = figures.post_labels(expected["posts"])
     assert download_bytes(at, "xm_chart_rate_csv") == exports.safe_csv_bytes(
-        figures.engagement_rate_data(expected["posts"])
+        figures.engagement_rate_data(expected["posts"], post_labels=labels)
     )
-    archive = zipfile.ZipFile(io.BytesIO(download_bytes(at, "xm_dl_zip")))
-    names = archive.namelist()
-    assert any(name.startswith("posts") for name in names)
-    assert any(name.startswith("statuses") for name in names)
+    assert at.download_button(key="xm_dl_zip").label == "Download everything (zip)"
 
 
 def _cached_result(at: AppTest) -> Any:
     """The result the session shows, from the server's cache (a public lookup by its key)."""
     from xmetrics_ui.session import result_cache
-    from xmetrics_ui.views import QUERY_KEY
+    from xmetrics_ui.views import RESULT_KEY
 
-    result = result_cache().get(at.session_state[QUERY_KEY])
+    result = result_cache().get(at.session_state[RESULT_KEY])
     assert result is not None
     return result
 
@@ -219,7 +225,7 @@ def test_reruns_and_page_switches_make_no_api_calls(fetched: tuple[AppTest, dict
     at.switch_page("pages/posts.py").run()
     assert not at.exception
     assert api_calls(sandbox) == []
-    assert _frame(at, "id", "status_label").shape[0] == 6
+    assert _frame(at, "id", "status_label").shape[0] == 7  # six IDs, one of them twice
 
 
 def test_fetching_the_same_posts_again_uses_the_cache_and_refresh_fetches(
@@ -374,8 +380,9 @@ def test_another_account_never_gets_this_accounts_cached_results(
     other = fetch(other, _paste(sandbox, ids))
     assert not other.exception
     assert any(call.path == "/2/tweets" for call in api_calls(sandbox)), "not served from cache"
-    statuses = _frame(other, "id", "status_label").set_index("id")["status"]
-    assert statuses[ids["promoted"]] == PostStatus.PUBLIC_ONLY_NOT_OWNER.value
+    statuses = _frame(other, "id", "status_label")
+    first = statuses.drop_duplicates("id").set_index("id")["status"]
+    assert first[ids["promoted"]] == PostStatus.PUBLIC_ONLY_NOT_OWNER.value
 
 
 def test_the_paste_and_the_group_choice_survive_a_page_switch(sandbox: Any):
@@ -390,3 +397,119 @@ def test_the_paste_and_the_group_choice_survive_a_page_switch(sandbox: Any):
     assert at.checkbox(key="xm_group_promoted").value is False
     assert at.checkbox(key="xm_group_organic").value is True
     assert not at.warning, "no 'value set via Session State' warnings"
+
+
+# -- issue 10: one status per pasted token, every chart in the zip, what each number covers -------
+
+
+def test_every_pasted_token_gets_a_row_in_paste_order_and_duplicates_are_marked(sandbox: Any):
+    ids = _ids(sandbox)
+    tokens = [ids["promoted"], "junk", ids["not_mine"], ids["promoted"], ids["promoted"]]
+    at = fetch(connect_oauth1_keys(sandbox), " ".join(tokens))
+    assert not at.exception
+    statuses = _frame(at, "id", "status_label")
+    assert list(statuses["id"]) == tokens, "one row per pasted token, in paste order"
+    assert list(statuses["status"]) == [
+        PostStatus.OK.value,
+        PostStatus.INVALID.value,
+        PostStatus.PUBLIC_ONLY_NOT_OWNER.value,
+        PostStatus.DUPLICATE.value,
+        PostStatus.DUPLICATE.value,
+    ]
+    for detail in statuses["detail"].iloc[3:]:
+        assert "same Post as pasted token #1" in detail, detail
+
+
+def _video_post_ids(sandbox: Any) -> list[str]:
+    world = sandbox.world
+    now = sandbox.clock.now()
+    return [
+        p.id
+        for p in world.demo_posts
+        if p.within_private_window(now)
+        and any((m := world.media_item(k)) is not None and m.type == "video" for k in p.media_keys)
+    ][:2]
+
+
+def test_the_zip_holds_the_csv_of_every_chart(sandbox: Any):
+    from xmetrics_ui.views import zip_archive
+
+    ids = _ids(sandbox)
+    videos = _video_post_ids(sandbox)
+    text = " ".join([ids["promoted"], ids["not_mine"], *videos])
+    at = fetch(connect_oauth1_keys(sandbox), text)
+    assert not at.exception
+    zip_button = at.download_button(key="xm_dl_zip")
+    assert zip_button.proto.HasField("deferred_file_id"), "built when pressed, not every run"
+    result = _cached_result(at)
+    expected = frames.all_frames(result, paste=parse_references(text))
+    labels = figures.post_labels(expected["posts"])
+    archive = zipfile.ZipFile(io.BytesIO(zip_archive(expected, labels)))  # what it builds
+    names = set(archive.namelist())
+    media_keys = {
+        k
+        for pid in videos
+        for k in sandbox.world.post(pid).media_keys
+        if sandbox.world.media_item(k).type == "video"
+    }
+    assert media_keys
+    wanted = {
+        "engagement_rate.csv",
+        "organic_vs_promoted.csv",
+        "organic_vs_promoted_per_post.csv",
+        "videos.csv",
+        *(f"retention_{key}.csv" for key in media_keys),
+        *(f"dropoff_{key}.csv" for key in media_keys),
+    }
+    assert wanted <= names, f"missing from the zip: {sorted(wanted - names)}"
+    assert archive.read("organic_vs_promoted.csv") == download_bytes(at, "xm_chart_split_csv")
+    assert archive.read("engagement_rate.csv") == download_bytes(at, "xm_chart_rate_csv")
+    assert archive.read("statuses.csv") == download_bytes(at, "xm_dl_statuses")
+
+
+def test_the_cards_and_the_split_chart_say_which_posts_they_cover(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, _ = fetched  # 4 Posts with metrics; 2 of them (owned, recent) have organic/promoted
+    cards = {m.label: m for m in at.metric}
+    assert "4 Posts" in str(cards["Impressions"].help), cards["Impressions"].help
+    spec = plotly_specs(at)["xm_chart_split"]
+    title = spec["layout"]["title"]
+    words = f"{title.get('text', '')} {title.get('subtitle', {}).get('text', '')}"
+    assert "2 of the 4 Posts" in words, words
+
+
+def test_the_status_column_comes_second_so_a_phone_shows_it(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, _ = fetched
+    statuses = next(t for t in at.dataframe if "status_label" in t.value.columns)
+    assert list(statuses.proto.column_order)[:3] == ["id", "status_label", "detail"]
+    metrics = next(t for t in at.dataframe if "post_url" in t.value.columns)
+    assert list(metrics.proto.column_order)[:3] == ["id", "post_url", "text"]
+
+
+def test_all_recent_posts_are_picked_with_one_press(sandbox: Any):
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.button(key="xm_load_recent").click().run()
+    picker = at.multiselect(key="xm_recent_pick")
+    assert picker.value == []
+    at.button(key="xm_recent_all").click().run()
+    now = sandbox.clock.now()
+    recent = [p.id for p in sandbox.world.demo_posts if p.within_private_window(now)]
+    assert at.multiselect(key="xm_recent_pick").value == recent
+    assert any(f"{len(recent)} Post IDs" in c for c in element_texts(at, "caption"))
+    at.button(key="xm_recent_none").click().run()
+    assert at.multiselect(key="xm_recent_pick").value == []
+
+
+def test_results_say_when_they_were_fetched_and_when_the_paste_changed(
+    fetched: tuple[AppTest, dict[str, str]],
+):
+    at, ids = fetched
+    assert any(c.startswith("Fetched ") and " UTC · " in c for c in element_texts(at, "caption"))
+    assert not element_texts(at, "warning")
+    at.text_area(key="xm_posts_text").set_value(ids["promoted"]).run()
+    assert any("for an earlier paste" in w for w in element_texts(at, "warning"))
+    assert any(c == "1 Post ID" for c in element_texts(at, "caption")), "counted before Fetch"

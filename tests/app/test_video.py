@@ -113,9 +113,10 @@ def test_video_downloads_are_the_exact_csv_of_what_is_shown(sandbox: Any):
 
 def _quartiles_of(at: AppTest, media_key: str) -> pd.DataFrame:
     from xmetrics_ui.session import result_cache
-    from xmetrics_ui.views import QUERY_KEY
+    from xmetrics_ui.views import RESULT_KEY
 
-    result = result_cache().get(at.session_state[QUERY_KEY])
+    result = result_cache().get(at.session_state[RESULT_KEY])
+    assert result is not None
     quartiles = fr.quartiles_frame(result)
     return quartiles.loc[quartiles[fr.MEDIA_KEY].eq(media_key)].reset_index(drop=True)
 

@@ -1,4 +1,6 @@
-"""Browser-test helpers: Chromium (via Playwright) against ``streamlit run app.py`` on loopback.
+"""Browser-test helpers: Chromium (via Playwright) against the dashboard's server on loopback
+(``streamlit run server.py``, as ``make run`` starts it; ``entry="app.py"`` for the plain
+script without the browser-session middleware).
 
 The server runs in its own process group with ``HOME`` and ``XMETRICS_CONFIG_DIR`` in a
 temporary folder, bounded by ``timeout``, and is killed at teardown. Every request the
@@ -53,7 +55,7 @@ def free_port() -> int:
 
 @dataclass
 class AppServer:
-    """A running ``streamlit run app.py``."""
+    """A running ``streamlit run server.py`` (or ``app.py``)."""
 
     base_url: str
     process: subprocess.Popen[bytes]
@@ -101,8 +103,8 @@ class RecordedPage:
 __all__ = ["ARTIFACTS", "CHROMIUM", "CHROMIUM_ARGS", "SCREENSHOTS", "AppServer", "RecordedPage"]
 
 
-def start_app_server(root: Path) -> AppServer:
-    """Start ``streamlit run app.py`` (bounded by ``timeout``) and wait until it is healthy."""
+def start_app_server(root: Path, *, entry: str = "server.py") -> AppServer:
+    """Start ``streamlit run <entry>`` (bounded by ``timeout``) and wait until it is healthy."""
     home, config_dir = root / "home", root / "config"
     home.mkdir()
     port = free_port()
@@ -128,7 +130,7 @@ def start_app_server(root: Path) -> AppServer:
                 str(SERVER_LIFETIME_SECONDS),
                 str(Path(sys.executable).with_name("streamlit")),
                 "run",
-                "app.py",
+                entry,
                 "--server.headless=true",
                 "--server.address=127.0.0.1",
                 f"--server.port={port}",

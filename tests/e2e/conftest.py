@@ -78,7 +78,7 @@ def app_page(chromium_browser: Browser) -> Iterator[RecordedPage]:
     context.set_default_timeout(EXPECT_TIMEOUT_MS)
     page = context.new_page()
     recorded = RecordedPage(page=page)
-    page.on("request", lambda request: recorded.requested.append(request.url))
+    context.on("request", lambda request: recorded.requested.append(request.url))  # every tab
     try:
         yield recorded
     finally:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import io
 import os
+import zipfile
 from datetime import datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -18,6 +19,7 @@ import pytest
 from browser_helpers import SCREENSHOTS, AppServer, RecordedPage, click_until_visible
 from playwright.sync_api import Page, expect
 
+from tests.hostile.hygiene import PLUGIN_NAME
 from xmetrics_core.sandbox.settings import SandboxSettings
 from xmetrics_core.sandbox.world import World, build_world
 
@@ -75,6 +77,7 @@ def _shot(page: Page, artifacts: Path, name: str, *, readme_height: int = 0) -> 
         page.screenshot(
             path=str(SCREENSHOTS / f"{name}.png"),
             clip={"x": 0, "y": 0, "width": 1400, "height": readme_height},
+            animations="disabled",
         )
 
 
@@ -88,8 +91,26 @@ def _connect_demo(page: Page, server: AppServer) -> None:
     expect(page.get_by_text("Connected as @", exact=False).first).to_be_visible()
 
 
+def _tick_texts(page: Page, chart_title: str) -> list[str]:
+    """The x and y tick labels of the chart whose title starts with ``chart_title``."""
+    texts: list[str] = page.evaluate(
+        """(title) => {
+            const charts = [...document.querySelectorAll('.js-plotly-plot')].filter(
+                c => (c.querySelector('.gtitle') || {}).textContent?.startsWith(title));
+            return charts.flatMap(c => [...c.querySelectorAll('.xtick text, .ytick text')]
+                                       .map(t => t.textContent));
+        }""",
+        chart_title,
+    )
+    return texts
+
+
 def test_demo_account_paste_fetch_chart_video_and_csv(
-    app_server: AppServer, app_page: RecordedPage, artifacts: Path, world: World
+    app_server: AppServer,
+    app_page: RecordedPage,
+    artifacts: Path,
+    world: World,
+    request: pytest.FixtureRequest,
 ):
     page = app_page.page
     page.goto(app_server.base_url)
@@ -100,18 +121,31 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     assert "code=" not in page.url and "state=" not in page.url, page.url
     _shot(page, artifacts, "connected")
 
-    page.get_by_role("link", name="Posts").click()
+    page.get_by_role("link", name="Posts", exact=True).click()
     expect(page.get_by_role("heading", name="Posts", exact=True)).to_be_visible()
     text, ids = _mixed_paste(world, app_server.demo_now)
     box = page.get_by_role("textbox", name="Post IDs or URLs")
     box.fill(text)
     box.press("Control+Enter")
     click_until_visible(
-        page.get_by_role("button", name="Fetch"), page.get_by_text("Organic vs promoted")
+        page.get_by_role("button", name="Fetch", exact=True),
+        page.get_by_text("Organic vs promoted").first,
     )
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # the split and the rate ranking
     expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # statuses and metrics
-    _shot(page, artifacts, "posts", readme_height=2200)
+    page.set_viewport_size({"width": 1400, "height": 2900})
+    page.get_by_role("heading", name="Posts", exact=True).scroll_into_view_if_needed()
+    page.locator(".js-plotly-plot .ytick text").first.wait_for()
+    _shot(page, artifacts, "posts", readme_height=2900)
+
+    # Posts are named by their date and text in the charts, never by their 19-digit ID
+    page.get_by_text("One bar per Post").click()
+    expect(page.get_by_text("Organic vs promoted, per Post")).to_be_visible()
+    page.locator(".js-plotly-plot .xtick text").first.wait_for()
+    for title in ("Organic vs promoted", "Engagement rate"):
+        ticks = [t for t in _tick_texts(page, title) if "·" in t or t.isdigit()]
+        assert ticks, title
+        assert not [t for t in ticks if t.isdigit() and len(t) > 15], (title, ticks)
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download metrics (CSV)").click()
@@ -123,19 +157,40 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
             assert row["public_metrics.like_count"] == ""
             continue
         assert int(row["public_metrics.like_count"]) == truth.public_metrics["like_count"]
+        assert row["post_url"] == f"https://x.com/i/web/status/{row['id']}"
         if truth.promoted_metrics is not None and truth.within_private_window(app_server.demo_now):
             assert (
                 int(row["promoted_metrics.impression_count"])
                 == truth.promoted_metrics["impression_count"]
             )
 
-    page.get_by_role("link", name="Video").click()
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download everything (zip)").click()
+    archive_bytes = Path(download.value.path()).read_bytes()
+    with zipfile.ZipFile(io.BytesIO(archive_bytes)) as archive:
+        names = set(archive.namelist())
+    videos = _videos_of(world, ids)
+    assert {
+        "posts.csv",
+        "statuses.csv",
+        "organic_vs_promoted.csv",
+        "organic_vs_promoted_per_post.csv",
+        "engagement_rate.csv",
+        "videos.csv",
+        *(f"retention_{key}.csv" for key in videos),
+        *(f"dropoff_{key}.csv" for key in videos),
+    } <= names, names
+    hygiene = request.config.pluginmanager.get_plugin(PLUGIN_NAME)
+    if hygiene is not None:  # the whole-run token-hygiene check searches the zip too
+        hygiene.note_export(archive_bytes)
+
+    page.get_by_role("link", name="Video", exact=True).click()
     expect(page.get_by_role("heading", name="Video", exact=True)).to_be_visible()
     expect(page.get_by_text("Quartile retention and drop-off")).to_be_visible()
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # retention and viewers
     # the Demo's preview images come from its own sandbox on loopback, one per video card
     previews = page.get_by_test_id("stImage").locator("img")
-    expect(previews).to_have_count(len(_videos_of(world, ids)))
+    expect(previews).to_have_count(len(videos))
     page.wait_for_function(
         "() => [...document.querySelectorAll('[data-testid=stImage] img')]"
         ".every(img => img.complete && img.naturalWidth > 0)"
@@ -143,10 +198,11 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     for source in previews.evaluate_all("imgs => imgs.map(img => img.src)"):
         parts = urlsplit(source)
         assert parts.hostname == "127.0.0.1" and parts.path.startswith("/media/preview/"), source
+    expect(page.get_by_text("Video 0:", exact=False).first).to_be_visible()  # named by its Post
     _shot(page, artifacts, "video", readme_height=1800)
 
     page.emulate_media(color_scheme="dark")  # the system setting Streamlit follows
-    page.get_by_role("link", name="Posts").click()
+    page.get_by_role("link", name="Posts", exact=True).click()
     page.locator(".js-plotly-plot .main-svg").first.wait_for()
     expect(page.get_by_test_id("stApp")).to_have_css("color-scheme", "dark")
     _shot(page, artifacts, "posts_dark")

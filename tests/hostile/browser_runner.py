@@ -21,6 +21,17 @@ __all__ = ["run_in_browser", "start_app_server", "stop_app_server"]
 
 T = TypeVar("T")
 BROWSER_SCENARIO_TIMEOUT = 180
+EXPECT_TIMEOUT_MS = 30_000
+"""As tests/e2e: generous, the machine's 2 cores are shared (Playwright's default is 5 s)."""
+
+
+def _generous_expectations() -> None:
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=EXPECT_TIMEOUT_MS)
+
+
+_generous_expectations()
 
 
 def run_in_browser(scenario: Callable[[Any], T], *, home: Path) -> T:

@@ -192,7 +192,8 @@ def paste_runs(cases: list[Case], *, per_run: int = 6) -> list[PasteRun]:
 
 
 def page_messages(at: AppTest) -> dict[str, list[str]]:
-    return {kind: element_texts(at, kind) for kind in ("error", "warning", "info", "text")}
+    kinds = ("error", "warning", "info", "text", "caption")
+    return {kind: element_texts(at, kind) for kind in kinds}
 
 
 def statuses_table(at: AppTest) -> pd.DataFrame:
@@ -214,14 +215,15 @@ def check_page(run: PasteRun, at: AppTest, sandbox: Any) -> None:
         statuses = statuses_table(at)
         tokens = sum(len(parse_references(case.text).invalid) for case in run.cases)
         assert len(statuses) == tokens
-        assert any(f"Invalid input: {tokens}" in t for t in messages["text"]), messages
+        assert any(f"Invalid input: {tokens}" in t for t in messages["caption"]), messages
         assert set(statuses["status"]) == {PostStatus.INVALID.value}
         assert statuses["detail"].astype(str).str.len().gt(0).all()
         assert api_calls(sandbox) == [], "garbage must never reach the API"
     else:
         statuses = statuses_table(at)
         valid = run.cases[0].valid
-        assert list(statuses["id"][: len(valid)]) == list(valid)
+        found = statuses.loc[statuses["status"].ne(PostStatus.INVALID.value), "id"]
+        assert list(found[: len(valid)]) == list(valid)
 
 
 def paste_and_fetch(at: AppTest, text: str) -> AppTest:

@@ -24,7 +24,7 @@ from streamlit.testing.v1 import AppTest
 from xmetrics_core.connection import Connection
 from xmetrics_core.models import PostStatus
 from xmetrics_ui.session import CONNECTION_KEY, result_cache
-from xmetrics_ui.views import QUERY_KEY
+from xmetrics_ui.views import RESULT_KEY
 
 SESSIONS = 20
 
@@ -126,7 +126,7 @@ def check_session(session: Session, demo: Any) -> str:
                 PostStatus.NOT_AUTHORIZED.value,
             ), row["status"]
     assert mine >= 1, "each account pasted at least one of its own recent Posts"
-    key = at.session_state[QUERY_KEY]
+    key = at.session_state[RESULT_KEY]
     assert key[0] == connection.fingerprint, "the cache key starts with the credential"
     return connection.fingerprint
 
@@ -152,7 +152,7 @@ def test_twenty_interleaved_sessions_each_see_only_their_own_account(demo: Any, 
     cache = result_cache()
     for session in sessions:
         assert session.at is not None
-        assert cache.get(session.at.session_state[QUERY_KEY]) is not None
+        assert cache.get(session.at.session_state[RESULT_KEY]) is not None
 
     renders = [seconds for session in sessions for seconds in session.renders]
     slowest = max(renders)

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from browser_helpers import LOCAL_HOSTS
+from browser_helpers import LOCAL_HOSTS, click_until_visible
 from browser_runner import run_in_browser
 from hygiene import PLUGIN_NAME
 from playwright.sync_api import Browser, Dialog, Page, expect
@@ -79,12 +79,15 @@ def fetch_and_export(page: Page, ids: list[str], visit: Visit, downloads: Path) 
     box = page.get_by_role("textbox", name="Post IDs or URLs")
     box.fill("\n".join(ids))
     box.press("Control+Enter")
-    page.get_by_role("button", name="Fetch").click()
-    expect(page.get_by_text("Status of every ID")).to_be_visible()
-    expect(page.get_by_test_id("stDataFrame").first).to_be_visible()
+    click_until_visible(
+        page.get_by_role("button", name="Fetch", exact=True),
+        page.get_by_text("Status of every ID"),
+        wait_ms=TIMEOUT_MS,
+    )
+    expect(page.get_by_test_id("stDataFrame").first).to_be_visible(timeout=TIMEOUT_MS)
     page.get_by_role("button", name="Load my recent Posts (last 30 days)").click()
     picker = page.get_by_text("My recent Posts (", exact=False).first
-    expect(picker).to_be_visible()
+    expect(picker).to_be_visible(timeout=TIMEOUT_MS)
     search = page.get_by_test_id("stMultiSelect").locator("input")
     for needle in ("<script>", "onerror", "[click]"):  # the picker lists the Posts' texts
         search.fill(needle)

@@ -52,7 +52,8 @@ NAMING_CONVENTION: Final = {
 
 metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
 
-#: Stable codes of the statuses a snapshot can have (INVALID input is never a Post, never stored).
+#: Stable codes of the statuses a snapshot can have (INVALID input is never a Post, and a
+#: DUPLICATE only marks a repeated token in the paste-order status table: neither is stored).
 STATUS_CODES: Final[Mapping[PostStatus, int]] = {
     PostStatus.OK: 1,
     PostStatus.NOT_PROMOTED: 2,
