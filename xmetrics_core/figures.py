@@ -68,18 +68,32 @@ OKABE_ITO: Final[Mapping[str, str]] = {
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
 }
+#: The Okabe-Ito colours a chart draws marks in: each reaches 3:1 (WCAG 2.1 AA, 1.4.11)
+#: against both the light and the dark theme's background (``tests/test_contrast.py``), so
+#: bars, lines and points stay visible in either; the lighter ones (orange, sky blue,
+#: yellow) fall below 3:1 on white and are left out. Charts with many series cycle them.
+MARK_COLOURS: Final[tuple[str, ...]] = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+)
 CONTEXT_COLOURS: Final[Mapping[str, str]] = {
-    Context.TOTAL.value: OKABE_ITO["sky_blue"],
+    Context.TOTAL.value: OKABE_ITO["blue"],
     Context.ORGANIC.value: OKABE_ITO["bluish_green"],
-    Context.PROMOTED.value: OKABE_ITO["orange"],
+    Context.PROMOTED.value: OKABE_ITO["vermillion"],
 }
+#: Text written on a bar (the summed organic-vs-promoted counts): black reaches 4.5:1 on
+#: every bar colour above, white does not.
+BAR_TEXT_COLOUR: Final = "#000000"
 #: Short enough that the three fit on one legend row on a 390-px phone screen.
 CONTEXT_NAMES: Final[Mapping[str, str]] = {
     Context.TOTAL.value: "X's total",
     Context.ORGANIC.value: "Organic",
     Context.PROMOTED.value: "Promoted",
 }
-HIGHLIGHT_COLOUR: Final = OKABE_ITO["vermillion"]
+HIGHLIGHT_COLOUR: Final = OKABE_ITO["reddish_purple"]
+"""The ring around the largest drop (a mark, not text: notes take the theme's text colour)."""
 RATE_COLOUR: Final = OKABE_ITO["blue"]
 #: Mid grey: visible as an outline on both light and dark backgrounds.
 OUTLINE_COLOUR: Final = "rgba(128,128,128,0.9)"
@@ -150,7 +164,6 @@ class _Header:
             yanchor="top",
             align="left",
             showarrow=False,
-            font={"color": HIGHLIGHT_COLOUR},
         )
 
     def place(self, fig: go.Figure, *, height: int, bottom: int) -> go.Figure:
@@ -403,7 +416,12 @@ def _split_trace(
     labels = (
         {}
         if per_post
-        else {"texttemplate": "%{y:,}", "textposition": "inside", "insidetextanchor": "middle"}
+        else {
+            "texttemplate": "%{y:,}",
+            "textposition": "inside",
+            "insidetextanchor": "middle",
+            "insidetextfont": {"color": BAR_TEXT_COLOUR},
+        }
     )
     return go.Bar(marker={"color": CONTEXT_COLOURS[context.value]}, **labels, **common)
 
@@ -714,7 +732,7 @@ RATE_CHART_MAX_POSTS: Final = 50
 ENGAGEMENTS_KIND: Final = "engagements_kind"
 RATE_KINDS: Final[Mapping[str, tuple[str, str]]] = {
     "with_clicks": ("Your Posts (clicks included)", OKABE_ITO["blue"]),
-    "public_only": ("Public interactions only", OKABE_ITO["orange"]),
+    "public_only": ("Public interactions only", OKABE_ITO["vermillion"]),
 }
 _CLICKS: Final = ("non_public_metrics.url_link_clicks", "non_public_metrics.user_profile_clicks")
 

@@ -727,7 +727,7 @@ def engagement_rate_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) ->
     st.caption(
         f"{note}Engagements ÷ impressions per Post. Blue: your own Posts of the last 30 days, "
         "whose engagements include link and profile clicks (X's own count where it gives "
-        "one). Orange: public interactions only (reposts, quotes, likes, replies), all X "
+        "one). Red-orange: public interactions only (reposts, quotes, likes, replies), all X "
         "gives for other Posts. Compare a colour with its own kind."
     )
     labels = _labels(shown, frames)
