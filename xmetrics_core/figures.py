@@ -274,6 +274,33 @@ def video_labels(media: pd.DataFrame, posts: pd.DataFrame, *, tz: tzinfo = UTC) 
     return labels
 
 
+#: How much of a Post's text a preview image's alternative text carries.
+ALT_TEXT_CHARS: Final = 200
+
+
+def video_alt_texts(media: pd.DataFrame, posts: pd.DataFrame) -> dict[str, str]:
+    """media_key → the alternative text of the video's preview image: what it shows, the
+    video's length and the text of the first pasted Post that carries it, e.g.
+    ``"Preview of a 0:42 video in the Post: Our launch, in 40 seconds"``."""
+    fetched = posts.loc[posts[POST_URL].notna() & posts[TEXT].notna(), [ID, TEXT]]
+    texts = {
+        str(i): " ".join(str(t).split()) for i, t in zip(fetched[ID], fetched[TEXT], strict=True)
+    }
+    alts: dict[str, str] = {}
+    for key, duration, carriers in zip(
+        media[MEDIA_KEY], media[DURATION_MS], media[POST_IDS], strict=True
+    ):
+        length = duration_text(duration)
+        video = "a video of unknown length" if length == "unknown length" else f"a {length} video"
+        text = next((texts[p] for p in str(carriers).split() if texts.get(p)), None)
+        if text is None:
+            alts[str(key)] = f"Preview of {video} (media {key})"
+            continue
+        short = text if len(text) <= ALT_TEXT_CHARS else f"{text[: ALT_TEXT_CHARS - 1]}…"
+        alts[str(key)] = f"Preview of {video} in the Post: {short}"
+    return alts
+
+
 # -- organic vs promoted ----------------------------------------------------------------------
 
 _SPLIT_TITLE: Final = "Organic vs promoted"

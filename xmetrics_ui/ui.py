@@ -142,7 +142,7 @@ def render_connection_panel(*, tz: tzinfo = UTC) -> None:
     connection = current_connection()
     client = current_client()
     with st.sidebar:
-        st.subheader("Connection")
+        st.header("Connection")
         if connection is None:
             st.caption("Not connected.")
             st.page_link(CONNECT_PAGE, label="Connect an account")
