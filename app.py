@@ -23,6 +23,7 @@ from xmetrics_core.errors import InputError
 from xmetrics_ui.callbacks import handle_oauth_callback
 from xmetrics_ui.session import CONFIGURED_KEY, keep_widget_values, sync_browser_session
 from xmetrics_ui.ui import (
+    accessible_styles,
     app_pages,
     page_frame,
     page_header,
@@ -56,6 +57,7 @@ def _configured() -> ConfiguredCredential | None:
 
 
 st.set_page_config(page_title="xmetrics", layout="wide", initial_sidebar_state="auto")
+accessible_styles()
 sync_browser_session()
 restore_from_browser()
 

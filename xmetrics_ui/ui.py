@@ -88,6 +88,24 @@ def leave_pages_directory_mode() -> None:
     st.stop()
 
 
+ACCESSIBLE_STYLE = """<style>
+/* Chart text in the theme's text colour (4.5:1 on either theme's background: see
+   tests/test_contrast.py). Streamlit's chart theme draws axis titles and ticks in a fixed
+   grey that reaches only 3.7:1 on white; currentColor follows whichever theme is on show.
+   Text on bars and in hover boxes keeps plotly's colour, chosen against its own box. */
+[data-testid="stPlotlyChart"] .main-svg text:not(.bartext):not(.hoverlayer text) {
+  fill: currentColor !important;
+  fill-opacity: 1 !important;
+}
+</style>"""
+"""Page-wide CSS for accessibility, added once per run by :func:`accessible_styles`."""
+
+
+def accessible_styles() -> None:
+    """The page-wide accessibility CSS (app.py adds it on every page; it takes no room)."""
+    st.html(ACCESSIBLE_STYLE)
+
+
 def report_unexpected(exc: Exception) -> None:
     """The last line of defence: log the error for the operator, tell the user what to do."""
     log.error("page failed: %s", type(exc).__name__, exc_info=exc)
