@@ -184,3 +184,13 @@ def test_chart_notes_and_titles_take_the_themes_text_colour() -> None:
             assert annotation.font.color is None, (name, annotation.text)
         assert fig.layout.title.font.color is None, name
         assert fig.layout.font.color is None, name
+
+
+def test_the_keyboard_focus_ring_reaches_3_to_1_on_every_background() -> None:
+    from xmetrics_ui.ui import ACCESSIBLE_STYLE, FOCUS_RING_COLOUR
+
+    assert f"outline: 2px solid {FOCUS_RING_COLOUR}" in ACCESSIBLE_STYLE
+    for mode in THEMES:
+        for where, background in backgrounds(mode).items():
+            ratio = contrast_ratio(FOCUS_RING_COLOUR, background)
+            assert ratio >= GRAPHICS_MINIMUM, (mode, where, round(ratio, 2))
