@@ -132,7 +132,8 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
         page.get_by_text("Organic vs promoted").first,
     )
     expect(page.locator(".js-plotly-plot")).to_have_count(2)  # the split and the rate ranking
-    expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # statuses and metrics
+    # statuses and metrics, and each chart's data table (in its "Chart data as a table")
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(4)
     page.set_viewport_size({"width": 1400, "height": 2900})
     page.get_by_role("heading", name="Posts", exact=True).scroll_into_view_if_needed()
     page.locator(".js-plotly-plot .ytick text").first.wait_for()
