@@ -596,14 +596,10 @@ def chart_with_download(
     screen reader reaches it; under the chart, its data as a table one click away
     (:data:`CHART_DATA_LABEL`) and the CSV download.
     """
-    text = summary
-    if text is None:
-        text = memo(
-            result,
-            f"summary:{name}:{id(frame)}",
-            lambda: chart_text.chart_summary(figure, frame),
-        )
-    st.caption(escape_markdown(str(text)))
+    # computed every run (a few small pandas reductions): never a stale summary of a frame
+    # that happens to reuse an earlier one's id
+    text = chart_text.chart_summary(figure, frame) if summary is None else summary
+    st.caption(escape_markdown(text))
     st.plotly_chart(figure, width="stretch", theme="streamlit", key=key)
     with st.expander(CHART_DATA_LABEL, key=f"{key}_table"):
         st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config(frame))

@@ -119,3 +119,33 @@ def test_headings_go_in_order_on_every_page(sandbox: Any):
         assert at.header, page
         assert not at.subheader, (page, [s.value for s in at.subheader])
         assert [h.value for h in at.sidebar.header] == ["Connection"], page
+
+
+def _one_chart(summary: str | None) -> None:
+    import pandas as pd
+    import plotly.graph_objects as go
+
+    from xmetrics_core.models import FetchResult
+    from xmetrics_ui.views import chart_with_download
+
+    figure = go.Figure(go.Bar(y=[3, 5], name="Likes")).update_layout(title={"text": "Likes"})
+    chart_with_download(
+        FetchResult(),
+        figure,
+        pd.DataFrame({"post": ["a", "b"], "likes": [3, 5]}),
+        name="likes",
+        label="Download likes (CSV)",
+        key="xm_chart_likes",
+        summary=summary,
+    )
+
+
+def test_a_page_may_give_its_own_summary_or_get_one_from_the_figure():
+    given = AppTest.from_function(_one_chart, args=("Post b has the most likes: 5.",)).run()
+    assert element_texts(given, "caption") == ["Post b has the most likes: 5."]
+    default = AppTest.from_function(_one_chart, args=(None,)).run()
+    assert element_texts(default, "caption") == ["Likes: 1 series (Likes), 2 points."]
+    for at in (given, default):
+        assert [e.label for e in at.expander] == [CHART_DATA_LABEL]
+        assert at.expander[0].dataframe[0].value["likes"].tolist() == [3, 5]
+        assert download_bytes(at, "xm_chart_likes_csv").startswith(b"\xef\xbb\xbfpost,likes")
