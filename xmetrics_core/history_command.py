@@ -61,9 +61,11 @@ from xmetrics_core.store import (
     database_url_from_env,
     open_store,
 )
+from xmetrics_core.store.engine import DEFAULT_BUSY_TIMEOUT
 
 EXIT_STORE = 3
 SCHEDULE_ENV = "XMETRICS_SCHEDULE"
+BUSY_TIMEOUT_ENV = "XMETRICS_STORE_BUSY_TIMEOUT"
 NO_CREDENTIALS = (
     "no credentials: pass --credentials FILE, or set X_BEARER_TOKEN, the four "
     "X_CONSUMER_*/X_ACCESS_* variables, or X_OAUTH2_ACCESS_TOKEN"
@@ -80,9 +82,25 @@ def _sayer(err: TextIO) -> Say:
     return say
 
 
+def busy_timeout_from(env: Mapping[str, str]) -> float:
+    """``XMETRICS_STORE_BUSY_TIMEOUT`` seconds (how long a write waits for another writer's
+    lock before giving up), else the store's default."""
+    raw = env.get(BUSY_TIMEOUT_ENV, "").strip()
+    if not raw:
+        return DEFAULT_BUSY_TIMEOUT
+    try:
+        seconds = float(raw)
+    except ValueError:
+        raise InputError(f"{BUSY_TIMEOUT_ENV} must be a number of seconds, not {raw!r}") from None
+    if not 0 < seconds <= 3600:
+        raise InputError(f"{BUSY_TIMEOUT_ENV} must be between 0 and 3600 seconds")
+    return seconds
+
+
 def open_history(env: Mapping[str, str]) -> Store:
-    """The history store the environment names (raises StoreError)."""
-    return open_store(database_url_from_env(env))
+    """The history store the environment names (raises StoreError; InputError for a bad
+    busy timeout)."""
+    return open_store(database_url_from_env(env), busy_timeout=busy_timeout_from(env))
 
 
 # -- credentials ---------------------------------------------------------------------------------
@@ -162,6 +180,9 @@ def save_fetched(
     except StoreError as exc:
         say(f"warning: not saved to the history store: {exc.message}")
         return False
+    except InputError as exc:
+        say(f"warning: not saved to the history store: {exc}")
+        return False
     if outcome.stored:
         say(f"saved {outcome.snapshots} snapshot{'' if outcome.snapshots == 1 else 's'} to history")
     return True
@@ -172,6 +193,11 @@ def save_fetched(
 
 def run_watch(args: argparse.Namespace, *, env: Mapping[str, str], out: TextIO, err: TextIO) -> int:
     say = _sayer(err)
+    try:
+        busy_timeout_from(env)
+    except InputError as exc:
+        say(str(exc))
+        return EXIT_USAGE
     ids: list[str] = []
     if args.action in ("add", "remove"):
         try:
@@ -299,6 +325,7 @@ def run_collect(
     try:
         schedule = schedule_from(args.schedule, env)
         prices = ReadPrices.from_env(env)
+        busy_timeout_from(env)
         if args.max_reads is not None and args.max_reads < 0:
             raise InputError("--max-reads cannot be negative")
         if args.batch_size < 1:
@@ -328,6 +355,7 @@ def run_collect(
                 prices=prices,
                 chunk=args.batch_size,
             )
+            report.api_calls += 1 if me is not None else 0  # /2/users/me
     except StoreError as exc:
         say(exc.message)
         return EXIT_STORE
@@ -351,6 +379,7 @@ def run_history(
         since = None if args.since is None else parse_cli_time(args.since, option="--since")
         until = None if args.until is None else parse_cli_time(args.until, option="--until")
         text = input_text(args.refs, args.file)
+        busy_timeout_from(env)
     except (InputError, OSError, UnicodeDecodeError) as exc:
         say(str(exc))
         return EXIT_USAGE
