@@ -1,7 +1,13 @@
 """``python -m xmetrics_core fetch``: Post and media metrics for scripts and cron.
 
 The other commands: ``analytics`` and ``usage`` (:mod:`xmetrics_core.analytics_command`: X's
-Enterprise analytics and the project's spending) and ``import`` (:mod:`xmetrics_core.imports`).
+Enterprise analytics and the project's spending), ``import`` (:mod:`xmetrics_core.imports`) and
+``watch``, ``collect``, ``history`` (:mod:`xmetrics_core.history_command`: the watchlist, the
+scheduled collector and the snapshots kept).
+
+``fetch`` also saves its result to the history store (``XMETRICS_DATABASE_URL`` or the embedded
+SQLite file; ``--no-save`` skips it): a store that cannot be used is a warning on stderr after
+the table is written, and the exit status does not change.
 
 Credentials come from environment variables only (never from arguments, which other users
 can read in ``ps``): ``X_BEARER_TOKEN``; ``X_CONSUMER_KEY``, ``X_CONSUMER_SECRET``,
