@@ -47,7 +47,12 @@ from xmetrics_core.cli import (
     write_table,
 )
 from xmetrics_core.client import XClient, XUser
-from xmetrics_core.credentials import Credential, credential_from_env, credential_from_json
+from xmetrics_core.credentials import (
+    Credential,
+    OAuth2Credential,
+    credential_from_env,
+    credential_from_json,
+)
 from xmetrics_core.defaults import X_API_BASE_URL
 from xmetrics_core.errors import InputError, RateLimited, XApiError, format_reset
 from xmetrics_core.models import FetchResult
@@ -155,8 +160,25 @@ def _client(
     return XClient(
         credential=credential,
         base_url=base_url,
-        on_credential_refreshed=refreshed_handler(write_back, say),
+        on_credential_refreshed=_on_refreshed(write_back, say),
     )
+
+
+def _on_refreshed(path: str | None, say: Say) -> Callable[[OAuth2Credential], None]:
+    """Rewrite the credentials file (0600, atomically) with rotated OAuth 2.0 tokens; without
+    one, say that the environment's refresh token is spent and how to keep the new one."""
+    if path is not None:
+        return refreshed_handler(path, say)
+
+    def spent(_credential: OAuth2Credential) -> None:
+        say(
+            "the OAuth 2.0 token was refreshed and X rotated the refresh token: the one in "
+            "X_OAUTH2_REFRESH_TOKEN no longer works. Keep the credential in a file "
+            "(fetch --save-refreshed FILE writes one) and pass --credentials FILE so each run "
+            "keeps the new tokens"
+        )
+
+    return spent
 
 
 def _me(client: XClient) -> XUser | None:

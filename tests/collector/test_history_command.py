@@ -391,3 +391,25 @@ def test_history_of_an_unknown_post_or_a_bad_time_says_so(
     ids_file.write_text("not-an-id\n")
     code, _, err = run(["history", "--file", str(ids_file)], env, capsys)
     assert code == 2 and "no Post IDs" in err
+
+
+def test_collect_with_environment_oauth2_tokens_says_how_to_keep_a_rotated_one(
+    sqlite_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with start_sandbox() as sandbox:
+        token = sandbox.issue_oauth2_token(sandbox.world.demo_user_id, scopes=SCOPES, lifetime=1)
+        sandbox.clock.advance(5)
+        env = {
+            "X_OAUTH2_ACCESS_TOKEN": str(token["access_token"]),
+            "X_OAUTH2_REFRESH_TOKEN": str(token["refresh_token"]),
+            "X_CLIENT_ID": sandbox.demo.client_id,
+            "X_CLIENT_SECRET": sandbox.demo.client_secret,
+            "X_API_BASE_URL": sandbox.base_url,
+            "XMETRICS_DATABASE_URL": sqlite_url,
+        }
+        run(["watch", "add", sandbox.world.demo_posts[0].id], env, capsys)
+        code, out, err = run(
+            ["collect"], env, capsys, env["X_OAUTH2_REFRESH_TOKEN"], env["X_CLIENT_SECRET"]
+        )
+    assert code == 0 and "read 1 Post" in out
+    assert "X_OAUTH2_REFRESH_TOKEN no longer works" in err and "--credentials FILE" in err

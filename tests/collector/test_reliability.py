@@ -159,7 +159,9 @@ def test_kill_9_mid_collect_keeps_every_committed_snapshot_and_no_half_written_o
                 store=store, client=reader, me=None, clock=lambda: after_lease, schedule=schedule
             )
         assert report.read == len(ids) - counts["snapshots"]
-    assert snapshots_per_post(store_url) == Counter(dict.fromkeys(ids, 1)), "nothing lost or doubled"
+    assert snapshots_per_post(store_url) == Counter(dict.fromkeys(ids, 1)), (
+        "nothing lost or doubled"
+    )
     consistency(store_url)
 
 
