@@ -46,12 +46,12 @@ def test_read_times_are_hourly_while_young_then_sparser_and_the_last_hour_reads_
     young = sorted(at for at, ids in plan.items() if "young" in ids)
     ages = [(at - born).total_seconds() / 3600 for at in young]
     assert young[0] == datetime(2026, 6, 1, 11, tzinfo=UTC)  # the first whole hour after posting
-    first_day = [a for a in ages if a < 24]
-    assert len(first_day) == 24 and all(
-        b - a == 1 for a, b in zip(first_day, first_day[1:], strict=False)
-    )
-    day_two = [at for at, a in zip(young, ages, strict=True) if 24 <= a < 72]
-    assert day_two and all(at.hour % 3 == 0 for at in day_two)
+    rise = [a for a in ages if a < 12]
+    assert len(rise) == 12 and all(b - a == 1 for a, b in zip(rise, rise[1:], strict=False))
+    days_one_to_three = [at for at, a in zip(young, ages, strict=True) if 12 <= a < 72]
+    assert days_one_to_three and all(at.hour % 3 == 0 for at in days_one_to_three)
+    week = [at for at, a in zip(young, ages, strict=True) if 72 <= a < 7 * 24]
+    assert week and all(at.hour % 12 == 0 for at in week)
     later = [at for at, a in zip(young, ages, strict=True) if a >= 7 * 24][:-1]
     assert later and all(at.hour == 0 for at in later)
     assert young[-1] == floor_hour(end)
@@ -70,7 +70,7 @@ def test_a_post_is_never_read_before_it_exists():
 def test_the_prefill_keeps_the_demos_posts_at_past_times_with_the_worlds_numbers(store: Store):
     outcome = prefill_demo_history(store, now=NOW, seed=7, settings=SETTINGS, days=DAYS)
     assert outcome.end == floor_hour(NOW) and outcome.start == outcome.end - timedelta(days=DAYS)
-    assert outcome.fetches == outcome.planned == outcome.stored > DAYS * 20
+    assert outcome.fetches == outcome.planned == outcome.stored > DAYS * 12
     world = _world()
     demo = world.demo_user_id
     rows = store.history_rows()

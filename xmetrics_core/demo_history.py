@@ -59,10 +59,10 @@ class Cadence:
     every: timedelta
 
 
-#: The schedule by age (a collector's, coarser with age): hourly for a day, every 3 hours to
-#: three days, every 12 hours to a week, then daily at 00:00 UTC.
+#: The schedule by age (a collector's, coarser with age): hourly for 12 hours (the rise),
+#: every 3 hours to three days, every 12 hours to a week, then daily at 00:00 UTC.
 DEMO_SCHEDULE: Final = (
-    Cadence(until=timedelta(hours=24), every=timedelta(hours=1)),
+    Cadence(until=timedelta(hours=12), every=timedelta(hours=1)),
     Cadence(until=timedelta(hours=72), every=timedelta(hours=3)),
     Cadence(until=timedelta(days=7), every=timedelta(hours=12)),
     Cadence(until=timedelta.max, every=timedelta(days=1)),
@@ -112,7 +112,7 @@ def read_times(
     """Whole UTC hours from ``start`` to ``end`` (both floored) → the Posts read then.
 
     A Post is read at an hour when it exists (created before it) and the hour is on its
-    age's cadence (``DEMO_SCHEDULE``: hourly while under a day old …); the last hour reads
+    age's cadence (``DEMO_SCHEDULE``: hourly while under 12 hours old …); the last hour reads
     every Post, so each one's newest snapshot is the window's end. Pure: no clock, no HTTP.
     """
     cadences = tuple(schedule)
@@ -150,15 +150,17 @@ def prefill_demo_history(
     settings: SandboxSettings,
     days: int = DEMO_DAYS,
     max_fetches: int = MAX_FETCHES,
+    schedule: Iterable[Cadence] = DEMO_SCHEDULE,
     progress: ProgressCallback | None = None,
 ) -> PrefillOutcome:
     """Fill ``store`` (the Demo's) with the Demo's Posts read at past world times.
 
     ``now``, ``seed`` and ``settings`` are the Demo sandbox's (its clock's world time): the
     twin started here serves the same world. ``progress(done, total)`` is called after every
-    read time. Raises :class:`~xmetrics_core.store.StoreError` when the store refuses a
-    write and :class:`~xmetrics_core.errors.XApiError` when the twin does (neither should
-    happen; the caller shows it and the dashboard goes on without the Demo's history).
+    read time; ``schedule`` is the cadence by age (:data:`DEMO_SCHEDULE`). Raises
+    :class:`~xmetrics_core.store.StoreError` when the store refuses a write and
+    :class:`~xmetrics_core.errors.XApiError` when the twin does (neither should happen; the
+    caller shows it and the dashboard goes on without the Demo's history).
     """
     began = time.perf_counter()
     end = floor_hour(now)
@@ -177,7 +179,7 @@ def prefill_demo_history(
             account = Account(user_id=me.id, username=me.username)
             recent = client.recent_posts(me.id, days=30)
             created = {post.id: post.created_at for post in recent if post.created_at is not None}
-            plan = read_times(created, start=start, end=end)
+            plan = read_times(created, start=start, end=end, schedule=schedule)
             held = _held_times(store, created, account=account, since=start)
             todo = {
                 at: ids for at, ids in plan.items() if not all((at, pid) in held for pid in ids)
