@@ -130,8 +130,10 @@ def store_problem(*, demo: bool) -> StoreError | None:
 
 def problem_text(error: StoreError) -> str:
     """The store's message and that the dashboard goes on without it."""
+    message = error.message.rstrip()
+    ending = "" if message.endswith((".", "!", "?")) else "."
     return (
-        f"History is unavailable: {error.message} The dashboard works without it: fetches "
+        f"History is unavailable: {message}{ending} The dashboard works without it: fetches "
         "are shown but not kept, and the History page and the cost meter wait for the store."
     )
 

@@ -19,7 +19,7 @@ from apptest_helpers import (
 from streamlit.testing.v1 import AppTest
 
 from xmetrics_core import history_figures as hf
-from xmetrics_core.store import DEMO_DATABASE_URL_ENV, Account, Store
+from xmetrics_core.store import DEMO_DATABASE_URL_ENV, Account, Store, open_store
 from xmetrics_ui.costs import BUDGET_KEY
 from xmetrics_ui.history_views import POSTS_KEY
 from xmetrics_ui.store import dashboard_store, demo_history, forget_store_failures
@@ -183,17 +183,42 @@ def test_the_budget_stops_a_fetch_that_would_overspend(sandbox: Any, demo_store:
     assert [c for c in api_calls(sandbox) if c.path == "/2/tweets"]
 
 
-def test_a_corrupt_store_is_a_message_and_the_dashboard_works_without_history(
-    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-):
+def _corrupt(tmp_path: Path) -> str:
     broken = tmp_path / "broken.db"
     broken.write_bytes(b"this is not an SQLite database, just text " * 200)
-    monkeypatch.setenv(DEMO_DATABASE_URL_ENV, f"sqlite:///{broken}")
+    return f"sqlite:///{broken}"
+
+
+def _too_new(tmp_path: Path) -> str:
+    url = f"sqlite:///{tmp_path / 'newer.db'}"
+    with open_store(url) as store, store.engine.begin() as connection:
+        connection.exec_driver_sql("UPDATE alembic_version SET version_num = '0099_future'")
+    return url
+
+
+def _unreachable(tmp_path: Path) -> str:
+    return "postgresql://xmetrics:hunter2-secret@127.0.0.1:1/history"
+
+
+@pytest.mark.parametrize(
+    ("make_url", "named"),
+    [(_corrupt, "damaged or not a database"), (_too_new, "newer"), (_unreachable, "***")],
+    ids=["corrupt", "too_new", "unreachable"],
+)
+def test_a_store_that_cannot_be_opened_is_a_message_and_the_dashboard_works_without_it(
+    sandbox: Any,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    make_url: Any,
+    named: str,
+):
+    monkeypatch.setenv(DEMO_DATABASE_URL_ENV, make_url(tmp_path))
     forget_store_failures()
     try:
         at = _open_history(sandbox)
         warnings = element_texts(at, "warning")
-        assert any("History is unavailable" in w for w in warnings), warnings
+        assert any("History is unavailable" in w and named in w for w in warnings), warnings
+        assert not any("hunter2-secret" in w for w in warnings)
         assert not plotly_specs(at)
         at.switch_page("pages/posts.py").run()
         at.text_area(key="xm_posts_text").set_value(_others_posts(sandbox, 1, skip=20)[0])
