@@ -4,6 +4,7 @@ driven through AppTest against the Demo's embedded sandbox and the Demo's histor
 from __future__ import annotations
 
 import io
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -228,3 +229,30 @@ def test_a_store_that_cannot_be_opened_is_a_message_and_the_dashboard_works_with
         assert any("History is unavailable" in w for w in element_texts(at, "warning"))
     finally:
         forget_store_failures()
+
+
+def test_a_fetch_the_locked_store_cannot_keep_is_shown_with_a_warning(
+    sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    path = tmp_path / "locked.db"
+    monkeypatch.setenv(DEMO_DATABASE_URL_ENV, f"sqlite:///{path}")
+    forget_store_failures()
+    store = dashboard_store(demo=True)
+    assert store is not None
+    assert demo_history(store).wait(PREFILL_TIMEOUT)  # its own prefill, then nobody writes
+    before = store.summary().fetches
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.text_area(key="xm_posts_text").set_value(" ".join(_others_posts(sandbox, 2, skip=25)))
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("BEGIN EXCLUSIVE")  # another process writing past the busy timeout
+    try:
+        at.button(key="xm_fetch").click().run()
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert not at.exception
+    assert at.dataframe, "the fetch is shown"
+    warnings = element_texts(at, "warning")
+    assert any("This fetch was not kept in the history" in w for w in warnings), warnings
+    assert store.summary().fetches == before
