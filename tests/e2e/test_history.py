@@ -5,17 +5,21 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from datetime import datetime
 from pathlib import Path
 
 import pytest
-from browser_helpers import AppServer, RecordedPage
+from browser_helpers import SCREENSHOTS, AppServer, RecordedPage
 from playwright.sync_api import expect
 
 from xmetrics_core.sandbox.settings import SandboxSettings
 from xmetrics_core.sandbox.world import build_world
 
 pytestmark = pytest.mark.browser
+
+UPDATE_SCREENSHOTS_ENV = "XMETRICS_UPDATE_SCREENSHOTS"
+"""Set to 1 to rewrite docs/screenshots/history.png (the README's) from this run."""
 
 
 def test_the_demos_history_page_draws_its_charts_and_downloads_the_growth_csv(
@@ -36,7 +40,15 @@ def test_the_demos_history_page_draws_its_charts_and_downloads_the_growth_csv(
     expect(page.get_by_text("Best time to post").first).to_be_visible()
     expect(page.locator(".js-plotly-plot").first).to_be_visible()
     assert page.locator(".js-plotly-plot").count() >= 4
+    page.locator(".js-plotly-plot .xtick text").first.wait_for()
     page.screenshot(path=str(artifacts / "history.png"), full_page=True)
+    if os.environ.get(UPDATE_SCREENSHOTS_ENV) == "1":  # the README's
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / "history.png"),
+            clip={"x": 0, "y": 0, "width": 1400, "height": 1500},
+            animations="disabled",
+        )
 
     with page.expect_download() as download:
         page.get_by_role("button", name="Download chart data (CSV)").first.click()
