@@ -20,17 +20,18 @@ import logging
 import os
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Final
 
 import streamlit as st
 
+from xmetrics_core.catalogue import Group
 from xmetrics_core.connection import Connection
 from xmetrics_core.demo_history import PrefillOutcome, prefill_demo_history
 from xmetrics_core.errors import XApiError
-from xmetrics_core.models import FetchResult
+from xmetrics_core.models import FetchResult, IdStatus, PostRecord, PostStatus
 from xmetrics_core.sandbox import Sandbox
 from xmetrics_core.store import (
     DATABASE_URL_ENV,
@@ -178,17 +179,37 @@ def prices() -> ReadPrices:
         return ReadPrices()
 
 
+def timeline_result(posts: Sequence[PostRecord]) -> FetchResult:
+    """The result of reading "My recent Posts": each Post the timeline returned, with status
+    OK for the one group it carries (public metrics), so the read is kept and counted like
+    any other (X bills timeline Posts as Post reads)."""
+    return FetchResult(
+        posts=tuple(posts),
+        statuses=tuple(
+            IdStatus(id=post.id, status=PostStatus.OK, source=post.id, position=n)
+            for n, post in enumerate(posts)
+        ),
+        groups=(Group.PUBLIC,),
+    )
+
+
 def save_result(connection: Connection, result: FetchResult) -> SaveOutcome | None:
-    """Keep a dashboard fetch in the connection's store (source ``dashboard``).
+    """Keep a dashboard read in the connection's store (source ``dashboard``), at the time
+    of the read: the Demo's sandbox clock for the Demo (its world holds still), else
+    ``result.fetched_at`` (or now).
 
     Returns None, with a warning on the page, when the store is unavailable or refuses the
     write: the fetch is shown all the same.
     """
-    store = dashboard_store(demo=is_demo(connection))
+    demo = is_demo(connection)
+    store = dashboard_store(demo=demo)
     if store is None:
         return None
+    when = world_now(connection) if demo else (result.fetched_at or datetime.now(UTC))
     try:
-        return store.save(result, source="dashboard", account=reading_account(connection))
+        return store.save(
+            result, source="dashboard", account=reading_account(connection), fetched_at=when
+        )
     except StoreError as exc:
         log.warning("a fetch was not saved: %s", exc.message)
         alert("warning", f"This fetch was not kept in the history: {exc.message}")
@@ -269,5 +290,6 @@ __all__ = [
     "show_store_problem",
     "store_problem",
     "store_url",
+    "timeline_result",
     "world_now",
 ]

@@ -41,7 +41,7 @@ from xmetrics_ui.session import (
     result_cache,
     sync_refreshed_credential,
 )
-from xmetrics_ui.store import save_result
+from xmetrics_ui.store import save_result, timeline_result
 from xmetrics_ui.ui import alert, download_csv, explain, show_error
 
 POSTS_TEXT_KEY = "xm_posts_text"
@@ -289,6 +289,7 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
         finally:
             sync_refreshed_credential()
         cache.put(key, recent)
+        save_result(connection, timeline_result(recent))  # a timeline's Posts are billed reads
     if recent is None:
         return
     if not recent:

@@ -256,3 +256,23 @@ def test_a_fetch_the_locked_store_cannot_keep_is_shown_with_a_warning(
     warnings = element_texts(at, "warning")
     assert any("This fetch was not kept in the history" in w for w in warnings), warnings
     assert store.summary().fetches == before
+
+
+def test_loading_my_recent_posts_is_kept_and_counted_as_reads(sandbox: Any, demo_store: Store):
+    account = _demo_account(sandbox)
+    now = sandbox.clock.now()
+    before = demo_store.spend(now=now, account=account)
+    fetches = demo_store.summary().fetches
+    at = connect_oauth1_keys(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.button(key="xm_load_recent").click().run()
+    assert not at.exception
+    recent = [p.id for p in sandbox.world.demo_posts if p.within_private_window(now)]
+    assert demo_store.summary().fetches == fetches + 1
+    after = demo_store.spend(now=now, account=account)
+    assert after.today.reads == before.today.reads + len(recent)
+    rows = demo_store.history_rows(recent, since=now, account=account)
+    assert set(rows["id"]) == set(recent)
+    read_at = now.replace(microsecond=0)  # the store keeps whole seconds
+    assert (rows["fetched_at"] == read_at).all(), "kept at the Demo world's time of the read"
+    assert (rows["status"] == "ok").all()
