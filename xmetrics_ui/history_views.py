@@ -318,12 +318,22 @@ def retention_section(
     )
 
 
+CHARTS_KEY: Final = "xm_history_charts"
+"""Session state: chart name → the frame of every chart the page drew last (the zip's)."""
+
+
+def history_zip(data: dict[str, pd.DataFrame]) -> bytes:
+    """The zip: ``<chart>.csv`` for every chart drawn, the same bytes as each chart's CSV."""
+    return exports.zip_bytes(data)
+
+
 def zip_section(charts: Charts) -> None:
     """Every chart's data on the page, one CSV each, in one zip (built when pressed)."""
     data = dict(charts.data)
+    st.session_state[CHARTS_KEY] = data
     st.download_button(
         "Download every chart's data (zip)",
-        data=lambda: exports.zip_bytes(data),
+        data=lambda: history_zip(data),
         file_name="xmetrics-history.zip",
         mime="application/zip",
         key="xm_hist_zip",
@@ -377,4 +387,4 @@ def history_body(connection: Connection, store: Store) -> None:
     zip_section(charts)
 
 
-__all__ = ["DEMO_WAIT_SECONDS", "demo_ready", "history_body"]
+__all__ = ["CHARTS_KEY", "DEMO_WAIT_SECONDS", "demo_ready", "history_body", "history_zip"]

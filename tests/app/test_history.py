@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import sqlite3
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from streamlit.testing.v1 import AppTest
 from xmetrics_core import history_figures as hf
 from xmetrics_core.store import DEMO_DATABASE_URL_ENV, Account, Store, open_store
 from xmetrics_ui.costs import BUDGET_KEY
-from xmetrics_ui.history_views import POSTS_KEY
+from xmetrics_ui.history_views import CHARTS_KEY, POSTS_KEY, history_zip
 from xmetrics_ui.store import dashboard_store, demo_history, forget_store_failures
 
 PREFILL_TIMEOUT = 120
@@ -276,3 +277,35 @@ def test_loading_my_recent_posts_is_kept_and_counted_as_reads(sandbox: Any, demo
     read_at = now.replace(microsecond=0)  # the store keeps whole seconds
     assert (rows["fetched_at"] == read_at).all(), "kept at the Demo world's time of the read"
     assert (rows["status"] == "ok").all()
+
+
+def test_the_zip_holds_every_charts_csv_byte_for_byte(sandbox: Any, demo_store: Store):
+    at = _open_history(sandbox)
+    assert at.download_button(key="xm_hist_zip").label == "Download every chart's data (zip)"
+    drawn = at.session_state[CHARTS_KEY]
+    assert {"growth", "value_at_ages", "times_normal", "best_time"} <= set(drawn)
+    with zipfile.ZipFile(io.BytesIO(history_zip(drawn))) as archive:
+        assert archive.namelist() == [f"{name}.csv" for name in drawn]
+        for name in drawn:
+            assert archive.read(f"{name}.csv") == download_bytes(at, f"xm_hist_{name}_csv")
+
+
+def test_a_chosen_video_shows_its_retention_over_time(sandbox: Any, demo_store: Store):
+    world = sandbox.world
+    now = sandbox.clock.now()
+    with_video = next(
+        p
+        for p in reversed(world.demo_posts)
+        if p.within_private_window(now)
+        and any((m := world.media_item(k)) is not None and m.type == "video" for k in p.media_keys)
+    )
+    at = _open_history(sandbox)
+    at.multiselect(key=POSTS_KEY).set_value([with_video.id]).run()
+    assert not at.exception
+    assert "xm_hist_retention_over_time" in plotly_specs(at)
+    rows = _csv(at, "xm_hist_retention_over_time_csv")
+    assert set(rows["quartile"]) == {25, 50, 75, 100}
+    assert rows["media_key"].nunique() == 1
+    assert rows["media_key"].iloc[0] in with_video.media_keys
+    assert rows["fetched_at"].nunique() > 3, "one point per snapshot of the video"
+    assert rows["retention_pct"].between(0, 100).all()
