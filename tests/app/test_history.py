@@ -13,6 +13,7 @@ import pandas as pd
 import pytest
 from apptest_helpers import (
     api_calls,
+    connect_bearer,
     connect_oauth1_keys,
     download_bytes,
     element_texts,
@@ -309,3 +310,22 @@ def test_a_chosen_video_shows_its_retention_over_time(sandbox: Any, demo_store: 
     assert rows["media_key"].iloc[0] in with_video.media_keys
     assert rows["fetched_at"].nunique() > 3, "one point per snapshot of the video"
     assert rows["retention_pct"].between(0, 100).all()
+
+
+def test_an_app_only_token_sees_its_own_reads_without_a_normal_or_heatmap(
+    sandbox: Any, demo_store: Store
+):
+    ids = _others_posts(sandbox, 2, skip=30)
+    at = connect_bearer(sandbox)
+    at.switch_page("pages/posts.py").run()
+    at.text_area(key="xm_posts_text").set_value(" ".join(ids))
+    at.button(key="xm_fetch").click().run()
+    at.switch_page("pages/history.py").run()
+    assert not at.exception
+    options = at.multiselect(key=POSTS_KEY).options
+    shown = sorted(option.rsplit("(", 1)[-1].rstrip(")") for option in options)
+    assert shown == sorted(ids), "an app-only token's history holds only what it read"
+    assert "xm_hist_growth" in plotly_specs(at)
+    infos = element_texts(at, "info")
+    assert any("normal needs a user-context sign-in" in i for i in infos)
+    assert any("best time to post needs a user-context sign-in" in i for i in infos)
