@@ -31,6 +31,7 @@ def posts_page() -> None:
         views.paste_summary()
         views.recent_posts_picker(connection, client)
         groups = views.group_checkboxes(connection)
+        views.cost_meter(connection)
         with st.container(horizontal=True):
             fetch = st.button("Fetch", key="xm_fetch", type="primary")
             refresh = st.button("Refresh", key="xm_refresh")

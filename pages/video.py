@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import streamlit as st
 
-from xmetrics_ui import views
-from xmetrics_ui.session import current_connection
+from xmetrics_ui import analytics_view, views
+from xmetrics_ui.session import current_client, current_connection
 from xmetrics_ui.ui import leave_pages_directory_mode, require_connection
 
 
@@ -15,8 +15,8 @@ def video_page() -> None:
     st.title("Video")
     if not require_connection():
         return
-    connection = current_connection()
-    assert connection is not None
+    connection, client = current_connection(), current_client()
+    assert connection is not None and client is not None
 
     shown = views.current_result(connection)
     if shown is None:
@@ -32,6 +32,7 @@ def video_page() -> None:
 
     views.videos_section(shown, frames, videos, connection)
     views.quartile_section(shown, frames, videos)
+    analytics_view.watch_time_section(connection, client, shown)
     views.remember_form()
 
 

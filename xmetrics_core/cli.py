@@ -1,7 +1,13 @@
 """``python -m xmetrics_core fetch``: Post and media metrics for scripts and cron.
 
 The other commands: ``analytics`` and ``usage`` (:mod:`xmetrics_core.analytics_command`: X's
-Enterprise analytics and the project's spending) and ``import`` (:mod:`xmetrics_core.imports`).
+Enterprise analytics and the project's spending), ``import`` (:mod:`xmetrics_core.imports`) and
+``watch``, ``collect``, ``history`` (:mod:`xmetrics_core.history_command`: the watchlist, the
+scheduled collector and the snapshots kept).
+
+``fetch`` also saves its result to the history store (``XMETRICS_DATABASE_URL`` or the embedded
+SQLite file; ``--no-save`` skips it): a store that cannot be used is a warning on stderr after
+the table is written, and the exit status does not change.
 
 Credentials come from environment variables only (never from arguments, which other users
 can read in ``ps``): ``X_BEARER_TOKEN``; ``X_CONSUMER_KEY``, ``X_CONSUMER_SECRET``,
@@ -51,6 +57,8 @@ from xmetrics_core.references import parse_references
 
 if TYPE_CHECKING:  # pandas (and the frames) load only when a table is written
     import pandas as pd
+
+    from xmetrics_core.client import XClient, XUser
 
 EXIT_OK = 0
 EXIT_NOTHING_FETCHED = 1
@@ -136,7 +144,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="OAuth 2.0: write rotated tokens here (JSON, mode 0600, written atomically) when a "
         "refresh happens",
     )
+    fetch.add_argument(
+        "--no-save",
+        action="store_true",
+        help="do not keep the result in the history store (XMETRICS_DATABASE_URL)",
+    )
     fetch.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+    _history_commands(commands)
     analytics = commands.add_parser(
         "analytics",
         help="hourly (daily, weekly, total) X analytics of your own Posts or videos "
@@ -210,6 +224,83 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _history_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """``watch``, ``collect`` and ``history`` (:mod:`xmetrics_core.history_command`)."""
+
+    def connection_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument(
+            "--credentials",
+            metavar="FILE",
+            help="a 0600 JSON credential (as --save-refreshed writes it), rewritten atomically "
+            "when X rotates OAuth 2.0 tokens (default: the X_* environment variables)",
+        )
+        command.add_argument(
+            "--api-base", metavar="URL", help="API base URL (default: $X_API_BASE_URL)"
+        )
+        command.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+
+    watch = commands.add_parser(
+        "watch",
+        help="the collector's watchlist: add, remove or list Posts to read on a schedule",
+        description="Keep the Posts `collect` reads in the history store (XMETRICS_DATABASE_URL "
+        "or the embedded SQLite file). --mine follows the connected account's new Posts.",
+    )
+    watch.add_argument("action", choices=("add", "remove", "list"))
+    watch.add_argument("refs", nargs="*", metavar="IDS_OR_URLS", help="Post IDs or Post URLs")
+    watch.add_argument("--file", metavar="F", help="read IDs/URLs from a file, or '-' for stdin")
+    watch.add_argument(
+        "--mine",
+        action="store_true",
+        help="follow (remove: stop following) the connected account's new Posts",
+    )
+    watch.add_argument("--format", choices=("csv", "json"), default="csv", help="for list")
+    connection_options(watch)
+    collect = commands.add_parser(
+        "collect",
+        help="read the watched Posts that are due, save them, print one summary line (cron)",
+        description="Reads what is due by age (default hourly to 48 h, daily to 30 days, weekly "
+        "after), at most once per interval, saves it to the history store and prints one line: "
+        "read, saved, skipped, estimated cost. Two collectors at once never read a Post twice.",
+    )
+    collect.add_argument(
+        "--max-reads",
+        type=int,
+        metavar="N",
+        help="at most N billable Post reads this run (reads again the same UTC day are free)",
+    )
+    collect.add_argument(
+        "--schedule",
+        metavar="S",
+        help="AGE:EVERY tiers, e.g. 48h:1h,30d:1d,*:7d (default: $XMETRICS_SCHEDULE or that)",
+    )
+    collect.add_argument(
+        "--batch-size",
+        type=int,
+        default=400,
+        metavar="N",
+        help="Posts claimed, read and saved per step, each step committed on its own (default 400)",
+    )
+    collect.add_argument(
+        "--dry-run",
+        action="store_true",
+        help="say what is due and what it would cost; read nothing",
+    )
+    connection_options(collect)
+    history = commands.add_parser(
+        "history",
+        help="every saved snapshot: one row per (Post, snapshot), oldest first",
+        description="The history store's snapshots with fetch's metric columns "
+        "(id, fetched_at, status, status_detail, public_metrics.like_count …); all Posts when "
+        "no ID is given.",
+    )
+    history.add_argument("refs", nargs="*", metavar="IDS_OR_URLS", help="Post IDs or Post URLs")
+    history.add_argument("--file", metavar="F", help="read IDs/URLs from a file, or '-' for stdin")
+    history.add_argument("--since", metavar="ISO", help="snapshots at or after (UTC unless offset)")
+    history.add_argument("--until", metavar="ISO", help="snapshots at or before")
+    history.add_argument("--format", choices=("csv", "json"), default="csv")
+    history.add_argument("-v", "--verbose", action="store_true", help="debug logging to stderr")
+
+
 def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None = None) -> int:
     """Run the CLI; returns the exit status."""
     env = os.environ if environ is None else environ
@@ -228,6 +319,15 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     if args.verbose:
         logging.basicConfig(level=logging.DEBUG, stream=sys.stderr, format="%(name)s: %(message)s")
     err = sys.stderr
+    if args.command in ("watch", "collect", "history"):  # the store loads only here
+        from xmetrics_core import history_command
+
+        run = {
+            "watch": history_command.run_watch,
+            "collect": history_command.run_collect,
+            "history": history_command.run_history,
+        }[args.command]
+        return run(args, env=env, out=sys.stdout, err=err)
     if args.command in ("analytics", "usage"):  # pandas and the HTTP stack load only here
         from xmetrics_core.analytics_command import run_analytics, run_usage
 
@@ -280,9 +380,12 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
     except InputError as exc:
         say(str(exc))
         return EXIT_USAGE
+    me: XUser | None = None
     try:
         with client:
-            result = client.fetch_posts(parsed, groups=groups)
+            if not args.no_save and credential.is_user_context:
+                me = _account_for_saving(client, say)
+            result = client.fetch_posts(parsed, groups=groups, me=me)
     except RateLimited as exc:
         say(f"rate limited by X; {format_reset(exc.reset_at)}")
         return EXIT_NOTHING_FETCHED
@@ -290,6 +393,13 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         say(exc.message)
         return EXIT_NOTHING_FETCHED
     _emit(result, groups, args)
+    if not args.no_save:
+        if credential.is_user_context and me is None:
+            say("warning: not saved to the history store: the connected account is unknown")
+        else:
+            from xmetrics_core.history_command import save_fetched
+
+            save_fetched(result, me=me, env=env, say=say)
     fetched = sum(1 for s in result.statuses if s.status.has_metrics)
     counts: dict[str, int] = {}
     for status in result.statuses:
@@ -302,6 +412,18 @@ def main(argv: Sequence[str] | None = None, *, environ: Mapping[str, str] | None
         + (f"; {remaining} requests left in this window" if remaining is not None else "")
     )
     return EXIT_OK if fetched else EXIT_NOTHING_FETCHED
+
+
+def _account_for_saving(client: XClient, say: Callable[[str], None]) -> XUser | None:
+    """The signed-in account the saved result belongs to (``/2/users/me``, which ``fetch_posts``
+    would call anyway for private metrics); None when X did not answer (nothing is saved)."""
+    from xmetrics_core.errors import InvalidResponse, ServerError, TransportError
+
+    try:
+        return client.get_me()
+    except (TransportError, ServerError, InvalidResponse) as exc:
+        say(f"could not identify the connected account ({exc.message})")
+        return None
 
 
 def _groups(spec: str | None, credential: Credential) -> tuple[Group, ...]:

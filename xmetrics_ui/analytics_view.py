@@ -5,6 +5,8 @@
   credential and remembered server-wide (by fingerprint, never the token); otherwise the
   sentence that says why not and what xmetrics does instead. The Demo account says which tier
   its sandbox runs and what a pay-per-use app would see.
+* :func:`watch_time_section` (Video page): daily watch time and plays per playback stage of
+  the account's own videos from ``GET /2/media/analytics``, on the same terms.
 * :func:`usage_panel` (sidebar): what the project has read this month from
   ``GET /2/usage/tweets``, when the app's Bearer token is known (a Bearer connection, OAuth 1.0a
   keys, which X exchanges for it, or the Demo's sandbox), kept for a few minutes per credential.
@@ -28,14 +30,20 @@ from xmetrics_core.access import (
     analytics_explanation,
 )
 from xmetrics_core.analytics import (
+    DASHBOARD_CURVE_LIMIT,
     POST_ANALYTICS_METRICS,
     AnalyticsResult,
     AnalyticsStatusKind,
     detect_analytics_access,
+    media_analytics,
     owned_posts,
     post_analytics,
 )
-from xmetrics_core.analytics_frames import analytics_status_frame, post_analytics_frame
+from xmetrics_core.analytics_frames import (
+    analytics_status_frame,
+    media_analytics_frame,
+    post_analytics_frame,
+)
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import AuthMethod, Connection
 from xmetrics_core.credentials import BearerCredential
@@ -71,16 +79,28 @@ def _demo_note(connection: Connection) -> None:
     )
 
 
-def _analytics(
-    shown: views.Shown, client: XClient, connection: Connection, ids: tuple[str, ...]
-) -> AnalyticsResult:
-    return views.memo(  # type: ignore[no-any-return]
-        shown.result,
-        "hourly-analytics",
-        lambda: post_analytics(
-            client.api, ids, memory=access_memory(), fingerprint=connection.fingerprint
-        ),
-    )
+def _enterprise_access(connection: Connection, client: XClient) -> bool:
+    """Whether X serves this credential its Enterprise analytics; when not, say why (once per
+    credential X is asked; the answer is remembered server-wide for a day)."""
+    try:
+        access = detect_analytics_access(
+            client.api, memory=access_memory(), fingerprint=connection.fingerprint
+        )
+    except XApiError as exc:
+        st.warning(explain(exc))
+        return False
+    if not access.available:
+        st.info(analytics_explanation(access))
+    _demo_note(connection)
+    return access.available
+
+
+def _problems(result: AnalyticsResult, what: str) -> None:
+    statuses = analytics_status_frame(result)
+    problems = statuses.loc[statuses["status"].astype(str).ne(AnalyticsStatusKind.OK.value)]
+    if not problems.empty:
+        st.caption(f"{what} X gave no complete analytics for:")
+        st.dataframe(problems, width="stretch", hide_index=True)
 
 
 def hourly_analytics_section(connection: Connection, client: XClient, shown: views.Shown) -> None:
@@ -96,20 +116,16 @@ def hourly_analytics_section(connection: Connection, client: XClient, shown: vie
             f"{connection.account.handle}'s."
         )
         return
+    if not _enterprise_access(connection, client):
+        return
     try:
-        access = detect_analytics_access(
-            client.api, memory=access_memory(), fingerprint=connection.fingerprint
+        result: AnalyticsResult = views.memo(
+            shown.result,
+            "hourly-analytics",
+            lambda: post_analytics(
+                client.api, ids, memory=access_memory(), fingerprint=connection.fingerprint
+            ),
         )
-    except XApiError as exc:
-        st.warning(explain(exc))
-        return
-    if not access.available:
-        st.info(analytics_explanation(access))
-        _demo_note(connection)
-        return
-    _demo_note(connection)
-    try:
-        result = _analytics(shown, client, connection, ids)
     except XApiError as exc:
         st.warning(explain(exc))
         return
@@ -117,10 +133,10 @@ def hourly_analytics_section(connection: Connection, client: XClient, shown: vie
         st.info(result.explanation or analytics_explanation(result.access))
         return
     frame = post_analytics_frame(result)
+    present = set(frame["metric"].astype(str))
     metric = st.selectbox(
         "Metric",
-        [m for m in POST_ANALYTICS_METRICS if m in set(frame["metric"].astype(str))]
-        or list(POST_ANALYTICS_METRICS),
+        [m for m in POST_ANALYTICS_METRICS if m in present] or list(POST_ANALYTICS_METRICS),
         format_func=analytics_figures.metric_label,
         key="xm_hourly_metric",
     )
@@ -137,11 +153,67 @@ def hourly_analytics_section(connection: Connection, client: XClient, shown: vie
         label="Download hourly curves (CSV)",
         key="xm_hourly_chart",
     )
-    statuses = analytics_status_frame(result)
-    problems = statuses.loc[statuses["status"].astype(str).ne(AnalyticsStatusKind.OK.value)]
-    if not problems.empty:
-        st.caption("Posts X gave no complete hourly analytics for:")
-        st.dataframe(problems, width="stretch", hide_index=True)
+    _problems(result, "Posts")
+
+
+def watch_time_section(connection: Connection, client: XClient, shown: views.Shown) -> None:
+    """Daily watch time and plays per playback stage of the account's own videos on show
+    (``GET /2/media/analytics``, Enterprise), or why X does not serve them."""
+    st.header("Watch time")
+    if not connection.credential.is_user_context or connection.account is None:
+        st.info(analytics_explanation(AnalyticsAccess.USER_CONTEXT_REQUIRED))
+        return
+    own = set(owned_posts(shown.result.posts, user_id=connection.account.id, limit=10_000))
+    keys = [
+        media.media_key
+        for media in shown.result.media
+        if media.type == "video" and own.intersection(media.post_ids)
+    ][:DASHBOARD_CURVE_LIMIT]
+    if not keys:
+        st.caption("X serves watch time for your own videos only; none of these videos is yours.")
+        return
+    if not _enterprise_access(connection, client):
+        return
+    try:
+        result: AnalyticsResult = views.memo(
+            shown.result,
+            "media-analytics",
+            lambda: media_analytics(
+                client.api,
+                keys,
+                granularity="daily",
+                memory=access_memory(),
+                fingerprint=connection.fingerprint,
+            ),
+        )
+    except XApiError as exc:
+        st.warning(explain(exc))
+        return
+    if not result.available:
+        st.info(result.explanation or analytics_explanation(result.access))
+        return
+    frame = media_analytics_frame(result)
+    st.caption(
+        f"From X's media analytics (Enterprise), day by day over the last 30 days, for "
+        f"{len(keys)} of your videos on show."
+    )
+    views.chart_with_download(
+        shown.result,
+        analytics_figures.watch_time_figure(frame),
+        analytics_figures.watch_time_data(frame),
+        name="watch_time",
+        label="Download watch time (CSV)",
+        key="xm_watch_time_chart",
+    )
+    views.chart_with_download(
+        shown.result,
+        analytics_figures.playback_figure(frame),
+        analytics_figures.playback_data(frame),
+        name="playback_stages",
+        label="Download plays per stage (CSV)",
+        key="xm_playback_chart",
+    )
+    _problems(result, "Videos")
 
 
 # -- usage ---------------------------------------------------------------------------------------

@@ -31,6 +31,7 @@ from xmetrics_core.errors import InputError, InputTooLarge, Unauthorized, XApiEr
 from xmetrics_core.labels import escape_markdown
 from xmetrics_core.models import FetchResult, PostRecord, PostStatus
 from xmetrics_core.references import ParsedReferences, parse_references
+from xmetrics_ui import costs
 from xmetrics_ui.session import (
     browser_id,
     browser_sessions,
@@ -40,6 +41,7 @@ from xmetrics_ui.session import (
     result_cache,
     sync_refreshed_credential,
 )
+from xmetrics_ui.store import save_result, timeline_result
 from xmetrics_ui.ui import alert, download_csv, explain, show_error
 
 POSTS_TEXT_KEY = "xm_posts_text"
@@ -65,6 +67,7 @@ def group_key(group: Group) -> str:
 VIDEO_PICK_KEY = "xm_video_pick"
 PERSISTENT_WIDGET_KEYS: tuple[str, ...] = (
     POSTS_TEXT_KEY,
+    costs.BUDGET_KEY,
     RECENT_PICK_KEY,
     SPLIT_PER_POST_KEY,
     VIDEO_PICK_KEY,
@@ -286,6 +289,7 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
         finally:
             sync_refreshed_credential()
         cache.put(key, recent)
+        save_result(connection, timeline_result(recent))  # a timeline's Posts are billed reads
     if recent is None:
         return
     if not recent:
@@ -311,6 +315,15 @@ def recent_posts_picker(connection: Connection, client: XClient) -> None:
             args=(list(labels),),
         )
         st.button("Clear", key="xm_recent_none", on_click=_select_all, args=([],))
+
+
+def cost_meter(connection: Connection) -> None:
+    """Under the form: what a Fetch of the current paste would cost, spend so far, budget."""
+    try:
+        parsed: ParsedReferences | None = _parse(current_paste())
+    except InputTooLarge:
+        parsed = None
+    costs.cost_meter(connection, parsed)
 
 
 def paste_summary() -> None:
@@ -401,10 +414,11 @@ def run_fetch(
         return
     key = _result_key(connection, parsed, groups)
     cache = result_cache()
-    if refresh:
-        cache.discard(key)
-    result = cache.get(key)
+    result = None if refresh else cache.get(key)
     if result is None:
+        if not costs.fetch_allowed(connection, parsed):  # the budget: nothing read, shown kept
+            return
+        cache.discard(key)
         bar = st.progress(0.0, text=f"Fetching {len(parsed.refs)} Posts…")
 
         def progress(done: int, total: int) -> None:
@@ -423,6 +437,7 @@ def run_fetch(
             bar.empty()
             sync_refreshed_credential()
         cache.put(key, result)
+        save_result(connection, result)
     query = ShownQuery(
         paste=paste,
         groups=groups,
@@ -579,6 +594,25 @@ CHART_DATA_LABEL = "Chart data as a table"
 """The expander under every chart that holds the data it draws (its text alternative)."""
 
 
+def accessible_chart(
+    figure: go.Figure, frame: pd.DataFrame, *, key: str, summary: str | None = None
+) -> None:
+    """A chart with its text alternative, for every page (the chart helpers call it).
+
+    Above the chart, a short summary of what it shows (``summary``, else
+    :func:`xmetrics_core.chart_text.chart_summary` of the figure and its data ``frame``), so
+    a screen reader reaches it; under the chart, ``frame`` as a table one click away
+    (:data:`CHART_DATA_LABEL`).
+    """
+    # computed every run (a few small pandas reductions): never a stale summary of a frame
+    # that happens to reuse an earlier one's id
+    text = chart_text.chart_summary(figure, frame) if summary is None else summary
+    st.caption(escape_markdown(text))
+    st.plotly_chart(figure, width="stretch", theme="streamlit", key=key)
+    with st.expander(CHART_DATA_LABEL, key=f"{key}_table"):
+        st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config(frame))
+
+
 def chart_with_download(
     result: FetchResult,
     figure: go.Figure,
@@ -589,20 +623,9 @@ def chart_with_download(
     key: str,
     summary: str | None = None,
 ) -> None:
-    """A chart with its text alternative, and under it the exact CSV of the data it draws.
-
-    Above the chart, a short summary of what it shows (``summary``, else
-    :func:`xmetrics_core.chart_text.chart_summary` of the figure and its data), so a
-    screen reader reaches it; under the chart, its data as a table one click away
-    (:data:`CHART_DATA_LABEL`) and the CSV download.
-    """
-    # computed every run (a few small pandas reductions): never a stale summary of a frame
-    # that happens to reuse an earlier one's id
-    text = chart_text.chart_summary(figure, frame) if summary is None else summary
-    st.caption(escape_markdown(text))
-    st.plotly_chart(figure, width="stretch", theme="streamlit", key=key)
-    with st.expander(CHART_DATA_LABEL, key=f"{key}_table"):
-        st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config(frame))
+    """A chart with its text alternative (:func:`accessible_chart`), and under it the exact
+    CSV of the data it draws."""
+    accessible_chart(figure, frame, key=key, summary=summary)
     data = memo(result, f"csv:{name}:{id(frame)}", lambda: exports.safe_csv_bytes(frame))
     download_csv(label, data, file_name=f"{name}.csv", key=f"{key}_csv")
 

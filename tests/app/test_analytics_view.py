@@ -108,3 +108,27 @@ def test_the_sidebar_shows_the_projects_usage_for_a_bearer_token(sandbox: Any) -
     asked = len([e for e in api_calls(sandbox) if e.path == "/2/usage/tweets"])
     at.run()  # kept for a few minutes: no second request on a rerun
     assert len([e for e in api_calls(sandbox) if e.path == "/2/usage/tweets"]) == asked == 1
+
+
+def test_an_enterprise_demo_shows_watch_time_of_its_own_videos(sandbox: Any, tier: Any) -> None:
+    tier("enterprise")
+    now = sandbox.clock.now()
+    recent = {p.id for p in sandbox.world.demo_posts if p.within_private_window(now)}
+    with_video = [
+        post_id
+        for media in sandbox.world.media_at(now)
+        if media.type == "video"
+        for post_id in media.post_ids
+        if post_id in recent
+    ][:2]
+    assert with_video, "the Demo world has recent videos"
+    at = _fetch(connect_demo(sandbox), with_video)
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    specs = plotly_specs(at)
+    assert {"xm_watch_time_chart", "xm_playback_chart"} <= set(specs)
+    watched = pd.read_csv(io.BytesIO(download_bytes(at, "xm_watch_time_chart_csv")))
+    assert watched["watch_hours"].sum() > 0
+    stages = pd.read_csv(io.BytesIO(download_bytes(at, "xm_playback_chart_csv")))
+    assert not stages.empty
+    assert [e for e in api_calls(sandbox) if e.path == "/2/media/analytics"]

@@ -11,7 +11,7 @@ from streamlit.testing.v1 import AppTest
 
 from xmetrics_ui.ui import PAGES as NAVIGATION
 
-PAGES = ("pages/connect.py", "pages/posts.py", "pages/video.py")
+PAGES = ("pages/connect.py", "pages/posts.py", "pages/video.py", "pages/history.py")
 
 
 def test_the_navigation_runs_every_page_script_under_its_title():

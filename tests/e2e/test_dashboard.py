@@ -189,7 +189,8 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     page.get_by_role("link", name="Video", exact=True).click()
     expect(page.get_by_role("heading", name="Video", exact=True)).to_be_visible()
     expect(page.get_by_text("Quartile retention and drop-off")).to_be_visible()
-    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # retention and viewers
+    # retention and viewers, then (the Demo runs Enterprise) watch time and plays per stage
+    expect(page.locator(".js-plotly-plot")).to_have_count(4)
     # the Demo's preview images come from its own sandbox on loopback, one per video card
     previews = page.get_by_test_id("stImage").locator("img")
     expect(previews).to_have_count(len(videos))

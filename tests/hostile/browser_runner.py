@@ -20,7 +20,7 @@ from browser_helpers import CHROMIUM, CHROMIUM_ARGS, start_app_server, stop_app_
 __all__ = ["run_in_browser", "start_app_server", "stop_app_server"]
 
 T = TypeVar("T")
-BROWSER_SCENARIO_TIMEOUT = 180
+BROWSER_SCENARIO_TIMEOUT = 300
 EXPECT_TIMEOUT_MS = 30_000
 """As tests/e2e: generous, the machine's 2 cores are shared (Playwright's default is 5 s)."""
 

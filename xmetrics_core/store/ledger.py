@@ -116,6 +116,10 @@ class ReadPlan:
     billable_owned: int
     """Known to be the account's own Posts (others count at the full price)."""
     estimated_usd: float
+    read_today_ids: frozenset[str] = frozenset()
+    """The IDs of :attr:`already_read_today` (the collector reads them for free)."""
+    owned_ids: frozenset[str] = frozenset()
+    """The IDs known to be the account's own Posts."""
 
 
 def record_reads(
@@ -255,4 +259,6 @@ def plan_reads(
         billable=len(billable),
         billable_owned=billable_owned,
         estimated_usd=prices.cost(billable=len(billable), owned=billable_owned),
+        read_today_ids=frozenset(read_today),
+        owned_ids=frozenset(owned),
     )

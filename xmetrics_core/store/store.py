@@ -52,6 +52,7 @@ from xmetrics_core.store.watchlist import (
     DEFAULT_SCHEDULE,
     Claim,
     DuePost,
+    FollowedAccount,
     Schedule,
     WatchedPost,
 )
@@ -426,6 +427,11 @@ class Store:
     def followed_accounts(self) -> list[Account]:
         with self._reading() as connection:
             return watchlist.followed_accounts(connection)
+
+    def followed(self) -> list[FollowedAccount]:
+        """Followed accounts with when they were followed and their newest known Post."""
+        with self._reading() as connection:
+            return watchlist.followed(connection)
 
     def due(
         self,

@@ -149,6 +149,16 @@ class Claim:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class FollowedAccount:
+    """An account whose new Posts the collector watches (``watch add --mine``)."""
+
+    account: Account
+    followed_since: datetime
+    newest_post_id: str | None
+    """The account's newest Post the store knows (its created_at, then ID), None if none."""
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class WatchedPost:
     post_id: str
     added_at: datetime
@@ -384,11 +394,45 @@ def followed_accounts(connection: sa.Connection) -> list[Account]:
     return [Account(user_id=r.user_id, username=r.username) for r in rows]
 
 
+def followed(connection: sa.Connection) -> list[FollowedAccount]:
+    """Every followed account, when it was followed and its newest Post the store knows (where
+    the collector's next look at its timeline starts: ``since_id``)."""
+    newest = (
+        sa.select(posts.c.id)
+        .where(posts.c.author_id == accounts.c.user_id)
+        .order_by(
+            sa.desc(posts.c.created_at), sa.desc(sa.func.length(posts.c.id)), sa.desc(posts.c.id)
+        )
+        .limit(1)
+        .correlate(accounts)
+        .scalar_subquery()
+    )
+    rows = connection.execute(
+        sa.select(
+            accounts.c.user_id,
+            accounts.c.username,
+            watched_accounts.c.added_at,
+            newest.label("newest"),
+        )
+        .join(watched_accounts, watched_accounts.c.account_pk == accounts.c.pk)
+        .order_by(accounts.c.user_id)
+    ).all()
+    return [
+        FollowedAccount(
+            account=Account(user_id=r.user_id, username=r.username),
+            followed_since=from_epoch(r.added_at),
+            newest_post_id=r.newest,
+        )
+        for r in rows
+    ]
+
+
 __all__ = [
     "DEFAULT_LEASE",
     "DEFAULT_SCHEDULE",
     "Claim",
     "DuePost",
+    "FollowedAccount",
     "Schedule",
     "Tier",
     "WatchedPost",
