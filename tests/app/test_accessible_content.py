@@ -61,8 +61,19 @@ def _same_rows(table: pd.DataFrame, csv: pd.DataFrame) -> None:
         assert left == right, column
 
 
-def test_every_posts_chart_has_a_summary_and_its_data_one_click_away(sandbox: Any):
+def test_what_a_screen_reader_gets_on_posts_and_video(sandbox: Any):
+    """One walk (the sandbox's /2/users/me allows 75 sign-ins per 15 minutes to the whole
+    AppTest run): Posts, then Video, then every page's headings."""
     at = _fetched(sandbox)
+    _posts_charts_have_summaries_and_tables(at)
+    at.switch_page("pages/video.py").run()
+    assert not at.exception
+    _video_charts_name_the_largest_drop_and_show_their_data(at)
+    _preview_images_say_which_post_and_how_long(at, sandbox)
+    _headings_go_in_order_on_every_page(at)
+
+
+def _posts_charts_have_summaries_and_tables(at: AppTest) -> None:
     charts = plotly_specs(at)
     assert {"xm_chart_split", "xm_chart_rate"} <= set(charts)  # (and any hourly curves)
     tables = dict(zip(charts, _chart_tables(at), strict=True))  # one table per chart
@@ -76,13 +87,11 @@ def test_every_posts_chart_has_a_summary_and_its_data_one_click_away(sandbox: An
     assert f"Highest: {highest:.1f} %" in rate
 
 
-def test_every_video_chart_names_the_largest_drop_and_shows_its_data(sandbox: Any):
-    at = _fetched(sandbox)
-    at.switch_page("pages/video.py").run()
-    assert not at.exception
+def _video_charts_name_the_largest_drop_and_show_their_data(at: AppTest) -> None:
     charts = plotly_specs(at)
-    assert set(charts) == {"xm_chart_retention", "xm_chart_dropoff"}
-    retention, counts = _chart_tables(at)
+    assert {"xm_chart_retention", "xm_chart_dropoff"} <= set(charts)  # (and watch time)
+    tables = dict(zip(charts, _chart_tables(at), strict=True))  # one table per chart
+    retention, counts = tables["xm_chart_retention"], tables["xm_chart_dropoff"]
     worst = figures.largest_drop(retention)
     assert worst is not None
     captions = element_texts(at, "caption")
@@ -93,9 +102,7 @@ def test_every_video_chart_names_the_largest_drop_and_shows_its_data(sandbox: An
     assert any(c.startswith("Viewers who started") and f"{started:,}" in c for c in captions)
 
 
-def test_every_preview_image_says_which_post_and_how_long(sandbox: Any):
-    at = _fetched(sandbox)
-    at.switch_page("pages/video.py").run()
+def _preview_images_say_which_post_and_how_long(at: AppTest, sandbox: Any) -> None:
     images = [img for element in at.get("image") for img in element.proto.imgs]
     assert images
     world = sandbox.world
@@ -110,13 +117,11 @@ def test_every_preview_image_says_which_post_and_how_long(sandbox: Any):
         assert any(text[:60] in image.alt for text in texts), (image.alt, texts)
 
 
-def test_headings_go_in_order_on_every_page(sandbox: Any):
+def _headings_go_in_order_on_every_page(at: AppTest) -> None:
     """One h1 per page (its title), sections at h2: never a jump from h1 to h3."""
-    at = _fetched(sandbox)
-    for page in ("pages/connect.py", "pages/posts.py", "pages/video.py"):
+    for page in ("pages/connect.py", "pages/posts.py", "pages/video.py", "pages/history.py"):
         at.switch_page(page).run()
         assert len(at.title) == 1, page
-        assert at.header, page
         assert not at.subheader, (page, [s.value for s in at.subheader])
         assert [h.value for h in at.sidebar.header] == ["Connection"], page
 
