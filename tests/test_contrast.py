@@ -17,7 +17,7 @@ import plotly.graph_objects as go
 import pytest
 
 from tests.test_figures import QUARTILE_MEDIA, SPLIT_POSTS, result
-from xmetrics_core import figures, frames
+from xmetrics_core import figures, frames, history_figures
 from xmetrics_core.contrast import (
     GRAPHICS_MINIMUM,
     TEXT_MINIMUM,
@@ -156,6 +156,7 @@ def test_every_chart_mark_reaches_3_to_1_on_both_themes_backgrounds() -> None:
 def test_every_mark_colour_a_chart_may_cycle_through_works_on_both_themes() -> None:
     palette = {
         *figures.MARK_COLOURS,
+        *history_figures.POST_COLOURS,
         *figures.CONTEXT_COLOURS.values(),
         *(colour for _, colour in figures.RATE_KINDS.values()),
         figures.HIGHLIGHT_COLOUR,

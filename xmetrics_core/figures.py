@@ -71,12 +71,15 @@ OKABE_ITO: Final[Mapping[str, str]] = {
 #: The Okabe-Ito colours a chart draws marks in: each reaches 3:1 (WCAG 2.1 AA, 1.4.11)
 #: against both the light and the dark theme's background (``tests/test_contrast.py``), so
 #: bars, lines and points stay visible in either; the lighter ones (orange, sky blue,
-#: yellow) fall below 3:1 on white and are left out. Charts with many series cycle them.
+#: yellow) fall below 3:1 on white and are left out, yellow darkened and a mid grey join
+#: them so six series stay apart. Charts with more series cycle them.
 MARK_COLOURS: Final[tuple[str, ...]] = (
     OKABE_ITO["blue"],
     OKABE_ITO["vermillion"],
     OKABE_ITO["bluish_green"],
     OKABE_ITO["reddish_purple"],
+    "#998800",  # Okabe-Ito yellow, darkened to 3.6:1 on white
+    "#808080",
 )
 CONTEXT_COLOURS: Final[Mapping[str, str]] = {
     Context.TOTAL.value: OKABE_ITO["blue"],
