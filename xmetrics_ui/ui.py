@@ -46,6 +46,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("pages/connect.py", "Connect"),
     ("pages/posts.py", "Posts"),
     ("pages/video.py", "Video"),
+    ("pages/import.py", "Import"),
 )
 """The navigation: every page script (relative to app.py) and its title; the first is the
 default."""
