@@ -138,8 +138,8 @@ def best_time_figure(cells: pd.DataFrame, *, zone_label: str = "UTC") -> go.Figu
         ),
     )
     fig.update_xaxes(range=[-0.5, 23.5], dtick=3)
-    fig.update_yaxes(
-        categoryorder="array", categoryarray=list(WEEKDAYS), autorange="reversed", type="category"
+    fig.update_yaxes(  # every weekday on the axis, Monday at the top, days without Posts too
+        categoryorder="array", categoryarray=list(WEEKDAYS), range=[6.5, -0.5], type="category"
     )
     figures._base_layout(
         fig,

@@ -223,6 +223,17 @@ def _daily(files: ImportedFiles) -> pd.DataFrame:
     return daily
 
 
+def _days_table(files: ImportedFiles) -> pd.DataFrame:
+    """The per-day table as shown and exported: days as dates (``2025-02-18``)."""
+
+    def build() -> pd.DataFrame:
+        daily = _daily(files)
+        return daily.assign(date=[d.date() for d in daily["date"]])
+
+    table: pd.DataFrame = _memo(files, "days_table", build)
+    return table
+
+
 def _trend(files: ImportedFiles) -> pd.DataFrame:
     trend: pd.DataFrame = _memo(files, "trend", lambda: daily_trend_frame(_daily(files)))
     return trend
@@ -401,10 +412,9 @@ def days_section(files: ImportedFiles) -> None:
     """The per-day exports: cards, the days table, the trend with its 7-day mean."""
     st.subheader("Per day")
     day_cards(files)
-    daily = _daily(files)
     views.table_with_download(
         files.result,
-        daily,
+        _days_table(files),
         name="imported_days",
         label="Download days (CSV)",
         key="xm_import_dl_days",
@@ -432,7 +442,7 @@ def zip_archive(files: ImportedFiles) -> bytes:
         tables["imported_posts"] = posts_table(files.imports)
         tables.update({k: v for k, v in frames.items() if k != "statuses"})
     if files.per_day:
-        tables["imported_days"] = _daily(files)
+        tables["imported_days"] = _days_table(files)
     charts = ifig.import_chart_exports(
         frames, trend=_trend(files), post_labels=_labels(files, frames), tz=tz
     )
