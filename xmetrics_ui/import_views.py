@@ -194,8 +194,9 @@ def what_was_found(files: ImportedFiles) -> None:
         alert("success", f"{imported.file}: {imported.summary}")
         for note in imported.notes:
             st.caption(escape_markdown(f"{imported.file}: {note}"))
+    others = " The other files are imported." if files.imports else ""
     for refused in files.refused:
-        alert("error", f"Not imported: {refused}. The other files are imported.")
+        alert("error", f"Not imported: {refused}.{others}")
     if files.saved:
         st.caption(escape_markdown(files.saved))
     if len(files.per_post) > 1:
@@ -280,7 +281,7 @@ def metrics_table(files: ImportedFiles) -> None:
         name="imported_posts",
         label="Download metrics (CSV)",
         key="xm_import_dl_posts",
-        first=(fr.ID, fr.TEXT, fr.CREATED_AT),
+        first=(fr.ID, fr.TEXT, fr.CREATED_AT, fr.IMPRESSIONS, fr.ENGAGEMENTS, fr.ENGAGEMENT_RATE),
         slot=IMPORT_MEMO_KEY,
     )
 
@@ -290,15 +291,17 @@ def split_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> N
     if frames["split_all_posts"].empty:
         return
     st.subheader("Organic vs promoted")
+    coverage = figures.split_coverage(frames["posts"], frames["split_per_post"])
     st.caption(
         "Legacy exports: the unprefixed columns are organic, the 'promoted …' ones "
-        "promoted, X's total = both. A Post never promoted has no promoted bar."
+        "promoted, X's total = both. A Post never promoted has no promoted bar. Covers the "
+        f"{_posts(coverage.split_posts)} of legacy per-Post exports, of "
+        f"{_posts(coverage.posts_with_metrics)} imported (the current exports have no sides)."
     )
     per_post = st.toggle("One bar per Post", key=SPLIT_PER_POST_KEY)
     name = "split_per_post" if per_post else "split_all_posts"
     labels = _labels(files, frames) if per_post else None
     zone = zone_name(views.current_tz())
-    coverage = figures.split_coverage(frames["posts"], frames["split_per_post"])
     split_long = _memo(files, f"long:{name}", lambda: fr.split_long_frame(frames[name]))
     views.chart_with_download(
         files.result,
@@ -306,7 +309,7 @@ def split_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> N
             files,
             f"fig:{name}:{zone}",
             lambda: figures.organic_vs_promoted_figure(
-                split_long, per_post=per_post, post_labels=labels, coverage=coverage
+                split_long, per_post=per_post, post_labels=labels
             ),
         ),
         _memo(

@@ -27,6 +27,7 @@ from tests.import_samples import (
     OVERVIEW_FILE,
     csv_bytes,
     legacy_posts,
+    legacy_posts_file,
     shared_export,
 )
 from xmetrics_core import exports
@@ -213,3 +214,19 @@ def test_removing_the_files_clears_the_page(stores: dict[str, str]) -> None:
     at.file_uploader(key=UPLOADER).set_value(None).run()
     assert not element_texts(at, "success")
     assert not plotly_specs(at)
+
+
+def test_formulas_and_markup_in_post_text_stay_text_everywhere(stores: dict[str, str]) -> None:
+    posts = legacy_posts(2)
+    posts[0].text = '=HYPERLINK("https://evil.example","click")'
+    posts[1].text = "<script>alert(1)</script> hello"
+    at = drop(import_page(), [(LEGACY_NAME, legacy_posts_file(posts))])
+    table = at.dataframe[0].value
+    assert set(table["text"]) == {posts[0].text, posts[1].text}  # shown as written
+    metrics_csv = download_bytes(at, "xm_import_dl_posts").decode("utf-8-sig")
+    assert "'=HYPERLINK(" in metrics_csv  # neutralised for spreadsheets
+    assert "\n=HYPERLINK" not in metrics_csv and ',"=HYPERLINK' not in metrics_csv
+    rate_chart = plotly_specs(at)["xm_import_chart_rate"]
+    labels = [str(y) for trace in rate_chart["data"] for y in trace["y"]]
+    assert labels and not any("<script>" in label for label in labels)
+    assert any("&lt;script&gt;" in label for label in labels)

@@ -5,11 +5,12 @@ their bytes against the core's; a refused file is named with its line."""
 from __future__ import annotations
 
 import io
+import os
 import zipfile
 from pathlib import Path
 
 import pytest
-from browser_helpers import AppServer, RecordedPage
+from browser_helpers import SCREENSHOTS, AppServer, RecordedPage
 from playwright.sync_api import expect
 
 from tests.import_samples import (
@@ -35,6 +36,9 @@ from xmetrics_core.imports import (
 )
 
 pytestmark = pytest.mark.browser
+
+UPDATE_SCREENSHOTS_ENV = "XMETRICS_UPDATE_SCREENSHOTS"
+"""Set to 1 to rewrite docs/screenshots/import.png (the README's) from this run."""
 
 
 def test_dropped_exports_show_their_sections_and_a_chart_csv_downloads_exactly(
@@ -63,6 +67,15 @@ def test_dropped_exports_show_their_sections_and_a_chart_csv_downloads_exactly(
     expect(page.get_by_text(broken.name, exact=False).first).to_be_visible()
     for title in ("Organic vs promoted", "Engagement rate", "Best time to post", "Per day"):
         expect(page.get_by_role("heading", name=title)).to_be_visible()
+    expect(page.locator(".st-key-xm_import_chart_split .js-plotly-plot")).to_be_visible()
+    if os.environ.get(UPDATE_SCREENSHOTS_ENV) == "1":
+        page.get_by_role("heading", name="Import").scroll_into_view_if_needed()
+        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+        page.screenshot(
+            path=str(SCREENSHOTS / "import.png"),
+            clip={"x": 0, "y": 0, "width": 1400, "height": 1500},
+            animations="disabled",
+        )
     best_time = page.locator(".st-key-xm_import_chart_best_time_csv button")
     best_time.scroll_into_view_if_needed()
     expect(page.locator(".st-key-xm_import_chart_best_time .js-plotly-plot")).to_be_visible()
