@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import tzinfo
 from typing import Any
 
 import pandas as pd
@@ -436,26 +437,33 @@ def days_section(files: ImportedFiles) -> None:
     )
 
 
-def zip_archive(files: ImportedFiles) -> bytes:
-    """Every table and every chart's data, one CSV each."""
-    frames = post_frames(files)
-    tz = views.current_tz()
-    tables: dict[str, pd.DataFrame] = {}
-    if files.per_post:
-        tables["imported_posts"] = posts_table(files.imports)
-        tables.update({k: v for k, v in frames.items() if k != "statuses"})
-    if files.per_day:
-        tables["imported_days"] = _days_table(files)
-    charts = ifig.import_chart_exports(
-        frames, trend=_trend(files), post_labels=_labels(files, frames), tz=tz
-    )
+def zip_archive(
+    tables: Mapping[str, pd.DataFrame],
+    frames: Mapping[str, pd.DataFrame],
+    *,
+    trend: pd.DataFrame,
+    post_labels: Mapping[str, str],
+    tz: tzinfo,
+) -> bytes:
+    """Every table and every chart's data, one CSV each (pure: no session state, so it can
+    run when the button is pressed, outside the script run)."""
+    charts = ifig.import_chart_exports(frames, trend=trend, post_labels=post_labels, tz=tz)
     return exports.zip_bytes({**tables, **charts})
 
 
 def zip_section(files: ImportedFiles) -> None:
+    """The zip, built when the button is pressed from what this run already holds."""
+    frames = post_frames(files)
+    tables: dict[str, pd.DataFrame] = {}
+    if files.per_post:
+        tables["imported_posts"] = _memo(files, "posts_table", lambda: posts_table(files.imports))
+        tables.update({k: v for k, v in frames.items() if k != "statuses"})
+    if files.per_day:
+        tables["imported_days"] = _days_table(files)
+    trend, labels, tz = _trend(files), _labels(files, frames), views.current_tz()
     st.download_button(
         "Download everything (zip)",
-        data=lambda: zip_archive(files),
+        data=lambda: zip_archive(tables, frames, trend=trend, post_labels=labels, tz=tz),
         file_name="xmetrics-import.zip",
         mime="application/zip",
         key="xm_import_dl_zip",

@@ -230,3 +230,17 @@ def test_formulas_and_markup_in_post_text_stay_text_everywhere(stores: dict[str,
     labels = [str(y) for trace in rate_chart["data"] for y in trace["y"]]
     assert labels and not any("<script>" in label for label in labels)
     assert any("&lt;script&gt;" in label for label in labels)
+
+
+def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
+    stores: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("xmetrics_core.imports.decoding.MAX_IMPORT_BYTES", 4096)
+    big = shared_export(CONTENT_FILE).read_bytes()  # 13 KB
+    small = shared_export(OVERVIEW_FILE).read_bytes()
+    assert len(big) > 4096 > len(small)
+    at = drop(import_page(), [(CONTENT_FILE, big), (OVERVIEW_FILE, small)])
+    (error,) = element_texts(at, "error")
+    assert error.startswith(f"Not imported: {CONTENT_FILE}: the file is ")
+    assert "the importer reads files up to" in error  # the limit, stated
+    assert [s.split(":")[0] for s in element_texts(at, "success")] == [OVERVIEW_FILE]
