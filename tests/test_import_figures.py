@@ -9,6 +9,8 @@ import pandas as pd
 from import_samples import (
     CONTENT_FILE,
     CONTENT_HEADER,
+    COUNTS,
+    LEGACY_DAYS_HEADER,
     LEGACY_NAME,
     OVERVIEW_FILE,
     OVERVIEW_HEADER,
@@ -168,3 +170,73 @@ def test_the_zip_holds_the_data_of_every_chart_the_imports_allow() -> None:
     days_only = ifig.import_chart_exports(fr.all_frames(posts_result([overview])), trend=trend)
     assert set(days_only) == {"daily_trend"}
     assert days_only["daily_trend"].equals(ifig.daily_trend_data(trend))
+
+
+def legacy_days_file(days: list[tuple[str, int, int | None]]) -> bytes:
+    """A legacy per-day export: (date, organic impressions, promoted impressions or None
+    for '-'), engagements a tenth of the impressions."""
+    rows = []
+    for day, organic, promoted in days:
+        side = {"impressions": organic, "engagements": organic // 10}
+        cells = [day, "1"]
+        for name in COUNTS:
+            if name == "engagement rate":
+                cells.append(repr(side["engagements"] / side["impressions"]))
+            else:
+                cells.append(f"{side.get(name, 0)}.0")
+        for name in COUNTS:
+            if promoted is None:
+                cells.append("-")
+            elif name == "engagement rate":
+                cells.append(repr((promoted // 10) / promoted))
+            else:
+                cells.append(
+                    str({"impressions": promoted, "engagements": promoted // 10}.get(name, 0))
+                )
+        rows.append(cells)
+    return csv_bytes(LEGACY_DAYS_HEADER, rows)
+
+
+DAYS_NAME = "daily_tweet_activity_metrics_rOpenSci_20211201_20211204_en.csv"
+LATER_DAYS_NAME = "daily_tweet_activity_metrics_rOpenSci_20211202_20211205_en.csv"
+
+
+def test_legacy_per_day_exports_split_organic_and_promoted_day_by_day() -> None:
+    imported = import_export(
+        legacy_days_file(
+            [("2021-12-01", 100, 40), ("2021-12-02", 200, None), ("2021-12-03", 300, 60)]
+        ),
+        name=DAYS_NAME,
+    )
+    data = ifig.daily_split_data([imported])
+    impressions = data.loc[data[ifig.METRIC].eq("impressions")]
+    assert impressions[[ifig.CONTEXT, ifig.VALUE]].to_numpy().tolist() == [
+        ["organic", 100],
+        ["organic", 200],
+        ["organic", 300],
+        ["promoted", 40],
+        ["promoted", 60],  # 2 Dec: "-", never promoted: no row, never 0
+    ]
+    engagements = data.loc[data[ifig.METRIC].eq("engagements"), ifig.VALUE].tolist()
+    assert engagements == [10, 20, 30, 4, 6]
+    fig = ifig.daily_split_figure(data)
+    drawn = sorted(v for trace in fig.data for v in trace.y)
+    assert drawn == sorted(data[ifig.VALUE].tolist())
+    assert {trace.name for trace in fig.data} == {"Organic", "Promoted"}
+
+
+def test_a_day_in_two_legacy_files_comes_from_the_later_one() -> None:
+    first = import_export(legacy_days_file([("2021-12-02", 200, 10)]), name=DAYS_NAME)
+    later = import_export(legacy_days_file([("2021-12-02", 250, 15)]), name=LATER_DAYS_NAME)
+    data = ifig.daily_split_data([later, first])
+    impressions = data.loc[data[ifig.METRIC].eq("impressions"), ifig.VALUE].tolist()
+    assert impressions == [250, 15]
+
+
+def test_current_exports_have_no_sides_to_split() -> None:
+    overview = import_path(shared_export(OVERVIEW_FILE))
+    assert ifig.daily_split_data([overview]).empty
+    assert (
+        ifig.daily_split_figure(ifig.daily_split_data([overview])).layout.annotations[0].text
+        == NO_DATA
+    )

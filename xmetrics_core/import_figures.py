@@ -12,12 +12,14 @@ template (the page's theme applies), and no rows give a "No data" figure.
 * :func:`daily_trend_figure`: per-day exports' impressions, engagements, follows and
   unfollows, each day's value and its 7-day rolling mean, one panel per metric (their
   sizes differ by orders of magnitude).
+* :func:`daily_split_figure`: legacy per-day exports' organic and promoted sides, stacked
+  per day (impressions, engagements).
 * :func:`import_chart_exports`: every chart's data for the zip.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, tzinfo
 from typing import Final
 
@@ -27,7 +29,8 @@ import plotly.graph_objects as go
 
 from xmetrics_core import figures
 from xmetrics_core.frames import CREATED_AT, ENGAGEMENT_RATE, POST_URL, split_long_frame
-from xmetrics_core.imports.formats import DATE
+from xmetrics_core.imports.formats import DATE, ExportFormat
+from xmetrics_core.imports.reader import ImportedExport
 from xmetrics_core.imports.tables import ROLLING_MEAN_7D
 
 WEEKDAY: Final = "weekday"
@@ -216,6 +219,107 @@ def daily_trend_figure(trend: pd.DataFrame) -> go.Figure:
     )
 
 
+# -- organic vs promoted per day (legacy per-day exports) ---------------------------------------
+
+CONTEXT: Final = "context"
+#: What the per-day split shows: (metric, organic column, promoted column, label).
+DAILY_SPLIT_METRICS: Final = (
+    (
+        "impressions",
+        "organic_metrics.impression_count",
+        "promoted_metrics.impression_count",
+        "Impressions",
+    ),
+    ("engagements", "export.organic engagements", "export.promoted engagements", "Engagements"),
+)
+_DAILY_SPLIT_TITLE: Final = "Organic vs promoted, per day"
+
+
+def daily_split_data(imports: Sequence[ImportedExport]) -> pd.DataFrame:
+    """The legacy per-day exports' two sides, day by day: ``date, metric, label, context``
+    (``organic`` | ``promoted``), ``value``; a day in several files from the file that ends
+    last; a side the file leaves empty (``-``: never promoted) has no row, never 0. Oldest
+    day first, organic before promoted. Other formats have no sides and add nothing."""
+    columns = [DATE, METRIC, LABEL, CONTEXT, VALUE]
+    parts = []
+    for imported in imports:
+        if imported.format is not ExportFormat.LEGACY_DAYS:
+            continue
+        table = imported.table
+        for metric, organic, promoted, label in DAILY_SPLIT_METRICS:
+            for context, column in (("organic", organic), ("promoted", promoted)):
+                if column not in table:
+                    continue
+                parts.append(
+                    pd.DataFrame(
+                        {
+                            DATE: table[DATE],
+                            METRIC: metric,
+                            LABEL: label,
+                            CONTEXT: context,
+                            VALUE: table[column].astype("Float64"),
+                            "_snapshot": imported.snapshot_at,
+                        }
+                    )
+                )
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    rows = pd.concat(parts, ignore_index=True)
+    rows = rows.sort_values("_snapshot", kind="stable").drop_duplicates(
+        [DATE, METRIC, CONTEXT], keep="last"
+    )
+    rows = rows.loc[rows[VALUE].notna()]
+    order = {m: n for n, (m, *_rest) in enumerate(DAILY_SPLIT_METRICS)}
+    return (
+        rows.assign(
+            _metric=rows[METRIC].map(order), _context=rows[CONTEXT].eq("promoted").astype(int)
+        )
+        .sort_values(["_metric", "_context", DATE], kind="stable")
+        .astype({VALUE: "int64"})
+        .reindex(columns=columns)
+        .reset_index(drop=True)
+    )
+
+
+def daily_split_figure(data: pd.DataFrame) -> go.Figure:
+    """Organic and promoted stacked per day, one panel per metric with its own y axis.
+    Input: :func:`daily_split_data` (what it draws)."""
+    if data.empty:
+        return figures.no_data_figure(_DAILY_SPLIT_TITLE)
+    labels = list(dict.fromkeys(str(v) for v in data[LABEL]))
+    named = data.assign(**{CONTEXT: data[CONTEXT].map(figures.CONTEXT_NAMES)})
+    fig = px.bar(
+        named,
+        x=DATE,
+        y=VALUE,
+        color=CONTEXT,
+        facet_row=LABEL,
+        barmode="stack",
+        category_orders={LABEL: labels, CONTEXT: ["Organic", "Promoted"]},
+        color_discrete_map={
+            figures.CONTEXT_NAMES[c]: figures.CONTEXT_COLOURS[c] for c in ("organic", "promoted")
+        },
+        labels={DATE: "", VALUE: "", CONTEXT: ""},
+        custom_data=[LABEL, CONTEXT],
+    )
+    fig.update_traces(
+        hovertemplate="%{x|%a %-d %b %Y}<br>%{customdata[0]} (%{customdata[1]}): "
+        "%{y:,}<extra></extra>"
+    )
+    fig.update_yaxes(matches=None, rangemode="tozero", title_text="")
+    fig.for_each_annotation(lambda a: a.update(text=a.text.split("=", 1)[-1]))
+    figures._base_layout(
+        fig,
+        title=_DAILY_SPLIT_TITLE,
+        subtitle="Legacy per-day exports: the unprefixed columns organic, 'promoted …' promoted",
+    )
+    return fig.update_layout(
+        height=200 * len(labels) + 120,
+        margin={"t": 110},
+        legend={"orientation": "h", "y": 1.0, "yanchor": "bottom", "x": 0},
+    )
+
+
 # -- everything for the zip ---------------------------------------------------------------------
 
 
@@ -223,14 +327,16 @@ def import_chart_exports(
     frames: Mapping[str, pd.DataFrame],
     *,
     trend: pd.DataFrame,
+    daily_split: pd.DataFrame | None = None,
     post_labels: Mapping[str, str] | None = None,
     tz: tzinfo = UTC,
 ) -> dict[str, pd.DataFrame]:
     """The data of every chart the Import page draws, by export name (what each chart's CSV
     button gives): ``organic_vs_promoted``, ``organic_vs_promoted_per_post`` (legacy
-    per-Post exports), ``engagement_rate``, ``best_time`` (per-Post exports) and
-    ``daily_trend`` (per-day exports); a chart without rows is left out.
-    Input: ``frames.all_frames`` of the imported Posts and ``imports.daily_trend_frame``."""
+    per-Post exports), ``engagement_rate``, ``best_time`` (per-Post exports),
+    ``daily_trend`` (per-day exports) and ``daily_organic_vs_promoted`` (legacy per-day
+    exports); a chart without rows is left out. Input: ``frames.all_frames`` of the
+    imported Posts, ``imports.daily_trend_frame`` and :func:`daily_split_data`."""
     out: dict[str, pd.DataFrame] = {}
     posts = frames["posts"]
     if not posts.empty and posts[POST_URL].notna().any():
@@ -247,4 +353,6 @@ def import_chart_exports(
         out["best_time"] = best_time_data(best_time_frame(posts, tz=tz))
     if not trend.empty:
         out["daily_trend"] = daily_trend_data(trend)
+    if daily_split is not None and not daily_split.empty:
+        out["daily_organic_vs_promoted"] = daily_split
     return out

@@ -241,6 +241,11 @@ def _trend(files: ImportedFiles) -> pd.DataFrame:
     return trend
 
 
+def _daily_split(files: ImportedFiles) -> pd.DataFrame:
+    split: pd.DataFrame = _memo(files, "daily_split", lambda: ifig.daily_split_data(files.imports))
+    return split
+
+
 def _posts(count: int) -> str:
     return f"{count:,} Post{'s' if count != 1 else ''}"
 
@@ -425,6 +430,17 @@ def days_section(files: ImportedFiles) -> None:
         first=("date",),
         slot=IMPORT_MEMO_KEY,
     )
+    split = _daily_split(files)
+    if not split.empty:
+        views.chart_with_download(
+            files.result,
+            _memo(files, "fig:daily_split", lambda: ifig.daily_split_figure(split)),
+            split,
+            name="daily_organic_vs_promoted",
+            label="Download chart data (CSV)",
+            key="xm_import_chart_daily_split",
+            slot=IMPORT_MEMO_KEY,
+        )
     trend = _trend(files)
     views.chart_with_download(
         files.result,
@@ -442,12 +458,15 @@ def zip_archive(
     frames: Mapping[str, pd.DataFrame],
     *,
     trend: pd.DataFrame,
+    daily_split: pd.DataFrame,
     post_labels: Mapping[str, str],
     tz: tzinfo,
 ) -> bytes:
     """Every table and every chart's data, one CSV each (pure: no session state, so it can
     run when the button is pressed, outside the script run)."""
-    charts = ifig.import_chart_exports(frames, trend=trend, post_labels=post_labels, tz=tz)
+    charts = ifig.import_chart_exports(
+        frames, trend=trend, daily_split=daily_split, post_labels=post_labels, tz=tz
+    )
     return exports.zip_bytes({**tables, **charts})
 
 
@@ -461,9 +480,12 @@ def zip_section(files: ImportedFiles) -> None:
     if files.per_day:
         tables["imported_days"] = _days_table(files)
     trend, labels, tz = _trend(files), _labels(files, frames), views.current_tz()
+    split = _daily_split(files)
     st.download_button(
         "Download everything (zip)",
-        data=lambda: zip_archive(tables, frames, trend=trend, post_labels=labels, tz=tz),
+        data=lambda: zip_archive(
+            tables, frames, trend=trend, daily_split=split, post_labels=labels, tz=tz
+        ),
         file_name="xmetrics-import.zip",
         mime="application/zip",
         key="xm_import_dl_zip",

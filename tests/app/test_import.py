@@ -95,6 +95,7 @@ def test_dropping_every_real_export_shows_each_file_and_every_section(
         "xm_import_chart_split",
         "xm_import_chart_rate",
         "xm_import_chart_best_time",
+        "xm_import_chart_daily_split",
         "xm_import_chart_trend",
     }
     tables = [d.value for d in at.dataframe]
@@ -113,6 +114,9 @@ def test_each_chart_offers_exactly_the_data_it_draws(stores: dict[str, str]) -> 
     assert download_bytes(at, "xm_import_chart_best_time_csv") == exports.safe_csv_bytes(best)
     trend = ifig.daily_trend_data(daily_trend_frame(daily_frame(imports)))
     assert download_bytes(at, "xm_import_chart_trend_csv") == exports.safe_csv_bytes(trend)
+    split = ifig.daily_split_data(imports)
+    assert not split.empty
+    assert download_bytes(at, "xm_import_chart_daily_split_csv") == exports.safe_csv_bytes(split)
     rate = download_bytes(at, "xm_import_chart_rate_csv").decode("utf-8-sig")
     assert rate.splitlines()[0].startswith("id,post_label,engagements,impressions")
 
@@ -175,7 +179,7 @@ def test_a_store_problem_is_shown_and_the_import_still_is(
     assert any(w.startswith("The history store is not available") for w in warnings)
     assert not any("hunter2" in w for w in warnings)
     assert len(element_texts(at, "success")) == 4
-    assert len(plotly_specs(at)) == 4
+    assert len(plotly_specs(at)) == 5
 
 
 def test_the_demo_button_imports_the_demo_exports_into_the_demo_store(
@@ -195,6 +199,7 @@ def test_the_demo_button_imports_the_demo_exports_into_the_demo_store(
         "xm_import_chart_split",
         "xm_import_chart_rate",
         "xm_import_chart_best_time",
+        "xm_import_chart_daily_split",
         "xm_import_chart_trend",
     }
     imported = [import_export(d, name=n) for n, d in files.items()]
