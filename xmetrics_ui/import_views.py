@@ -44,6 +44,9 @@ UPLOAD_KEY = "xm_import_files"
 IMPORTED_KEY = "xm_imported"
 IMPORT_MEMO_KEY = "xm_import_memo"
 DEMO_BUTTON_KEY = "xm_import_demo"
+LAST_UPLOADS_KEY = "xm_import_last_uploads"
+"""The upload ids seen last run: files are read when the drop zone's set changes, so the
+Demo's exports stay on show over files still in the drop zone until that set changes."""
 SPLIT_PER_POST_KEY = "xm_import_split_per_post"
 
 
@@ -143,6 +146,10 @@ def demo_files() -> dict[str, bytes]:
 
 def uploader_and_demo() -> ImportedFiles | None:
     """The drop zone and the Demo's exports; the files on show (imported once per set)."""
+    # Streamlit drops a widget's state on runs that do not draw it, and an uploader cannot be
+    # given its files back: coming back from another page, the drop zone is empty but the
+    # import on show stays (only emptying the drop zone here clears it).
+    returning = UPLOAD_KEY not in st.session_state
     uploaded = st.file_uploader(
         "Drop X's analytics exports here (CSV; several at once, any mix of formats)",
         accept_multiple_files=True,
@@ -155,18 +162,19 @@ def uploader_and_demo() -> ImportedFiles | None:
         demo = st.button("Try with the Demo account's exports", key=DEMO_BUTTON_KEY)
         st.caption("No files at hand? The Demo account's exports in all four formats.")
     current = st.session_state.get(IMPORTED_KEY)
+    uploads = tuple(f.file_id for f in uploaded or ())
+    changed = not returning and uploads != st.session_state.get(LAST_UPLOADS_KEY, ())
+    st.session_state[LAST_UPLOADS_KEY] = uploads
     if demo:
         files = demo_files()
         current = _read(("demo", *sorted(files)), list(files.items()), demo=True)
         st.session_state[IMPORTED_KEY] = current
-    elif uploaded:
-        signature = tuple(f.file_id for f in uploaded)
-        if not isinstance(current, ImportedFiles) or current.signature != signature:
-            with st.spinner("Reading the files…"):
-                current = _read(signature, [(f.name, f) for f in uploaded], demo=False)
-            st.session_state[IMPORTED_KEY] = current
-    elif isinstance(current, ImportedFiles) and not current.demo:
-        current = None  # the files were removed from the drop zone
+    elif changed and uploads:  # new files dropped (or some removed): read this set
+        with st.spinner("Reading the files…"):
+            current = _read(uploads, [(f.name, f) for f in uploaded or ()], demo=False)
+        st.session_state[IMPORTED_KEY] = current
+    elif changed and isinstance(current, ImportedFiles) and not current.demo:
+        current = None  # every file was removed from the drop zone
         st.session_state.pop(IMPORTED_KEY, None)
     if isinstance(current, ImportedFiles) and current.demo:
         _demo_downloads()

@@ -249,3 +249,31 @@ def test_a_file_over_the_size_limit_is_refused_before_it_is_read(
     assert error.startswith(f"Not imported: {CONTENT_FILE}: the file is ")
     assert "the importer reads files up to" in error  # the limit, stated
     assert [s.split(":")[0] for s in element_texts(at, "success")] == [OVERVIEW_FILE]
+
+
+def test_the_demo_exports_stay_on_show_over_files_left_in_the_drop_zone(
+    stores: dict[str, str],
+) -> None:
+    at = drop(import_page(), real_files()[:1])
+    at.button(key="xm_import_demo").click().run()
+    demo_files = [s.split(":")[0] for s in element_texts(at, "success")]
+    assert len(demo_files) == 4 and LEGACY_POSTS_FILE not in demo_files
+    at.toggle(key="xm_import_split_per_post").set_value(True).run()  # any rerun
+    assert [s.split(":")[0] for s in element_texts(at, "success")] == demo_files
+    at.file_uploader(key=UPLOADER).set_value(None).run()  # emptying the drop zone
+    assert [s.split(":")[0] for s in element_texts(at, "success")] == demo_files
+    drop(at, real_files()[2:3])  # new files: they replace the Demo's
+    assert [s.split(":")[0] for s in element_texts(at, "success")] == [CONTENT_FILE]
+
+
+def test_the_import_stays_on_show_after_visiting_another_page(stores: dict[str, str]) -> None:
+    at = drop(import_page(), real_files()[:2])
+    shown = element_texts(at, "success")
+    at.switch_page("pages/posts.py").run()
+    assert not at.exception
+    at.switch_page(PAGE).run()
+    assert not at.exception
+    assert element_texts(at, "success") == shown
+    assert "xm_import_chart_best_time" in plotly_specs(at)
+    with open_store(stores["user"]) as store:
+        assert store.summary().fetches == 1  # read and saved once, not again on the way back
