@@ -20,8 +20,14 @@ import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
 from xmetrics_core.errors import InputError
+from xmetrics_ui.analytics_view import usage_panel
 from xmetrics_ui.callbacks import handle_oauth_callback
-from xmetrics_ui.session import CONFIGURED_KEY, keep_widget_values, sync_browser_session
+from xmetrics_ui.session import (
+    CONFIGURED_KEY,
+    current_connection,
+    keep_widget_values,
+    sync_browser_session,
+)
 from xmetrics_ui.ui import (
     app_pages,
     page_frame,
@@ -79,4 +85,6 @@ except Exception as exc:  # never a traceback on the page (Streamlit's reruns ar
     report_unexpected(exc)
 render_connection_panel(tz=current_tz())  # after the page: its rate limit includes its requests
 with st.sidebar:
+    if (connection := current_connection()) is not None:
+        usage_panel(connection)
     timezone_picker()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import streamlit as st
 
 from xmetrics_core.catalogue import PRIVATE_METRICS_WINDOW_DAYS
-from xmetrics_ui import views
+from xmetrics_ui import analytics_view, views
 from xmetrics_ui.session import current_client, current_connection
 from xmetrics_ui.ui import leave_pages_directory_mode, require_connection
 
@@ -54,6 +54,7 @@ def posts_page() -> None:
     views.metrics_table_section(shown, frames)
     views.split_chart_section(shown, frames)
     views.engagement_rate_section(shown, frames)
+    analytics_view.hourly_analytics_section(connection, client, shown)
     views.zip_section(shown, frames)
 
 

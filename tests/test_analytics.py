@@ -31,6 +31,7 @@ from xmetrics_core.analytics import (
     coerce_count,
     detect_analytics_access,
     media_analytics,
+    owned_posts,
     parse_analytics,
     post_analytics,
     resolve_span,
@@ -39,6 +40,7 @@ from xmetrics_core.analytics import (
 from xmetrics_core.analytics_frames import media_analytics_frame, post_analytics_frame
 from xmetrics_core.credentials import BearerCredential
 from xmetrics_core.errors import Forbidden, ForbiddenReason, InputError
+from xmetrics_core.models import FrozenGroups, PostRecord
 
 T0 = datetime(2026, 12, 1, 6, 0, tzinfo=UTC)
 
@@ -467,3 +469,19 @@ def test_an_unknown_metric_name_is_refused_once_and_every_id_says_why(
     assert "vibes" in result.stopped
     assert [s.status for s in result.statuses] == [AnalyticsStatusKind.FAILED] * 2
     assert all("vibes" in s.detail for s in result.statuses)
+
+
+def test_hourly_curves_are_asked_for_the_authors_own_posts_most_impressions_first() -> None:
+    def post(post_id: str, author: str, impressions: int | None) -> PostRecord:
+        groups = {"public_metrics": {"impression_count": impressions}} if impressions else {}
+        return PostRecord(id=post_id, author_id=author, metrics=FrozenGroups(groups))
+
+    posts = [
+        post("1", "me", 10),
+        post("2", "other", 999),
+        post("3", "me", 500),
+        post("4", "me", None),
+    ]
+    assert owned_posts(posts, user_id="me") == ("3", "1", "4")
+    assert owned_posts(posts, user_id="me", limit=1) == ("3",)
+    assert owned_posts(posts, user_id=None) == ()

@@ -4,6 +4,7 @@ refresh and the URL policy, over a scripted transport."""
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs
 
@@ -269,3 +270,23 @@ def test_endpoints_are_named_as_x_documents_them() -> None:
     assert endpoint_name("get", "/2/tweets") == "GET /2/tweets"
     assert endpoint_name("GET", "/2/users/2244994945/tweets") == "GET /2/users/:id/tweets"
     assert endpoint_name("GET", "/2/users/me") == "GET /2/users/me"
+
+
+def test_each_endpoint_keeps_its_own_rate_limit() -> None:
+    x = FakeX()
+
+    def limited(remaining: str) -> Callable[[HttpRequest], HttpResponse]:
+        headers = {**HEADERS, "x-rate-limit-remaining": remaining}
+        return lambda _r: json_answer(200, {"data": []}, headers)
+
+    x.answers.extend([limited("899"), limited("299"), limited("898")])
+    client = api(x)
+    client.get_json("/2/tweets", {"ids": "20"})
+    client.get_json("/2/tweets/analytics", {"ids": "20"})
+    client.get_json("/2/tweets", {"ids": "21"})
+
+    assert [(s.endpoint, s.remaining) for s in client.rate_limits] == [
+        ("GET /2/tweets", 898),
+        ("GET /2/tweets/analytics", 299),
+    ]
+    assert client.rate_limit.endpoint == "GET /2/tweets"  # the newest answer's

@@ -70,7 +70,7 @@ from xmetrics_core.errors import (
     format_reset,
     problem_type,
 )
-from xmetrics_core.models import PostRef
+from xmetrics_core.models import PostRecord, PostRef
 from xmetrics_core.references import ParsedReferences, references_from
 from xmetrics_core.transport import CallTally, XApi
 
@@ -539,6 +539,31 @@ def post_analytics(
         settings=settings,
         created=created,
     )
+
+
+DASHBOARD_CURVE_LIMIT: Final = 10
+"""How many owned Posts the dashboard asks hourly curves for at once (those with the most
+impressions): one request per 28-day window, and a chart that stays readable."""
+
+
+def owned_posts(
+    posts: Iterable[PostRecord],
+    *,
+    user_id: str | None,
+    limit: int = DASHBOARD_CURVE_LIMIT,
+) -> tuple[str, ...]:
+    """The IDs of ``posts`` written by ``user_id`` (X serves analytics to the author only),
+    the most impressions first (then the newest), at most ``limit``; none without a user."""
+    if user_id is None:
+        return ()
+    own = [post for post in posts if post.author_id == user_id]
+
+    def rank(post: PostRecord) -> tuple[int, float]:
+        impressions = post.metrics.get("public_metrics", {}).get("impression_count")
+        created = post.created_at.timestamp() if post.created_at else 0.0
+        return (-int(impressions) if isinstance(impressions, int) else 0, -created)
+
+    return tuple(post.id for post in sorted(own, key=rank)[: max(limit, 0)])
 
 
 def split_media_keys(tokens: Iterable[str]) -> tuple[list[str], list[AnalyticsStatus]]:

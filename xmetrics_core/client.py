@@ -142,6 +142,11 @@ class XClient:
         """The rate-limit headers of the newest response."""
         return self.api.rate_limit
 
+    @property
+    def rate_limits(self) -> tuple[RateLimitState, ...]:
+        """The newest rate-limit headers of each endpoint used (:attr:`XApi.rate_limits`)."""
+        return self.api.rate_limits
+
     def _pool(self) -> ThreadPoolExecutor:
         with self._lock:
             if self._executor is None:

@@ -388,6 +388,7 @@ class XApi:
         self._credential_lock = threading.Lock()
         self._refresh_lock = threading.Lock()
         self._rate_limit = RateLimitState()
+        self._rate_limits: dict[str, RateLimitState] = {}
         self._state_lock = threading.Lock()
 
     @property
@@ -401,6 +402,13 @@ class XApi:
         """The rate-limit headers of the newest answer that carried them."""
         with self._state_lock:
             return self._rate_limit
+
+    @property
+    def rate_limits(self) -> tuple[RateLimitState, ...]:
+        """The newest rate-limit headers of each endpoint answered so far (X limits each
+        endpoint on its own), in the order the endpoints were first used."""
+        with self._state_lock:
+            return tuple(self._rate_limits.values())
 
     def close(self) -> None:
         self.transport.close()
@@ -493,8 +501,10 @@ class XApi:
     def _note_rate_limit(self, response: HttpResponse, *, endpoint: str = "") -> None:
         state = rate_limit_from_headers(response.headers)
         if state is not None:
+            noted = replace(state, endpoint=endpoint)
             with self._state_lock:
-                self._rate_limit = replace(state, endpoint=endpoint)
+                self._rate_limit = noted
+                self._rate_limits[endpoint] = noted
 
     # -- OAuth 2.0 refresh ---------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from xmetrics_core.access import explain_forbidden
 from xmetrics_core.errors import (
     ApiConnectionError,
     ApiTimeout,
@@ -32,11 +33,8 @@ def explain(exc: Exception) -> str:
             "X did not accept the credential (401: wrong, expired or revoked). "
             "Check the keys or sign in again on the Connect page."
         )
-    if isinstance(exc, Forbidden):
-        return (
-            f"X refused this request for this credential (403): {exc.message}. "
-            "Use a user-context sign-in (OAuth 1.0a or OAuth 2.0) or check the app's access level."
-        )
+    if isinstance(exc, Forbidden):  # a missing scope, the app's access level, the token's kind
+        return explain_forbidden(exc)
     if isinstance(exc, PaymentRequired):
         return (
             "The X API account has no credits left (402). Add credits in the developer "

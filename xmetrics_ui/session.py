@@ -24,7 +24,7 @@ from collections.abc import Hashable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import cache
-from typing import Any, Literal
+from typing import Any, Literal, cast, get_args
 
 import streamlit as st
 
@@ -43,7 +43,7 @@ from xmetrics_core.defaults import OAUTH2_SCOPES
 from xmetrics_core.errors import InputError, XApiError
 from xmetrics_core.oauth import PendingOAuth1, revoke_oauth2_token
 from xmetrics_core.remembered import RememberedConnections, default_config_dir
-from xmetrics_core.sandbox import Sandbox, start_sandbox
+from xmetrics_core.sandbox import Sandbox, SandboxSettings, Tier, start_sandbox
 from xmetrics_core.signin import PendingSignIns, build_client, connect, finish_oauth1
 from xmetrics_core.state import MemoryStateStore, ResultCache, StateStore
 
@@ -90,10 +90,27 @@ def demo_start_time(environ: Mapping[str, str]) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
 
 
+DEMO_TIER_ENV = "XMETRICS_DEMO_TIER"
+"""The X access level the Demo's sandbox app runs on: ``enterprise`` (default: the Posts page
+shows the account's hourly curves from X's analytics) or ``pay-per-use`` (what most apps
+are: the page says X serves those to Enterprise apps only)."""
+
+
+def demo_tier(environ: Mapping[str, str]) -> Tier:
+    """``$XMETRICS_DEMO_TIER`` (``enterprise`` when unset or blank); InputError for others."""
+    text = environ.get(DEMO_TIER_ENV, "").strip() or "enterprise"
+    tiers: tuple[str, ...] = get_args(Tier)
+    if text not in tiers:
+        raise InputError(f"{DEMO_TIER_ENV} must be one of {', '.join(tiers)}, not {text!r}")
+    return cast(Tier, text)
+
+
 @st.cache_resource(show_spinner="Starting the Demo account's sandbox…")
 def demo_sandbox() -> Sandbox:
     """The embedded X API sandbox behind the Demo account: started once per server."""
-    return start_sandbox(now=demo_start_time(os.environ))
+    return start_sandbox(
+        settings=SandboxSettings(tier=demo_tier(os.environ)), now=demo_start_time(os.environ)
+    )
 
 
 @st.cache_resource

@@ -153,8 +153,9 @@ def render_connection_panel(*, tz: tzinfo = UTC) -> None:
         st.text(f"Metric groups: {groups_label(connection.unlocked_groups)}")
         if not connection.credential.is_user_context:
             st.caption("Public metrics only: a Bearer token is app-only.")
-        if client is not None:
-            st.text(_rate_limit(client.rate_limit, tz))
+        if client is not None:  # X limits each endpoint on its own: a line per endpoint used
+            for state in client.rate_limits or (client.rate_limit,):
+                st.text(_rate_limit(state, tz))
         if not connection.endpoints.is_x:
             st.text(f"API: {connection.endpoints.api_base_url} (local sandbox)")
         if st.button("Disconnect", key="xm_disconnect", width="stretch"):

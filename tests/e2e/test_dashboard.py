@@ -131,7 +131,8 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
         page.get_by_role("button", name="Fetch", exact=True),
         page.get_by_text("Organic vs promoted").first,
     )
-    expect(page.locator(".js-plotly-plot")).to_have_count(2)  # the split and the rate ranking
+    # the split, the rate ranking and the Demo's hourly curves (its sandbox runs Enterprise)
+    expect(page.locator(".js-plotly-plot")).to_have_count(3)
     expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # statuses and metrics
     page.set_viewport_size({"width": 1400, "height": 2900})
     page.get_by_role("heading", name="Posts", exact=True).scroll_into_view_if_needed()
