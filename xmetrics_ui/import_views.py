@@ -37,7 +37,7 @@ from xmetrics_core.models import FetchResult
 from xmetrics_core.store import Account, StoreError
 from xmetrics_ui import views
 from xmetrics_ui.session import current_connection, demo_sandbox
-from xmetrics_ui.store import dashboard_store
+from xmetrics_ui.store import dashboard_store, show_store_problem
 from xmetrics_ui.ui import alert, offer_download
 
 UPLOAD_KEY = "xm_import_files"
@@ -84,6 +84,7 @@ def _save(imports: Sequence[ImportedExport], *, demo: bool, account: Account | N
         return None
     store = dashboard_store(demo=demo)
     if store is None:
+        show_store_problem(demo=demo)  # why nothing is kept; the import is shown all the same
         return None
     try:
         report = save_imports(store, imports, account=account)
