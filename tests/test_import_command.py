@@ -164,4 +164,50 @@ def test_import_needs_no_credentials_and_runs_as_a_module(tmp_path: Path) -> Non
         timeout=120,
         check=False,
     ).stdout
-    assert "--no-save" in help_text and "history store: not yet" in help_text
+    assert "--no-save" in help_text and "history store" in help_text
+
+
+def test_imports_are_saved_to_the_history_store_with_source_import(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from xmetrics_core.store import open_store
+
+    url = f"sqlite:///{tmp_path / 'history.db'}"
+    monkeypatch.setenv("XMETRICS_DATABASE_URL", url)
+    path = write(tmp_path, LEGACY_NAME, legacy_posts_file(legacy_posts(3)))
+    code, out, err = run([path], capsys)
+    assert code == 0
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 3
+    assert "xmetrics: history store: 3 Post snapshots from 1 file saved" in err
+    with open_store(url) as store:
+        assert store.summary().snapshots == 3
+        rows = store.history_rows([str(p.post_id) for p in legacy_posts(3)])
+    assert len(rows) == 3
+    code, _, err = run([path], capsys)  # the same file again: nothing new
+    assert code == 0
+    assert "0 Post snapshots from 0 files saved (1 already saved before)" in err
+
+
+def test_no_save_leaves_the_history_store_alone(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    database = tmp_path / "history.db"
+    monkeypatch.setenv("XMETRICS_DATABASE_URL", f"sqlite:///{database}")
+    path = write(tmp_path, LEGACY_NAME, legacy_posts_file(legacy_posts(2)))
+    code, out, err = run([path, "--no-save"], capsys)
+    assert code == 0
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 2
+    assert "history store" not in err
+    assert not database.exists()
+
+
+def test_a_store_problem_never_stops_the_rows(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("XMETRICS_DATABASE_URL", "mysql://nobody:secret@127.0.0.1/history")
+    path = write(tmp_path, LEGACY_NAME, legacy_posts_file(legacy_posts(2)))
+    code, out, err = run([path], capsys)
+    assert code == 3
+    assert len(list(csv.DictReader(io.StringIO(out)))) == 2
+    assert "xmetrics: history store: nothing saved:" in err
+    assert "secret" not in err

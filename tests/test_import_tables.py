@@ -12,6 +12,7 @@ from import_samples import (
     CONTENT_HEADER,
     LEGACY_NAME,
     LEGACY_POSTS_FILE,
+    OVERVIEW_FILE,
     OVERVIEW_HEADER,
     LegacyPost,
     content_rows,
@@ -216,3 +217,12 @@ def test_the_real_legacy_export_shows_on_the_posts_frame_like_a_fetch() -> None:
     file_rates = imported.table.set_index("id")["export.organic engagement rate"]
     ours = posts.set_index("id")["engagement_rate"]
     assert ((ours - file_rates.reindex(ours.index)).abs() < 1e-12).all()
+
+
+def test_per_day_exports_alone_give_no_posts_and_empty_frames() -> None:
+    overview = import_path(shared_export(OVERVIEW_FILE))
+    result = posts_result([overview])
+    assert result.posts == () and result.statuses == ()
+    all_frames = frames.all_frames(result)
+    assert all_frames["posts"].empty and all_frames["split_all_posts"].empty
+    assert posts_result([]).posts == ()

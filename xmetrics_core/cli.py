@@ -219,7 +219,9 @@ def build_parser() -> argparse.ArgumentParser:
     imports.add_argument("files", nargs="+", metavar="FILES", help="exports downloaded from X")
     imports.add_argument("--format", choices=("csv", "json"), default="csv")
     imports.add_argument(
-        "--no-save", action="store_true", help="history store: not yet (nothing is stored)"
+        "--no-save",
+        action="store_true",
+        help="do not save the imported Posts to the history store (source = import)",
     )
     return parser
 

@@ -47,6 +47,7 @@ PAGES: tuple[tuple[str, str], ...] = (
     ("pages/posts.py", "Posts"),
     ("pages/video.py", "Video"),
     ("pages/history.py", "History"),
+    ("pages/import.py", "Import"),
 )
 """The navigation: every page script (relative to app.py) and its title; the first is the
 default."""

@@ -504,16 +504,18 @@ def memo(
     build: Callable[[], Any],
     *,
     paste: ParsedReferences | None = None,
+    slot: str = MEMO_KEY,
 ) -> Any:
-    """``build()`` once per session for the result (and paste) on show."""
-    current = st.session_state.get(MEMO_KEY)
+    """``build()`` once per session for the result (and paste) on show. ``slot``: the
+    session key of the memo (the Import page keeps its own beside the Posts page's)."""
+    current = st.session_state.get(slot)
     if (
         not isinstance(current, _Memo)
         or current.result is not result
         or (paste is not None and current.paste is not paste)
     ):
         current = _Memo(result, paste, {})
-        st.session_state[MEMO_KEY] = current
+        st.session_state[slot] = current
     if name not in current.built:
         current.built[name] = build()
     return current.built[name]
@@ -575,9 +577,10 @@ def table_with_download(
     label: str,
     key: str,
     first: tuple[str, ...] = (),
+    slot: str = MEMO_KEY,
 ) -> None:
     """A sortable table (``first`` columns leading, so they show on a phone too), and under
-    it the exact CSV of what it shows."""
+    it the exact CSV of what it shows (``slot``: see :func:`memo`)."""
     order = [*first, *(c for c in frame.columns if c not in first)]
     st.dataframe(
         frame,
@@ -586,7 +589,7 @@ def table_with_download(
         column_config=column_config(frame),
         column_order=order,
     )
-    data = memo(result, f"csv:{name}", lambda: exports.safe_csv_bytes(frame))
+    data = memo(result, f"csv:{name}", lambda: exports.safe_csv_bytes(frame), slot=slot)
     download_csv(label, data, file_name=f"{name}.csv", key=key)
 
 
@@ -622,11 +625,12 @@ def chart_with_download(
     label: str,
     key: str,
     summary: str | None = None,
+    slot: str = MEMO_KEY,
 ) -> None:
     """A chart with its text alternative (:func:`accessible_chart`), and under it the exact
-    CSV of the data it draws."""
+    CSV of the data it draws (``slot``: see :func:`memo`)."""
     accessible_chart(figure, frame, key=key, summary=summary)
-    data = memo(result, f"csv:{name}:{id(frame)}", lambda: exports.safe_csv_bytes(frame))
+    data = memo(result, f"csv:{name}:{id(frame)}", lambda: exports.safe_csv_bytes(frame), slot=slot)
     download_csv(label, data, file_name=f"{name}.csv", key=f"{key}_csv")
 
 

@@ -12,6 +12,7 @@ from streamlit.testing.v1 import AppTest
 
 from xmetrics_core import chart_text, figures
 from xmetrics_core import frames as fr
+from xmetrics_ui.ui import PAGES
 from xmetrics_ui.views import CHART_DATA_LABEL
 
 
@@ -119,7 +120,7 @@ def _preview_images_say_which_post_and_how_long(at: AppTest, sandbox: Any) -> No
 
 def _headings_go_in_order_on_every_page(at: AppTest) -> None:
     """One h1 per page (its title), sections at h2: never a jump from h1 to h3."""
-    for page in ("pages/connect.py", "pages/posts.py", "pages/video.py", "pages/history.py"):
+    for page, _ in PAGES:
         at.switch_page(page).run()
         assert len(at.title) == 1, page
         assert not at.subheader, (page, [s.value for s in at.subheader])

@@ -8,12 +8,16 @@ JSON array. The rows of every file that was imported are written; a refused file
 
 stderr: one line per file, what was imported (``xmetrics: imported F: rOpenSci, 17 Posts,
 1–31 Dec 2021, legacy per-Post export``, then its notes) or why it was refused
-(``xmetrics: refused F: line 7: …``). Exit status 0 when every file was imported, 1 when any
-was refused.
+(``xmetrics: refused F: line 7: …``), then what the history store kept.
 
-History store: not yet. ``--no-save`` is accepted so scripts can already pass it; imports are
-not stored anywhere until the store lands (then they will be saved with source = import
-unless ``--no-save``).
+History store: unless ``--no-save``, every imported per-Post export is saved to the history
+store (``XMETRICS_DATABASE_URL``, else the default SQLite file) with source = import, one
+snapshot per file dated by the export's end (:func:`.saving.save_imports`); per-day exports
+have no Posts to keep. The rows are written first: a store problem is reported on stderr
+and never stops them.
+
+Exit status: 0 when every file was imported (and saved, unless ``--no-save``), 1 when any
+file was refused, 3 when every file was imported but the history store could not keep them.
 """
 
 from __future__ import annotations
@@ -26,10 +30,13 @@ from typing import TextIO
 import pandas as pd
 
 from xmetrics_core.exports import safe_csv_text
+from xmetrics_core.imports.reader import ImportedExport
+from xmetrics_core.imports.saving import save_imports
 from xmetrics_core.imports.tables import import_paths, output_table
 
 EXIT_OK = 0
 EXIT_REFUSED = 1
+EXIT_NOT_SAVED = 3
 
 
 def json_rows(table: pd.DataFrame) -> list[dict[str, object]]:
@@ -42,7 +49,6 @@ def run_import(
     files: Sequence[str], *, output_format: str, save: bool, out: TextIO, err: TextIO
 ) -> int:
     """Import ``files``, write the rows to ``out`` and one line per file to ``err``."""
-    del save  # the history store has not landed yet: nothing is stored either way
     batch = import_paths(files)
     for imported in batch.imported:
         print(f"xmetrics: imported {imported.file}: {imported.summary}", file=err)
@@ -62,4 +68,23 @@ def run_import(
         buffer.write("[]\n")
     out.write(buffer.getvalue())
     out.flush()
-    return EXIT_OK if batch.ok else EXIT_REFUSED
+    saved = True
+    if save and any(i.per_post for i in batch.imported):
+        saved = _save(batch.imported, err=err)
+    if not batch.ok:
+        return EXIT_REFUSED
+    return EXIT_OK if saved else EXIT_NOT_SAVED
+
+
+def _save(imports: Sequence[ImportedExport], *, err: TextIO) -> bool:
+    """Save to the history store; say what it kept, or why not, on ``err``."""
+    from xmetrics_core.store import StoreError, open_store
+
+    try:
+        with open_store() as store:
+            report = save_imports(store, imports)
+    except StoreError as problem:
+        print(f"xmetrics: history store: nothing saved: {problem}", file=err)
+        return False
+    print(f"xmetrics: {report.summary}", file=err)
+    return True

@@ -168,6 +168,8 @@ def _status(row: int, has_promoted: bool, split: bool, source: str, snapshot: st
 
 
 def _result_from(table: pd.DataFrame, split_flags: Sequence[bool]) -> FetchResult:
+    if table.empty:  # no per-Post export (only per-day ones, or none)
+        return FetchResult()
     by_group = _catalogue_columns(table)
     group_rows = {g: _group_rows(table, g, fields) for g, fields in by_group.items()}
     posts: list[PostRecord] = []

@@ -319,6 +319,13 @@ class Sandbox:
             raise KeyError(f"no sandbox user {user_id}")
         return self._oauth2.issue(user_id, scopes=tuple(scopes), lifetime=lifetime)
 
+    def demo_exports(self, *, at: datetime | None = None) -> dict[str, bytes]:
+        """The Demo account's analytics exports in X's four CSV formats at ``at`` (default
+        the clock's world time): file name → bytes (see :mod:`.exports`)."""
+        from xmetrics_core.sandbox.exports import demo_exports
+
+        return demo_exports(self.world, at=at)
+
     def issued_secrets(self) -> frozenset[str]:
         """Every secret value this sandbox holds or has issued, for leak checks in tests.
 

@@ -16,7 +16,8 @@ What one save writes (all or nothing):
 * the ``posts`` rows (ID, author, creation time, text) for labels and ages, the creation
   time from the snowflake when X returned no Post;
 * the ``post_days`` / ``media_days`` rows of the day (on its first save that day);
-* the cost ledger: one read per Post X returned (see :mod:`.ledger`).
+* the cost ledger: one read per Post X returned (see :mod:`.ledger`); none for an import
+  (source ``import``: X's own CSV export, no API read).
 
 The snapshot rows hang off the new ``fetches`` row, so they cannot exist yet: they are
 appended in bulk (SQLite ``executemany``, PostgreSQL ``COPY``), every other table with
@@ -394,6 +395,8 @@ def save_result(
 ) -> SaveOutcome:
     """Write ``result`` inside the caller's write transaction (see the module docstring)."""
     plan = planned or plan_rows(result, account)
+    # An import (X's own CSV export) is no API read: X bills nothing for it.
+    read_posts = [] if source == "import" else plan.read_posts
     read_time = epoch(fetched_at)
     day = read_time // 86400
     account_key = account_pk(connection, account, learnt)
@@ -410,7 +413,7 @@ def save_result(
             api_calls=result.api_calls,
             snapshot_count=len(plan.snapshot_posts),
             media_snapshot_count=len(plan.media_records),
-            read_count=len(plan.read_posts),
+            read_count=len(read_posts),
         )
         .returning(fetches.c.pk)
     ).scalar()
@@ -487,7 +490,7 @@ def save_result(
 
     record_reads(
         connection,
-        [(post_key[p], owned) for p, owned in plan.read_posts],
+        [(post_key[p], owned) for p, owned in read_posts],
         account_pk=account_key,
         source=source,
         read_at=fetched_at,
@@ -498,5 +501,5 @@ def save_result(
         fetch_id=fetch_key,
         snapshots=len(snapshot_rows),
         media_snapshots=len(plan.media_records),
-        reads=len(plan.read_posts),
+        reads=len(read_posts),
     )
