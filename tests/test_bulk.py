@@ -5,6 +5,7 @@ from __future__ import annotations
 import gc
 import threading
 from collections.abc import Iterator
+from typing import Any
 
 import orjson
 import pytest
@@ -82,7 +83,7 @@ def test_a_thread_ending_its_pause_does_not_resume_another_threads_pause() -> No
 
 @pytest.mark.usefixtures("collector_on")
 def test_parsing_and_frames_leave_the_collector_on() -> None:
-    page = {
+    page: dict[str, Any] = {
         "data": [{"id": "1", "text": "a", "public_metrics": {"like_count": 2}}],
         "includes": {"media": [{"media_key": "3_1", "type": "photo"}]},
     }
