@@ -156,7 +156,10 @@ def _route_map() -> Map:
 
 
 class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's handler: HTTP/1.1 keep-alive, no access log (URLs may carry request tokens)."""
+    """werkzeug's handler speaking HTTP/1.1, no access log (URLs may carry request tokens).
+
+    werkzeug still closes the connection after every answer (``Connection: close``), so each
+    request costs a new connection and server thread; X keeps connections alive."""
 
     protocol_version = "HTTP/1.1"
 
