@@ -13,15 +13,30 @@ Streamlit's ASGI app (``st.App``) with one middleware, :class:`BrowserCookieMidd
   in the browser's history (``xmetrics_ui.callbacks.finish_for_browser``).
 
 Plain ``streamlit run app.py`` still runs the dashboard, without these (see README).
+
+Team mode (``XMETRICS_STATE_URL``, README "Running for a team") is checked here, before the
+server listens: without a usable ``XMETRICS_STATE_KEY``, or with Redis unreachable, the
+server exits with the reason instead of starting with tokens kept in clear or nowhere.
 """
 
 from __future__ import annotations
+
+import sys
 
 import streamlit as st
 from starlette.middleware import Middleware
 
 from xmetrics_core.browser_session import BrowserCookieMiddleware
+from xmetrics_core.errors import InputError
 from xmetrics_ui.callbacks import finish_for_browser
+from xmetrics_ui.team import shared_demo_sandbox, shared_state
+
+try:
+    shared_state()
+    shared_demo_sandbox()
+except InputError as exc:
+    sys.stderr.write(f"xmetrics cannot start in team mode: {exc}\n")
+    raise SystemExit(2) from None
 
 app = st.App(
     "app.py",
