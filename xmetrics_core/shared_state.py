@@ -35,6 +35,7 @@ from typing import Final, Generic, TypeVar
 
 import redis
 from cryptography.fernet import Fernet, InvalidToken
+from redis.maint_notifications import MaintNotificationsConfig
 
 from xmetrics_core.errors import ConfigurationError, InputError
 from xmetrics_core.state import StateStore
@@ -87,6 +88,9 @@ class RedisStateStore:
             socket_timeout=timeout_seconds,
             socket_connect_timeout=timeout_seconds,
             health_check_interval=30,
+            # cluster maintenance push notifications: a Redis Enterprise/Cloud feature that a
+            # plain redis-server (7.x) answers with an error on every new connection
+            maint_notifications_config=MaintNotificationsConfig(enabled=False),
         )
 
     @property
