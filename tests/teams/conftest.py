@@ -16,6 +16,9 @@ import pytest
 import redis
 from cryptography.fernet import Fernet
 
+from tests.store.conftest import postgres_admin, require_postgres, schema_url
+from tests.teams.cluster import Cluster, start_cluster
+
 REDIS_URL = os.environ.get("XMETRICS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
 
@@ -77,3 +80,36 @@ def state_prefix(redis_client: redis.Redis) -> Iterator[str]:
 @pytest.fixture
 def state_key() -> str:
     return Fernet.generate_key().decode()
+
+
+@pytest.fixture(scope="session")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    """One shared Demo sandbox and two replicas (A, B) for the whole run, on this machine's
+    Redis (a prefix of its own) and PostgreSQL (a schema of its own), removed afterwards."""
+    require_redis()
+    require_postgres()
+    schema = f"xm_team_{uuid.uuid4().hex[:10]}"
+    admin = postgres_admin()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
+    prefix = f"xmtest-{uuid.uuid4().hex[:12]}"
+    running = start_cluster(
+        tmp_path_factory.mktemp("team"),
+        replicas=2,
+        state_url=REDIS_URL,
+        state_key=Fernet.generate_key().decode(),
+        state_prefix=prefix,
+        database_url=schema_url(schema),
+    )
+    try:
+        yield running
+    finally:
+        running.stop()
+        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
+        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+        if keys:
+            client.delete(*keys)
+        client.close()
+        with admin.connect() as connection:
+            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+        admin.dispose()

@@ -5,57 +5,21 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit
 
-import pytest
 import redis
 import requests
-from cryptography.fernet import Fernet
 
 from tests.sandbox.flows import submit
-from tests.store.conftest import postgres_admin, require_postgres, schema_url
-from tests.teams.cluster import REPO, Cluster, start_cluster
-from tests.teams.conftest import REDIS_URL, require_redis
+from tests.teams.cluster import REPO, Cluster
+from tests.teams.conftest import REDIS_URL
 from xmetrics_core.browser_session import BROWSER_COOKIE, BrowserSessions
 from xmetrics_core.connection import AuthMethod, endpoints_for
 from xmetrics_core.shared_state import team_state
 from xmetrics_core.signin import PendingSignIns, start_oauth2_sign_in
 
 TIMEOUT = 20
-
-
-@pytest.fixture(scope="module")
-def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
-    require_redis()
-    require_postgres()
-    schema = f"xm_team_{uuid.uuid4().hex[:10]}"
-    admin = postgres_admin()
-    with admin.connect() as connection:
-        connection.exec_driver_sql(f'CREATE SCHEMA "{schema}"')
-    prefix = f"xmtest-{uuid.uuid4().hex[:12]}"
-    running = start_cluster(
-        tmp_path_factory.mktemp("team"),
-        replicas=2,
-        state_url=REDIS_URL,
-        state_key=Fernet.generate_key().decode(),
-        state_prefix=prefix,
-        database_url=schema_url(schema),
-    )
-    try:
-        yield running
-    finally:
-        running.stop()
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
 
 
 def _shared(cluster: Cluster) -> PendingSignIns:
