@@ -21,6 +21,7 @@ server exits with the reason instead of starting with tokens kept in clear or no
 
 from __future__ import annotations
 
+import logging
 import sys
 
 import streamlit as st
@@ -28,6 +29,7 @@ from starlette.middleware import Middleware
 
 from xmetrics_core.browser_session import BrowserCookieMiddleware
 from xmetrics_core.errors import InputError
+from xmetrics_core.shared_state import SharedStateUnavailable
 from xmetrics_ui.callbacks import finish_for_browser
 from xmetrics_ui.team import shared_demo_sandbox, shared_state
 
@@ -38,7 +40,19 @@ except InputError as exc:
     sys.stderr.write(f"xmetrics cannot start in team mode: {exc}\n")
     raise SystemExit(2) from None
 
+log = logging.getLogger("xmetrics.server")
+
+
+def finish_callback_here(params: dict[str, str], browser: str) -> None:
+    """Finish an OAuth callback; with the team's Redis away the sign-in cannot be finished
+    (it lives there): the browser goes on to the page, which says so."""
+    try:
+        finish_for_browser(params, browser)
+    except SharedStateUnavailable:
+        log.warning("OAuth callback not finished: the shared state is unavailable")
+
+
 app = st.App(
     "app.py",
-    middleware=[Middleware(BrowserCookieMiddleware, on_callback=finish_for_browser)],
+    middleware=[Middleware(BrowserCookieMiddleware, on_callback=finish_callback_here)],
 )

@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import logging
 import pickle
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -52,6 +53,7 @@ NEW_KEY_HINT: Final = (
 )
 
 V = TypeVar("V")
+log = logging.getLogger(__name__)
 
 
 class SharedStateUnavailable(InputError):
@@ -202,6 +204,41 @@ class PickledStateStore(Generic[V]):
 
     def delete(self, key: str) -> None:
         self._store.delete(key)
+
+
+class BestEffortStateStore(Generic[V]):
+    """A cache's store that shrugs off an outage: a read while Redis is away is a miss and a
+    write is skipped (logged once per call, without keys or values). Only for what can be
+    fetched again (the result cache), never for sign-ins or sessions."""
+
+    def __init__(self, *, store: StateStore[V]) -> None:
+        self._store = store
+
+    def get(self, key: str) -> V | None:
+        try:
+            return self._store.get(key)
+        except SharedStateUnavailable:
+            log.warning("shared cache unavailable: read treated as a miss")
+            return None
+
+    def put(self, key: str, value: V, ttl_seconds: float) -> None:
+        try:
+            self._store.put(key, value, ttl_seconds)
+        except SharedStateUnavailable:
+            log.warning("shared cache unavailable: result not cached")
+
+    def take(self, key: str) -> V | None:
+        try:
+            return self._store.take(key)
+        except SharedStateUnavailable:
+            log.warning("shared cache unavailable: read treated as a miss")
+            return None
+
+    def delete(self, key: str) -> None:
+        try:
+            self._store.delete(key)
+        except SharedStateUnavailable:
+            log.warning("shared cache unavailable: entry not deleted (it expires with its TTL)")
 
 
 @dataclass(frozen=True, kw_only=True)

@@ -45,7 +45,7 @@ from xmetrics_core.oauth import PendingOAuth1, revoke_oauth2_token
 from xmetrics_core.remembered import RememberedConnections, default_config_dir
 from xmetrics_core.sandbox import Sandbox, SandboxSettings, Tier, start_sandbox
 from xmetrics_core.sandbox.remote import RemoteSandbox
-from xmetrics_core.shared_state import PickledStateStore
+from xmetrics_core.shared_state import BestEffortStateStore, PickledStateStore
 from xmetrics_core.signin import PendingSignIns, build_client, connect, finish_oauth1
 from xmetrics_core.state import MemoryStateStore, ResultCache, StateStore
 from xmetrics_ui.team import shared_demo_sandbox, shared_state
@@ -129,11 +129,11 @@ def result_cache() -> ResultCache[Any]:
     """Fetched results for every session of this server, keyed by credential first (in
     team mode: encrypted in the shared Redis, for every replica)."""
     team = shared_state()
-    if team is not None:
+    if team is not None:  # a Redis outage makes a miss (fetch again), never an error
         return ResultCache(
             ttl_seconds=RESULT_TTL_SECONDS,
-            store=PickledStateStore(store=team.store),
-            generations=PickledStateStore(store=team.store),
+            store=BestEffortStateStore(store=PickledStateStore(store=team.store)),
+            generations=BestEffortStateStore(store=PickledStateStore(store=team.store)),
         )
     return ResultCache(ttl_seconds=RESULT_TTL_SECONDS, max_entries=RESULT_MAX_ENTRIES)
 
