@@ -30,11 +30,13 @@ import hashlib
 import hmac
 import logging
 import pickle
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final, Generic, TypeVar
 
 import redis
+from cachetools import LRUCache
 from cryptography.fernet import Fernet, InvalidToken
 from redis.maint_notifications import MaintNotificationsConfig
 
@@ -170,7 +172,7 @@ class EncryptedStateStore:
         return self._open(self._store.get(self._k(key)))
 
     def put(self, key: str, value: bytes, ttl_seconds: float) -> None:
-        self._store.put(self._k(key), self._fernet.encrypt(value), ttl_seconds)
+        self.put_sealed(key, self.seal(value), ttl_seconds)
 
     def take(self, key: str) -> bytes | None:
         return self._open(self._store.take(self._k(key)))
@@ -178,29 +180,72 @@ class EncryptedStateStore:
     def delete(self, key: str) -> None:
         self._store.delete(self._k(key))
 
+    # the sealed form, for a consumer that memoises what it decoded (PickledStateStore)
+
+    def seal(self, value: bytes) -> bytes:
+        """``value`` encrypted and authenticated (a fresh random IV: never the same twice)."""
+        return self._fernet.encrypt(value)
+
+    def open_sealed(self, token: bytes) -> bytes | None:
+        """The value inside a sealed token, or None when it fails authentication."""
+        return self._open(token)
+
+    def get_sealed(self, key: str) -> bytes | None:
+        """The sealed token under ``key`` as stored (not yet authenticated), or None."""
+        return self._store.get(self._k(key))
+
+    def take_sealed(self, key: str) -> bytes | None:
+        """:meth:`get_sealed` and delete, atomically."""
+        return self._store.take(self._k(key))
+
+    def put_sealed(self, key: str, token: bytes, ttl_seconds: float) -> None:
+        """Store a token made by :meth:`seal`."""
+        self._store.put(self._k(key), token, ttl_seconds)
+
 
 class PickledStateStore(Generic[V]):
     """Python values in an :class:`EncryptedStateStore` (only there: a value is unpickled
-    after Fernet authenticated it, so only a holder of the key could have written it)."""
+    after Fernet authenticated it, so only a holder of the key could have written it).
 
-    def __init__(self, *, store: EncryptedStateStore) -> None:
+    Unpickling a large result (1,000 Posts) costs tens of milliseconds, more than Redis and
+    Fernet together, and a cached rerun reads the same value again and again. So the values
+    this process put or decoded are memoised by the SHA-256 of their sealed token (at most
+    ``memo_entries``): a token is never the same for two writes (Fernet's random IV), and a
+    token equal to one already authenticated holds the same value. Values are shared by
+    reference, as in :class:`~xmetrics_core.state.MemoryStateStore`: store immutable ones.
+    """
+
+    def __init__(self, *, store: EncryptedStateStore, memo_entries: int = 32) -> None:
         self._store = store
+        self._memo: LRUCache[bytes, V] = LRUCache(maxsize=memo_entries)
+        self._lock = threading.Lock()
 
-    @staticmethod
-    def _load(raw: bytes | None) -> V | None:
+    def _decode(self, token: bytes | None) -> V | None:
+        if token is None:
+            return None
+        digest = hashlib.sha256(token).digest()
+        with self._lock:
+            if digest in self._memo:
+                return self._memo[digest]
+        raw = self._store.open_sealed(token)
         if raw is None:
             return None
         value: V = pickle.loads(raw)  # noqa: S301 - authenticated by Fernet first
+        with self._lock:
+            self._memo[digest] = value
         return value
 
     def get(self, key: str) -> V | None:
-        return self._load(self._store.get(key))
+        return self._decode(self._store.get_sealed(key))
 
     def put(self, key: str, value: V, ttl_seconds: float) -> None:
-        self._store.put(key, pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL), ttl_seconds)
+        token = self._store.seal(pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL))
+        self._store.put_sealed(key, token, ttl_seconds)
+        with self._lock:
+            self._memo[hashlib.sha256(token).digest()] = value
 
     def take(self, key: str) -> V | None:
-        return self._load(self._store.take(key))
+        return self._decode(self._store.take_sealed(key))
 
     def delete(self, key: str) -> None:
         self._store.delete(key)

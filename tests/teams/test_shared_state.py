@@ -195,3 +195,26 @@ def test_an_unreachable_redis_is_said_in_words(state_key: str):
     with pytest.raises(SharedStateUnavailable, match="not answering") as caught:
         team_state({"XMETRICS_STATE_URL": "redis://127.0.0.1:1/0", "XMETRICS_STATE_KEY": state_key})
     assert state_key not in str(caught.value)
+
+
+def test_a_memoised_value_is_never_served_after_another_replica_replaced_it(
+    redis_url: str, redis_client: redis.Redis, state_prefix: str, state_key: str
+):
+    def replica() -> PickledStateStore[object]:
+        return PickledStateStore(
+            store=EncryptedStateStore(store=_redis(redis_url, state_prefix), key=state_key)
+        )
+
+    a, b = replica(), replica()
+    a.put("result", ("first",), ttl_seconds=60)
+    assert b.get("result") == ("first",)
+    assert b.get("result") == ("first",)  # memoised now
+    a.put("result", ("second",), ttl_seconds=60)
+    assert b.get("result") == ("second",)
+    a.delete("result")
+    assert b.get("result") is None
+    # a forged token is never unpickled, memo or not
+    b.put("result", ("third",), ttl_seconds=60)
+    (key,) = list(redis_client.scan_iter(match=f"{state_prefix}:*"))
+    redis_client.set(key, b"gAAAAA" + b"y" * 120)
+    assert a.get("result") is None and b.get("result") is None
