@@ -42,7 +42,11 @@ from xmetrics_core.credentials import Credential, OAuth1Credential, OAuth2Creden
 from xmetrics_core.defaults import OAUTH2_SCOPES
 from xmetrics_core.errors import InputError, XApiError
 from xmetrics_core.oauth import PendingOAuth1, revoke_oauth2_token
-from xmetrics_core.remembered import RememberedConnections, default_config_dir
+from xmetrics_core.remembered import (
+    BrowserRememberedConnections,
+    RememberedConnections,
+    default_config_dir,
+)
 from xmetrics_core.sandbox import Sandbox, SandboxSettings, Tier, start_sandbox
 from xmetrics_core.sandbox.remote import RemoteSandbox
 from xmetrics_core.shared_state import BestEffortStateStore, PickledStateStore
@@ -180,8 +184,17 @@ def browser_sessions() -> BrowserSessions:
     return server_state().browsers
 
 
-def remembered_connections() -> RememberedConnections:
-    """The opt-in remember-me file (``$XMETRICS_CONFIG_DIR`` or ``~/.config/xmetrics``)."""
+def remembered_connections(
+    browser: str | None = None,
+) -> RememberedConnections | BrowserRememberedConnections:
+    """The opt-in remember-me file (``$XMETRICS_CONFIG_DIR`` or ``~/.config/xmetrics``); in
+    team mode this browser's remembered connections in the shared state (``browser``: its id,
+    for callers outside a script run; else the cookie's)."""
+    team = shared_state()
+    if team is not None:
+        return BrowserRememberedConnections(
+            store=team.store, browser_id=browser if browser is not None else browser_id()
+        )
     return RememberedConnections(config_dir=default_config_dir(os.environ))
 
 

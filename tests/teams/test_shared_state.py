@@ -15,8 +15,10 @@ from tests.sandbox.flows import submit
 from tests.sandbox.helpers import TIMEOUT
 from xmetrics_core.access import AccessMemory, AnalyticsAccess
 from xmetrics_core.browser_session import BrowserSessions, new_browser_id
-from xmetrics_core.connection import AuthMethod, endpoints_for
+from xmetrics_core.connection import AuthMethod, Connection, endpoints_for
+from xmetrics_core.credentials import BearerCredential
 from xmetrics_core.errors import ConfigurationError
+from xmetrics_core.remembered import BrowserRememberedConnections
 from xmetrics_core.sandbox import Sandbox
 from xmetrics_core.shared_state import (
     EncryptedStateStore,
@@ -218,3 +220,30 @@ def test_a_memoised_value_is_never_served_after_another_replica_replaced_it(
     (key,) = list(redis_client.scan_iter(match=f"{state_prefix}:*"))
     redis_client.set(key, b"gAAAAA" + b"y" * 120)
     assert a.get("result") is None and b.get("result") is None
+
+
+def test_remembered_connections_follow_their_browser_to_every_replica_and_no_other(
+    sandbox: Sandbox,
+    redis_url: str,
+    redis_client: redis.Redis,
+    state_prefix: str,
+    state_key: str,
+):
+    def encrypted() -> EncryptedStateStore:
+        return EncryptedStateStore(store=_redis(redis_url, state_prefix), key=state_key)
+
+    mine, theirs = new_browser_id(), new_browser_id()
+    connection = Connection(
+        credential=BearerCredential(token=sandbox.demo.bearer_token),
+        method=AuthMethod.BEARER,
+        endpoints=endpoints_for(sandbox.base_url),
+    )
+    BrowserRememberedConnections(store=encrypted(), browser_id=mine).save(connection)
+    on_b = BrowserRememberedConnections(store=encrypted(), browser_id=mine).load()
+    assert [r.connection.credential for r in on_b] == [connection.credential]
+    assert BrowserRememberedConnections(store=encrypted(), browser_id=theirs).load() == ()
+    assert BrowserRememberedConnections(store=encrypted(), browser_id=None).load() == ()
+    raw = b"\n".join(_all_bytes(redis_client, state_prefix))
+    assert sandbox.demo.bearer_token.encode() not in raw and mine.encode() not in raw
+    BrowserRememberedConnections(store=encrypted(), browser_id=mine).forget(connection)
+    assert BrowserRememberedConnections(store=encrypted(), browser_id=mine).load() == ()
