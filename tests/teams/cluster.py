@@ -139,6 +139,7 @@ def start_replica(cluster: Cluster, name: str, port: int) -> Replica:
             "--browser.gatherUsageStats=false",
             "--server.fileWatcherType=none",
             "--server.runOnSave=false",
+            "--logger.level=debug",  # the token-hygiene checks read these logs
         ],
         root=cluster.root,
         env=env,

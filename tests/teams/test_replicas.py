@@ -103,6 +103,11 @@ def test_a_sign_in_meant_for_replica_a_finishes_on_replica_b_once(cluster: Clust
     ]
     assert raw
     assert [s for s in secrets if s and s.encode() in raw] == []
+    # nor in either replica's log (at DEBUG)
+    logs = a.log() + b.log()
+    assert logs
+    assert [s for s in secrets if s and s in logs] == []
+    assert params["code"] not in logs
 
 
 def test_a_callback_carried_to_another_browser_connects_nothing_on_either_replica(
