@@ -5,6 +5,7 @@ browser carries on from the other one without signing in again."""
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import re
@@ -194,6 +195,19 @@ def test_the_websocket_upgrades_through_nginx(deployment: Deployment):
     assert status.startswith(b"HTTP/1.1 101"), status
 
 
+def _demo_post_ids(deployment: Deployment) -> list[str]:
+    """Two of the Demo user's Posts, asked of the shared sandbox with its app's Bearer token."""
+    line = json.loads((deployment.run_dir / "demo-sandbox.json").read_text().splitlines()[0])
+    answer = requests.get(
+        f"{line['base_url'].rstrip('/')}/2/users/{line['demo_user_id']}/tweets",
+        params={"max_results": 5},
+        headers={"Authorization": f"Bearer {line['bearer_token']}"},
+        timeout=TIMEOUT,
+    )
+    assert answer.status_code == 200, answer.text[:300]
+    return [post["id"] for post in answer.json()["data"][:2]]
+
+
 def _pid_of_replica(port: int) -> int:
     """The streamlit process serving ``port`` (started by this test's run-team.sh)."""
     for entry in Path("/proc").iterdir():
@@ -232,17 +246,27 @@ def test_killing_the_replica_a_browser_uses_leaves_it_connected_on_the_other(
             sidebar = page.get_by_test_id("stSidebar")
             expect(sidebar.get_by_text(CONNECTED)).to_be_visible(timeout=45_000)
 
+            page.goto(f"{deployment.url}posts")
+            box = page.get_by_role("textbox", name="Post IDs or URLs")
+            box.fill("\n".join(_demo_post_ids(deployment)))
+            box.press("Control+Enter")
+            page.get_by_role("button", name="Fetch", exact=True).click()
+            expect(page.get_by_text("Status of every ID")).to_be_visible(timeout=45_000)
+
             answer = page.reload()
             assert answer is not None
             pinned = answer.headers["x-xmetrics-replica"]
             expect(sidebar.get_by_text(CONNECTED)).to_be_visible(timeout=45_000)
             os.kill(_pid_of_replica(int(pinned.rsplit(":", 1)[1])), signal.SIGKILL)
 
+            # nginx sends the same browser to the other replica: still connected, same results
             answer = page.reload()
             assert answer is not None and answer.status == 200
             assert answer.headers["x-xmetrics-replica"] != pinned
             expect(sidebar.get_by_text(CONNECTED)).to_be_visible(timeout=45_000)
             expect(sidebar.get_by_text("Not connected.")).to_have_count(0)
+            expect(page.get_by_text("Status of every ID")).to_be_visible(timeout=45_000)
+            expect(page.get_by_text("expired from the cache")).to_have_count(0)
         finally:
             context.close()
             browser.close()
