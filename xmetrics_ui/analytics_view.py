@@ -7,6 +7,8 @@
   its sandbox runs and what a pay-per-use app would see.
 * :func:`watch_time_section` (Video page): daily watch time and plays per playback stage of
   the account's own videos from ``GET /2/media/analytics``, on the same terms.
+* :func:`history_hourly_curves` (History page): X's own hourly curve of the chosen metric
+  for the account's own chosen Posts, on the same terms, labelled as X's analytics.
 * :func:`usage_panel` (sidebar): what the project has read this month from
   ``GET /2/usage/tweets``, when the app's Bearer token is known (a Bearer connection, OAuth 1.0a
   keys, which X exchanges for it, or the Demo's sandbox), kept for a few minutes per credential.
@@ -20,6 +22,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+import pandas as pd
+import plotly.graph_objects as go
 import streamlit as st
 
 from xmetrics_core import analytics_figures
@@ -31,6 +35,7 @@ from xmetrics_core.access import (
 )
 from xmetrics_core.analytics import (
     DASHBOARD_CURVE_LIMIT,
+    LOOKUP_EQUIVALENTS,
     POST_ANALYTICS_METRICS,
     AnalyticsResult,
     AnalyticsStatusKind,
@@ -52,7 +57,7 @@ from xmetrics_core.transport import XApi
 from xmetrics_core.usage import ProjectUsage, app_bearer_for, fetch_project_usage, usage_summary
 from xmetrics_ui import views
 from xmetrics_ui.messages import explain
-from xmetrics_ui.session import demo_sandbox, server_state
+from xmetrics_ui.session import demo_app, server_state
 
 USAGE_TTL_SECONDS = 5 * 60
 """How long the project's usage is shown before X is asked again (one request per credential)."""
@@ -74,12 +79,12 @@ def _demo_note(connection: Connection) -> None:
     if connection.method is not AuthMethod.DEMO:
         return
     st.caption(
-        f"The Demo account's sandbox runs as an X app on the **{demo_sandbox().tier}** tier. "
+        f"The Demo account's sandbox runs as an X app on the **{demo_app().tier}** tier. "
         f"A pay-per-use app would see instead: “{NOT_ENROLLED_EXPLANATION}”"
     )
 
 
-def _enterprise_access(connection: Connection, client: XClient) -> bool:
+def enterprise_access(connection: Connection, client: XClient) -> bool:
     """Whether X serves this credential its Enterprise analytics; when not, say why (once per
     credential X is asked; the answer is remembered server-wide for a day)."""
     try:
@@ -116,7 +121,7 @@ def hourly_analytics_section(connection: Connection, client: XClient, shown: vie
             f"{connection.account.handle}'s."
         )
         return
-    if not _enterprise_access(connection, client):
+    if not enterprise_access(connection, client):
         return
     try:
         result: AnalyticsResult = views.memo(
@@ -172,7 +177,7 @@ def watch_time_section(connection: Connection, client: XClient, shown: views.Sho
     if not keys:
         st.caption("X serves watch time for your own videos only; none of these videos is yours.")
         return
-    if not _enterprise_access(connection, client):
+    if not enterprise_access(connection, client):
         return
     try:
         result: AnalyticsResult = views.memo(
@@ -216,6 +221,59 @@ def watch_time_section(connection: Connection, client: XClient, shown: views.Sho
     _problems(result, "Videos")
 
 
+def analytics_metric_for(field_name: str) -> str:
+    """The analytics metric that counts what the lookup field ``field_name`` counts
+    (``impression_count`` → ``impressions``), else ``impressions``."""
+    for metric, path in LOOKUP_EQUIVALENTS.items():
+        if path.rsplit(".", 1)[-1] == field_name:
+            return metric
+    return "impressions"
+
+
+_HISTORY_CURVES_KEY = "xm_history_curves"
+
+
+def history_hourly_curves(
+    connection: Connection, client: XClient, own_ids: list[str], *, field_name: str
+) -> tuple[go.Figure, pd.DataFrame] | None:
+    """For the History page: X's own hour-by-hour curve of the chosen metric for the account's
+    own chosen Posts when the app has Enterprise access (the figure and its exact data), else
+    None, having said why not. Asked once per session, credential and set of Posts, then kept
+    for :data:`HISTORY_CURVES_TTL_SECONDS`."""
+    if not connection.credential.is_user_context or not own_ids:
+        return None
+    if not enterprise_access(connection, client):
+        return None
+    key = (connection.fingerprint, tuple(own_ids))
+    kept = st.session_state.get(_HISTORY_CURVES_KEY)
+    now = datetime.now(UTC).timestamp()
+    if not (
+        isinstance(kept, tuple) and kept[0] == key and now - kept[1] < HISTORY_CURVES_TTL_SECONDS
+    ):
+        try:
+            result = post_analytics(
+                client.api, own_ids, memory=access_memory(), fingerprint=connection.fingerprint
+            )
+        except XApiError as exc:
+            st.warning(explain(exc))
+            return None
+        kept = (key, now, result)
+        st.session_state[_HISTORY_CURVES_KEY] = kept
+    result = kept[2]
+    if not result.available:
+        st.info(result.explanation or analytics_explanation(result.access))
+        return None
+    frame = post_analytics_frame(result)
+    metric = analytics_metric_for(field_name)
+    return (
+        analytics_figures.growth_curve_figure(frame, metric=metric, since_posting=True),
+        analytics_figures.growth_curve_data(frame, metric=metric, since_posting=True),
+    )
+
+
+HISTORY_CURVES_TTL_SECONDS = 15 * 60
+
+
 # -- usage ---------------------------------------------------------------------------------------
 
 
@@ -228,7 +286,7 @@ class _KnownUsage:
 
 def _app_bearer(connection: Connection) -> BearerCredential | None:
     if connection.method is AuthMethod.DEMO:
-        return BearerCredential(token=demo_sandbox().demo.bearer_token)
+        return BearerCredential(token=demo_app().demo.bearer_token)
     return app_bearer_for(connection.credential, base_url=connection.endpoints.api_base_url)
 
 

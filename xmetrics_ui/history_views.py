@@ -22,6 +22,8 @@ from xmetrics_core.catalogue import POST_METRICS, Context, label_of
 from xmetrics_core.connection import Connection, zone_name
 from xmetrics_core.frames import AUTHOR_ID, CREATED_AT, ID, MEDIA_KEY
 from xmetrics_core.store import Account, Store, StoreError
+from xmetrics_ui.analytics_view import analytics_metric_for, history_hourly_curves
+from xmetrics_ui.session import current_client
 from xmetrics_ui.store import DemoPrefill, demo_history, problem_text, reading_account
 from xmetrics_ui.ui import alert, download_csv
 from xmetrics_ui.views import current_tz
@@ -182,6 +184,37 @@ def growth_section(
         hf.growth_data(growth, post_labels=labels),
         name="growth",
     )
+
+
+def enterprise_section(
+    charts: Charts,
+    connection: Connection,
+    posts: pd.DataFrame,
+    chosen: list[str],
+    *,
+    field_name: str,
+) -> None:
+    """X's own hour-by-hour curves of the account's chosen Posts (Enterprise apps only),
+    labelled as such beside the curves built from snapshots; or why there are none."""
+    client = current_client()
+    author = connection.account.id if connection.account is not None else None
+    if client is None or author is None:
+        return
+    own = set(posts.loc[posts[AUTHOR_ID].astype(str).eq(author), ID].astype(str))
+    own_chosen = [i for i in chosen if i in own]
+    if not own_chosen:
+        return
+    st.subheader("Hour by hour, from X's analytics (Enterprise)")
+    curves = history_hourly_curves(connection, client, own_chosen, field_name=field_name)
+    if curves is None:
+        return
+    st.caption(
+        "X's own hourly counts (GET /2/tweets/analytics), served to Enterprise apps only, "
+        f"for {analytics_metric_for(field_name).replace('_', ' ')}: every hour, not only the "
+        "hours a snapshot was taken."
+    )
+    figure, data = curves
+    _chart(charts, figure, data, name="x_analytics_hourly")
 
 
 def ages_section(
@@ -369,6 +402,7 @@ def history_body(connection: Connection, store: Store) -> None:
             account=account,
             labels=labels,
         )
+        enterprise_section(charts, connection, posts, chosen, field_name=field_name)
         ages_section(charts, store, chosen, field_name=field_name, account=account, labels=labels)
         baseline_section(
             charts,

@@ -22,9 +22,12 @@ from apptest_helpers import (
 from streamlit.testing.v1 import AppTest
 
 from xmetrics_core import history_figures as hf
+from xmetrics_core.access import NOT_ENROLLED_EXPLANATION
+from xmetrics_core.state import MemoryStateStore
 from xmetrics_core.store import DEMO_DATABASE_URL_ENV, Account, Store, open_store
 from xmetrics_ui.costs import BUDGET_KEY
 from xmetrics_ui.history_views import CHARTS_KEY, POSTS_KEY, history_zip
+from xmetrics_ui.session import server_state
 from xmetrics_ui.store import dashboard_store, demo_history, forget_store_failures
 
 PREFILL_TIMEOUT = 120
@@ -335,3 +338,32 @@ def test_an_app_only_token_sees_its_own_reads_without_a_normal_or_heatmap(
     infos = element_texts(at, "info")
     assert any("normal needs a user-context sign-in" in i for i in infos)
     assert any("best time to post needs a user-context sign-in" in i for i in infos)
+
+
+def test_an_enterprise_app_sees_xs_own_hourly_curves_beside_the_snapshots(
+    sandbox: Any, demo_store: Store
+):
+    at = _open_history(sandbox)  # the Demo's sandbox runs the Enterprise tier
+    specs = plotly_specs(at)
+    assert "xm_hist_x_analytics_hourly" in specs
+    hourly = _csv(at, "xm_hist_x_analytics_hourly_csv")
+    chosen = [str(i) for i in at.multiselect(key=POSTS_KEY).value]
+    assert set(hourly["post_id"]) <= set(chosen) and not hourly.empty
+    assert "x_analytics_hourly" in at.session_state[CHARTS_KEY]  # in the zip too
+    assert any("Enterprise" in str(h.value) for h in at.subheader)
+
+
+def test_a_pay_per_use_app_is_told_the_curves_come_from_snapshots(sandbox: Any, demo_store: Store):
+    before = sandbox.tier
+    state = server_state().store
+    assert isinstance(state, MemoryStateStore)
+    sandbox.set_tier("pay-per-use")
+    try:
+        state.clear()  # forget what X said about this credential's access
+        at = _open_history(sandbox)
+        assert "xm_hist_x_analytics_hourly" not in plotly_specs(at)
+        assert NOT_ENROLLED_EXPLANATION in element_texts(at, "info")
+        assert "xm_hist_growth" in plotly_specs(at)  # the snapshots' curves are there all the same
+    finally:
+        sandbox.set_tier(before)
+        state.clear()
