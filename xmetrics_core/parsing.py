@@ -26,6 +26,8 @@ from xmetrics_core.models import (
     MediaRecord,
     PostRecord,
     PostStatus,
+    checked_media,
+    checked_post,
 )
 
 
@@ -89,13 +91,13 @@ def _post_record(item: Mapping[str, Any], metrics: FrozenGroups) -> PostRecord:
     author_id = item.get("author_id")
     attachments = item.get("attachments")
     keys = attachments.get("media_keys") if type(attachments) is dict else None
-    return PostRecord(
-        id=post_id if type(post_id) is str else str(post_id),
-        text=text if type(text) is str else str(text),
-        author_id=None if author_id is None else str(author_id),
-        created_at=parse_created_at(item.get("created_at")),
-        media_keys=tuple(map(str, keys)) if type(keys) is list else (),
-        metrics=metrics,
+    return checked_post(
+        post_id if type(post_id) is str else str(post_id),
+        text if type(text) is str else str(text),
+        None if author_id is None else str(author_id),
+        parse_created_at(item.get("created_at")),
+        tuple(map(str, keys)) if type(keys) is list else (),
+        metrics,
     )
 
 
@@ -148,14 +150,14 @@ def _media_record(
 ) -> MediaRecord:
     kind = raw.get("type")
     duration = raw.get("duration_ms")
-    return MediaRecord(
-        media_key=key,
-        type="" if kind is None else str(kind),
-        duration_ms=duration if type(duration) is int else None,
-        preview_image_url=raw.get("preview_image_url"),
-        url=raw.get("url"),
-        post_ids=post_ids,
-        metrics=metrics,
+    return checked_media(
+        key,
+        "" if kind is None else str(kind),
+        duration if type(duration) is int else None,
+        raw.get("preview_image_url"),
+        raw.get("url"),
+        post_ids,
+        metrics,
     )
 
 
