@@ -20,6 +20,7 @@ import streamlit as st
 
 from xmetrics_core.connection import ConfiguredCredential, configured_credential
 from xmetrics_core.errors import InputError
+from xmetrics_core.shared_state import SharedStateUnavailable
 from xmetrics_ui.analytics_view import usage_panel
 from xmetrics_ui.callbacks import handle_oauth_callback
 from xmetrics_ui.session import (
@@ -30,6 +31,7 @@ from xmetrics_ui.session import (
 )
 from xmetrics_ui.ui import (
     accessible_styles,
+    alert,
     app_pages,
     page_frame,
     page_header,
@@ -64,8 +66,12 @@ def _configured() -> ConfiguredCredential | None:
 
 st.set_page_config(page_title="xmetrics", layout="wide", initial_sidebar_state="auto")
 accessible_styles()
-sync_browser_session()
-restore_from_browser()
+shared_state_problem: SharedStateUnavailable | None = None
+try:  # team mode: the browser's session lives in Redis, which may be away for a moment
+    sync_browser_session()
+    restore_from_browser()
+except SharedStateUnavailable as exc:  # this tab goes on with what it holds
+    shared_state_problem = exc
 
 callback_params = {key: st.query_params[key] for key in st.query_params}
 if handle_oauth_callback(callback_params):
@@ -79,14 +85,27 @@ pages = app_pages()
 # keep the sidebar open over the page after every navigation.
 navigation = st.navigation(pages, position="hidden")
 page_header(pages)
-show_flash()
+try:
+    show_flash()
+except SharedStateUnavailable as exc:
+    shared_state_problem = exc
+if shared_state_problem is not None:
+    alert("warning", str(shared_state_problem))
 try:
     with page_frame():
         navigation.run()
+except SharedStateUnavailable as exc:  # said once above, or now
+    if shared_state_problem is None:
+        shared_state_problem = exc
+        alert("warning", str(exc))
 except Exception as exc:  # never a traceback on the page (Streamlit's reruns are not Exceptions)
     report_unexpected(exc)
 render_connection_panel(tz=current_tz())  # after the page: its rate limit includes its requests
 with st.sidebar:
     if (connection := current_connection()) is not None:
         usage_panel(connection)
-    timezone_picker()
+    try:
+        timezone_picker()  # remembers the choice in the browser's session
+    except SharedStateUnavailable as exc:
+        if shared_state_problem is None:
+            st.warning(str(exc))

@@ -18,7 +18,9 @@ Two cases, each with its baseline beside it in the same run, timed by the median
     .venv/bin/python bench/bench_fetch_concurrency.py [--ids 1000] [--latency-ms 100] [--repeat 5]
 
 The sandbox runs in a child process, so it does not share the client's GIL (the real X API
-is another machine). Ends with ``BENCH fetch_concurrency ...`` and ``BENCH fetch_mixed ...``.
+is another machine). The mixed case also reports the CPU seconds each fetch costs the client
+process (``client_cpu_s``) and the sandbox process (``sandbox_cpu_s``, all its threads): what
+each round of 4 calls adds to the latency when the cores are shared. Ends with ``BENCH fetch_concurrency ...`` and ``BENCH fetch_mixed ...``.
 """
 
 from __future__ import annotations
@@ -98,8 +100,10 @@ def serve_sandbox(ids_wanted: int, latency_ms: float, channel: Connection) -> No
                 "others": others_wanted,
             }
         )
-        if channel.poll(300):
-            channel.recv()
+        while channel.poll(300):  # "cpu": this process's CPU seconds so far; "stop": end
+            if channel.recv() != "cpu":
+                break
+            channel.send(time.process_time())
 
 
 def four_thread_requests(base_url: str, auth: OAuth1, ids: list[str]) -> tuple[float, int, int]:
@@ -160,7 +164,14 @@ def public_case(setup: dict[str, Any], repeat: int, latency_ms: float) -> str:
     )
 
 
-def mixed_case(setup: dict[str, Any], repeat: int, latency_ms: float) -> str:
+def sandbox_cpu(channel: Connection) -> float:
+    """The sandbox process's CPU seconds so far (all its threads)."""
+    channel.send("cpu")
+    seconds: float = channel.recv()
+    return seconds
+
+
+def mixed_case(setup: dict[str, Any], repeat: int, latency_ms: float, channel: Connection) -> str:
     ids: list[str] = setup["mixed_ids"]
     key, secret, token, token_secret = setup["oauth1"]
     credential = OAuth1Credential(
@@ -170,13 +181,18 @@ def mixed_case(setup: dict[str, Any], repeat: int, latency_ms: float) -> str:
         access_token_secret=token_secret,
     )
     ours: list[float] = []
+    client_cpu: list[float] = []
+    server_cpu: list[float] = []
     calls: set[int] = set()
     with XClient(
         credential=credential, base_url=setup["base_url"], max_workers=CONCURRENCY
     ) as client:
         timed_fetch(client, ids[: 100 * CONCURRENCY])  # warm up every worker's Session
         for _ in range(repeat):
+            sandbox_before, client_before = sandbox_cpu(channel), time.process_time()
             seconds, result = timed_fetch(client, ids)
+            client_cpu.append(time.process_time() - client_before)
+            server_cpu.append(sandbox_cpu(channel) - sandbox_before)
             ours.append(seconds)
             calls.add(result.api_calls)
             if len(result.statuses) != len(ids):
@@ -203,13 +219,19 @@ def mixed_case(setup: dict[str, Any], repeat: int, latency_ms: float) -> str:
         f"{script_calls} calls, metrics for {script_fetched} of {len(ids)} IDs"
     )
     print(f"  wall/floor {wall / floor:.2f} (goal <= 1.15, floor {floor:.3f}s)")
+    print(
+        f"  CPU per fetch (median): client {statistics.median(client_cpu):.3f}s, sandbox "
+        f"{statistics.median(server_cpu):.3f}s ({call_count} calls, 4 at a time)"
+    )
     return (
         f"BENCH fetch_mixed ids={len(ids)} others={setup['others']} calls={call_count} "
         f"calls_before={CALLS_BEFORE_PIPELINING} concurrency={CONCURRENCY} "
         f"latency_ms={latency_ms:.0f} wall_s={wall:.3f} floor_s={floor:.3f} "
         f"wall_to_floor={wall / floor:.2f} fetched={len(ids)} "
         f"requests_4_threads_s={script_wall:.3f} requests_4_threads_calls={script_calls} "
-        f"requests_4_threads_fetched={script_fetched}"
+        f"requests_4_threads_fetched={script_fetched} "
+        f"client_cpu_s={statistics.median(client_cpu):.3f} "
+        f"sandbox_cpu_s={statistics.median(server_cpu):.3f}"
     )
 
 
@@ -233,7 +255,7 @@ def main() -> None:
             raise SystemExit("the sandbox world has too few visible Posts")
         lines = [
             public_case(setup, args.repeat, args.latency_ms),
-            mixed_case(setup, args.repeat, args.latency_ms),
+            mixed_case(setup, args.repeat, args.latency_ms, ours),
         ]
     finally:
         ours.send("stop")

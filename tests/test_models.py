@@ -11,7 +11,14 @@ from typing import Any
 import pytest
 
 from xmetrics_core.catalogue import Group
-from xmetrics_core.models import FrozenGroups, MediaRecord, PostRecord, group_column
+from xmetrics_core.models import (
+    FrozenGroups,
+    MediaRecord,
+    PostRecord,
+    checked_media,
+    checked_post,
+    group_column,
+)
 
 GROUPS: dict[str, dict[str, int | None]] = {
     "public_metrics": {"like_count": 3, "reply_count": None},
@@ -103,3 +110,48 @@ def test_group_column_reads_each_records_group_in_order() -> None:
         {"like_count": 3, "reply_count": None},
     ]
     assert group_column(records, "future_metrics") == [None, None, {"sparkles": 9}]
+
+
+def test_checked_post_is_the_record_the_keyword_constructor_builds() -> None:
+    metrics = FrozenGroups({"public_metrics": {"like_count": 3}})
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    fast = checked_post("1", "hi", "42", when, ("3_1",), metrics)
+    slow = PostRecord(
+        id="1", text="hi", author_id="42", created_at=when, media_keys=("3_1",), metrics=metrics
+    )
+    assert fast == slow
+    assert [getattr(fast, f.name) for f in dataclasses.fields(PostRecord)] == [
+        "1",
+        "hi",
+        "42",
+        when,
+        ("3_1",),
+        metrics,
+    ]
+    with pytest.raises(AttributeError):
+        fast.id = "2"  # type: ignore[misc]
+
+
+def test_checked_media_is_the_record_the_keyword_constructor_builds() -> None:
+    metrics = FrozenGroups({"public_metrics": {"view_count": 9}})
+    fast = checked_media("3_1", "video", 5000, "https://p", None, ("1", "2"), metrics)
+    slow = MediaRecord(
+        media_key="3_1",
+        type="video",
+        duration_ms=5000,
+        preview_image_url="https://p",
+        url=None,
+        post_ids=("1", "2"),
+        metrics=metrics,
+    )
+    assert fast == slow
+    assert [getattr(fast, f.name) for f in dataclasses.fields(MediaRecord)] == [
+        "3_1",
+        "video",
+        5000,
+        "https://p",
+        None,
+        ("1", "2"),
+        metrics,
+    ]
+    assert fast.value(Group.PUBLIC, "view_count") == 9

@@ -73,6 +73,7 @@ import numpy as np
 import numpy.typing as npt
 import pandas as pd
 
+from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import (
     ALL_GROUPS,
     MEDIA_METRICS,
@@ -984,6 +985,11 @@ def all_frames(
     frames with the largest temporaries are built first and the media table is released
     early, which keeps the peak memory low.
     """
+    with collector_paused():
+        return _all_frames(result, paste=paste)
+
+
+def _all_frames(result: FetchResult, *, paste: ParsedReferences | None) -> dict[str, pd.DataFrame]:
     media_table = _media_table(result)
     quartiles = _quartiles_from(media_table)
     media = _media_from(media_table)

@@ -13,7 +13,7 @@ frozen in one :class:`FrozenGroups` per record rather than a dict and a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from operator import attrgetter
@@ -323,6 +323,57 @@ class MediaRecord(_Measured):
     url: str | None = None
     post_ids: tuple[str, ...] = ()
     metrics: FrozenGroups = field(default_factory=lambda: _NO_GROUPS)
+
+
+_POST_SETTERS = tuple(_slot_setter(PostRecord, f.name) for f in fields(PostRecord))
+_MEDIA_SETTERS = tuple(_slot_setter(MediaRecord, f.name) for f in fields(MediaRecord))
+_SET_ID, _SET_TEXT, _SET_AUTHOR, _SET_CREATED, _SET_MEDIA_KEYS, _SET_POST_METRICS = _POST_SETTERS
+_SET_KEY, _SET_TYPE, _SET_DURATION, _SET_PREVIEW, _SET_URL, _SET_POST_IDS, _SET_MEDIA_METRICS = (
+    _MEDIA_SETTERS
+)
+
+
+def checked_post(
+    post_id: str,
+    text: str,
+    author_id: str | None,
+    created_at: datetime | None,
+    media_keys: tuple[str, ...],
+    metrics: FrozenGroups,
+) -> PostRecord:
+    """A :class:`PostRecord` from values a parser has already checked, its slots set
+    directly: without the keyword ``__init__`` and ``__post_init__``, which cost 2-3x as
+    much when 100,000 records are built at once. Equal to
+    ``PostRecord(id=post_id, text=text, …)`` (tested, field by field)."""
+    record = object.__new__(PostRecord)
+    _SET_ID(record, post_id)
+    _SET_TEXT(record, text)
+    _SET_AUTHOR(record, author_id)
+    _SET_CREATED(record, created_at)
+    _SET_MEDIA_KEYS(record, media_keys)
+    _SET_POST_METRICS(record, metrics)
+    return record
+
+
+def checked_media(
+    media_key: str,
+    kind: str,
+    duration_ms: int | None,
+    preview_image_url: str | None,
+    url: str | None,
+    post_ids: tuple[str, ...],
+    metrics: FrozenGroups,
+) -> MediaRecord:
+    """A :class:`MediaRecord` from checked values (see :func:`checked_post`)."""
+    record = object.__new__(MediaRecord)
+    _SET_KEY(record, media_key)
+    _SET_TYPE(record, kind)
+    _SET_DURATION(record, duration_ms)
+    _SET_PREVIEW(record, preview_image_url)
+    _SET_URL(record, url)
+    _SET_POST_IDS(record, post_ids)
+    _SET_MEDIA_METRICS(record, metrics)
+    return record
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

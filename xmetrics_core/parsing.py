@@ -17,6 +17,7 @@ from typing import Any
 
 import orjson
 
+from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import ALL_GROUPS, Group
 from xmetrics_core.models import (
     FetchResult,
@@ -25,6 +26,8 @@ from xmetrics_core.models import (
     MediaRecord,
     PostRecord,
     PostStatus,
+    checked_media,
+    checked_post,
 )
 
 
@@ -88,13 +91,13 @@ def _post_record(item: Mapping[str, Any], metrics: FrozenGroups) -> PostRecord:
     author_id = item.get("author_id")
     attachments = item.get("attachments")
     keys = attachments.get("media_keys") if type(attachments) is dict else None
-    return PostRecord(
-        id=post_id if type(post_id) is str else str(post_id),
-        text=text if type(text) is str else str(text),
-        author_id=None if author_id is None else str(author_id),
-        created_at=parse_created_at(item.get("created_at")),
-        media_keys=tuple(map(str, keys)) if type(keys) is list else (),
-        metrics=metrics,
+    return checked_post(
+        post_id if type(post_id) is str else str(post_id),
+        text if type(text) is str else str(text),
+        None if author_id is None else str(author_id),
+        parse_created_at(item.get("created_at")),
+        tuple(map(str, keys)) if type(keys) is list else (),
+        metrics,
     )
 
 
@@ -107,7 +110,8 @@ def posts_from_json(items: Sequence[Mapping[str, Any]], *, owned: bool = False) 
     not touch it again (the request path's own answers): then its group objects are kept
     rather than copied.
     """
-    return list(map(_post_record, items, _checked_groups(items, owned=owned)))
+    with collector_paused():
+        return list(map(_post_record, items, _checked_groups(items, owned=owned)))
 
 
 def post_from_json(item: Mapping[str, Any]) -> PostRecord:
@@ -146,14 +150,14 @@ def _media_record(
 ) -> MediaRecord:
     kind = raw.get("type")
     duration = raw.get("duration_ms")
-    return MediaRecord(
-        media_key=key,
-        type="" if kind is None else str(kind),
-        duration_ms=duration if type(duration) is int else None,
-        preview_image_url=raw.get("preview_image_url"),
-        url=raw.get("url"),
-        post_ids=post_ids,
-        metrics=metrics,
+    return checked_media(
+        key,
+        "" if kind is None else str(kind),
+        duration if type(duration) is int else None,
+        raw.get("preview_image_url"),
+        raw.get("url"),
+        post_ids,
+        metrics,
     )
 
 
@@ -166,7 +170,8 @@ def merge_media(
     united). ``post_ids`` lists every given Post that carries the key, in ``posts`` order.
     Order: keys as the Posts name them, then keys no Post names, as first seen.
     """
-    return _media_records(_merged_media_json(media_json), posts, owned=owned)
+    with collector_paused():
+        return _media_records(_merged_media_json(media_json), posts, owned=owned)
 
 
 def _media_records(
@@ -229,11 +234,13 @@ def result_from_pages(
     """
     items: list[Mapping[str, Any]] = []
     media_json: list[Mapping[str, Any]] = []
-    for page in pages:
-        page_items, page_media = _page_items(page)
-        items.extend(page_items)
-        media_json.extend(page_media)
-    return _ok_result(posts_from_json(items, owned=owned), media_json, groups=groups, owned=owned)
+    with collector_paused():
+        for page in pages:
+            page_items, page_media = _page_items(page)
+            items.extend(page_items)
+            media_json.extend(page_media)
+        posts = posts_from_json(items, owned=owned)
+        return _ok_result(posts, media_json, groups=groups, owned=owned)
 
 
 def result_from_json(raw_pages: Iterable[bytes], *, groups: Sequence[Group] = ()) -> FetchResult:
@@ -242,10 +249,11 @@ def result_from_json(raw_pages: Iterable[bytes], *, groups: Sequence[Group] = ()
     decoded, so only one answer's JSON is alive at a time besides what the records keep."""
     posts: list[PostRecord] = []
     media_json: list[Mapping[str, Any]] = []
-    for page in map(orjson.loads, raw_pages):
-        if not isinstance(page, dict):
-            continue
-        items, media = _page_items(page)
-        posts.extend(posts_from_json(items, owned=True))
-        media_json.extend(media)
-    return _ok_result(posts, media_json, groups=groups, owned=True)
+    with collector_paused():
+        for page in map(orjson.loads, raw_pages):
+            if not isinstance(page, dict):
+                continue
+            items, media = _page_items(page)
+            posts.extend(posts_from_json(items, owned=True))
+            media_json.extend(media)
+        return _ok_result(posts, media_json, groups=groups, owned=True)

@@ -4,6 +4,10 @@
 ``$XDG_CONFIG_HOME/xmetrics``, else ``~/.config/xmetrics``) holds at most one connection per
 account and API base. It is written atomically by :func:`~xmetrics_core.files.write_private_file`
 (0600 in a 0700 folder); an unreadable or malformed file counts as empty.
+
+In team mode (several replicas, ``XMETRICS_STATE_URL``) :class:`BrowserRememberedConnections`
+keeps them per browser in the shared, encrypted state instead (one file per server would offer
+every visitor every remembered account).
 """
 
 from __future__ import annotations
@@ -16,10 +20,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from xmetrics_core.browser_session import browser_fingerprint
 from xmetrics_core.connection import Account, AuthMethod, Connection, Endpoints
 from xmetrics_core.credentials import credential_from_json, credential_to_json
 from xmetrics_core.errors import ConfigurationError
 from xmetrics_core.files import write_private_file
+from xmetrics_core.state import StateStore
 
 CONFIG_DIR_ENV = "XMETRICS_CONFIG_DIR"
 REMEMBER_FILE_NAME = "credentials.json"
@@ -134,3 +140,72 @@ def _connection_from_json(data: Mapping[str, Any]) -> Connection:
         ),
         source="this computer",
     )
+
+
+REMEMBERED_IN_BROWSER_TTL_SECONDS = 30 * 24 * 60 * 60
+"""Team mode: a browser's remembered connections last 30 days after they were last saved."""
+
+
+class BrowserRememberedConnections:
+    """Team mode's "Remember": the same interface as :class:`RememberedConnections`, kept per
+    browser in the team's shared (encrypted) state instead of one file per server.
+
+    A server file would offer every visitor of a team's dashboard every remembered account;
+    here only the browser that chose "Remember" gets "Reconnect as …" back, on every replica,
+    for :data:`REMEMBERED_IN_BROWSER_TTL_SECONDS` (its cookie is its key, hashed). Without a
+    browser id (no cookie) nothing is remembered.
+    """
+
+    KEY_PREFIX = "xmetrics:remembered:"
+
+    def __init__(
+        self,
+        *,
+        store: StateStore[bytes],
+        browser_id: str | None,
+        ttl_seconds: float = REMEMBERED_IN_BROWSER_TTL_SECONDS,
+    ) -> None:
+        self._store = store
+        self._key = (
+            None if browser_id is None else self.KEY_PREFIX + browser_fingerprint(browser_id)
+        )
+        self._ttl = ttl_seconds
+        self._lock = threading.Lock()
+
+    def load(self) -> tuple[RememberedConnection, ...]:
+        """This browser's remembered connections; unreadable entries count as absent."""
+        if self._key is None:
+            return ()
+        raw = self._store.get(self._key)
+        try:
+            entries = json.loads(raw.decode("utf-8"))["connections"] if raw else []
+        except (ValueError, KeyError, TypeError):
+            return ()
+        found: list[RememberedConnection] = []
+        for entry in entries:
+            with contextlib.suppress(ConfigurationError, ValueError, KeyError, TypeError):
+                found.append(RememberedConnection(connection=_connection_from_json(entry)))
+        return tuple(found)
+
+    def save(self, connection: Connection) -> None:
+        """Add or replace the entry for this connection's account."""
+        with self._lock:
+            self._write([*self._others_than(connection), connection])
+
+    def forget(self, connection: Connection) -> None:
+        """Remove this connection's account."""
+        with self._lock:
+            self._write(self._others_than(connection))
+
+    def _others_than(self, connection: Connection) -> list[Connection]:
+        key = _remember_key(connection)
+        return [r.connection for r in self.load() if _remember_key(r.connection) != key]
+
+    def _write(self, connections: list[Connection]) -> None:
+        if self._key is None:
+            return
+        if not connections:
+            self._store.delete(self._key)
+            return
+        body = {"connections": [_connection_to_json(c) for c in connections]}
+        self._store.put(self._key, json.dumps(body).encode("utf-8"), self._ttl)

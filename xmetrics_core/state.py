@@ -17,7 +17,8 @@ Keys are ``str``. Values: :class:`MemoryStateStore` keeps the object itself, by 
 never copied or serialised (so store immutable values: ``FetchResult`` and the pending
 sign-ins are frozen). A store shared by several processes (Redis, for several replicas) keeps
 ``bytes``: it is a ``StateStore[bytes]`` (``GET``, ``SET key value PX ttl``, ``GETDEL``,
-``DEL``), and the consumer encodes its values for it. Expiry is the store's: an entry past its
+``DEL``), and the consumer encodes its values for it (``xmetrics_core.shared_state``: Redis,
+encrypted, for team mode). Expiry is the store's: an entry past its
 TTL is never returned. A store may also drop entries early (a bounded in-process store evicts
 the least recently used one), so consumers treat a miss as "not there", never as an error.
 

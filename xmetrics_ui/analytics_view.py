@@ -57,7 +57,7 @@ from xmetrics_core.transport import XApi
 from xmetrics_core.usage import ProjectUsage, app_bearer_for, fetch_project_usage, usage_summary
 from xmetrics_ui import views
 from xmetrics_ui.messages import explain
-from xmetrics_ui.session import demo_sandbox, server_state
+from xmetrics_ui.session import demo_app, server_state
 
 USAGE_TTL_SECONDS = 5 * 60
 """How long the project's usage is shown before X is asked again (one request per credential)."""
@@ -79,7 +79,7 @@ def _demo_note(connection: Connection) -> None:
     if connection.method is not AuthMethod.DEMO:
         return
     st.caption(
-        f"The Demo account's sandbox runs as an X app on the **{demo_sandbox().tier}** tier. "
+        f"The Demo account's sandbox runs as an X app on the **{demo_app().tier}** tier. "
         f"A pay-per-use app would see instead: “{NOT_ENROLLED_EXPLANATION}”"
     )
 
@@ -286,7 +286,7 @@ class _KnownUsage:
 
 def _app_bearer(connection: Connection) -> BearerCredential | None:
     if connection.method is AuthMethod.DEMO:
-        return BearerCredential(token=demo_sandbox().demo.bearer_token)
+        return BearerCredential(token=demo_app().demo.bearer_token)
     return app_bearer_for(connection.credential, base_url=connection.endpoints.api_base_url)
 
 

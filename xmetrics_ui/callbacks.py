@@ -71,7 +71,7 @@ def finish_for_browser(params: dict[str, str], browser: str) -> None:
         outcome.client.close()  # each page load builds its own client from the stored one
         sessions.save_connection(browser, outcome.connection, remember=outcome.remember)
         if outcome.remember:
-            remembered_connections().save(outcome.connection)
+            remembered_connections(browser).save(outcome.connection)
     current = sessions.connection(browser)
     kind, text = _message(
         outcome, connected_as=current.connection.account_label if current else None

@@ -42,10 +42,17 @@ from xmetrics_core.credentials import Credential, OAuth1Credential, OAuth2Creden
 from xmetrics_core.defaults import OAUTH2_SCOPES
 from xmetrics_core.errors import InputError, XApiError
 from xmetrics_core.oauth import PendingOAuth1, revoke_oauth2_token
-from xmetrics_core.remembered import RememberedConnections, default_config_dir
+from xmetrics_core.remembered import (
+    BrowserRememberedConnections,
+    RememberedConnections,
+    default_config_dir,
+)
 from xmetrics_core.sandbox import Sandbox, SandboxSettings, Tier, start_sandbox
+from xmetrics_core.sandbox.remote import RemoteSandbox
+from xmetrics_core.shared_state import BestEffortStateStore, PickledStateStore
 from xmetrics_core.signin import PendingSignIns, build_client, connect, finish_oauth1
 from xmetrics_core.state import MemoryStateStore, ResultCache, StateStore
+from xmetrics_ui.team import shared_demo_sandbox, shared_state
 
 CONNECTION_KEY = "xm_connection"
 CLIENT_KEY = "xm_client"
@@ -107,15 +114,31 @@ def demo_tier(environ: Mapping[str, str]) -> Tier:
 
 @st.cache_resource(show_spinner="Starting the Demo account's sandbox…")
 def demo_sandbox() -> Sandbox:
-    """The embedded X API sandbox behind the Demo account: started once per server."""
+    """The embedded X API sandbox behind the Demo account: started once per server (the
+    Demo's sign-in goes to :func:`demo_app`, the team's shared sandbox when there is one)."""
     return start_sandbox(
         settings=SandboxSettings(tier=demo_tier(os.environ)), now=demo_start_time(os.environ)
     )
 
 
+def demo_app() -> Sandbox | RemoteSandbox:
+    """The sandbox the Demo account signs in to: the team's shared one when configured
+    (``XMETRICS_DEMO_SANDBOX_FILE``), else this server's embedded one."""
+    shared = shared_demo_sandbox()
+    return demo_sandbox() if shared is None else shared
+
+
 @st.cache_resource
 def result_cache() -> ResultCache[Any]:
-    """Fetched results for every session of this server, keyed by credential first."""
+    """Fetched results for every session of this server, keyed by credential first (in
+    team mode: encrypted in the shared Redis, for every replica)."""
+    team = shared_state()
+    if team is not None:  # a Redis outage makes a miss (fetch again), never an error
+        return ResultCache(
+            ttl_seconds=RESULT_TTL_SECONDS,
+            store=BestEffortStateStore(store=PickledStateStore(store=team.store)),
+            generations=BestEffortStateStore(store=PickledStateStore(store=team.store)),
+        )
     return ResultCache(ttl_seconds=RESULT_TTL_SECONDS, max_entries=RESULT_MAX_ENTRIES)
 
 
@@ -133,7 +156,8 @@ _SERVER_STATE_LOCK = threading.Lock()
 
 @cache
 def _new_server_state() -> ServerState:
-    store: MemoryStateStore[bytes] = MemoryStateStore(max_entries=100_000)
+    team = shared_state()
+    store: StateStore[bytes] = MemoryStateStore(max_entries=100_000) if team is None else team.store
     return ServerState(
         store=store,
         pending=PendingSignIns(store=store),
@@ -160,8 +184,17 @@ def browser_sessions() -> BrowserSessions:
     return server_state().browsers
 
 
-def remembered_connections() -> RememberedConnections:
-    """The opt-in remember-me file (``$XMETRICS_CONFIG_DIR`` or ``~/.config/xmetrics``)."""
+def remembered_connections(
+    browser: str | None = None,
+) -> RememberedConnections | BrowserRememberedConnections:
+    """The opt-in remember-me file (``$XMETRICS_CONFIG_DIR`` or ``~/.config/xmetrics``); in
+    team mode this browser's remembered connections in the shared state (``browser``: its id,
+    for callers outside a script run; else the cookie's)."""
+    team = shared_state()
+    if team is not None:
+        return BrowserRememberedConnections(
+            store=team.store, browser_id=browser if browser is not None else browser_id()
+        )
     return RememberedConnections(config_dir=default_config_dir(os.environ))
 
 
@@ -410,7 +443,7 @@ def start_oauth2_sign_in(
 
 def start_demo_sign_in(*, remember: bool = False) -> str:
     """The Demo account: a real PKCE round trip against the embedded sandbox."""
-    sandbox = demo_sandbox()
+    sandbox = demo_app()
     redirect_uri = this_app_url()
     sandbox.register_redirect_uri(redirect_uri)
     demo = sandbox.demo

@@ -24,8 +24,8 @@ LOCAL_APP_URL = "http://localhost:8501/"
 
 
 def isolate_dashboard(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
-    """No configured credentials, a private remember-me dir, empty result cache, faults and
-    request log. Returns the remember-me config dir."""
+    """No configured credentials, a private remember-me dir, empty result cache, faults,
+    request log and rate-limit windows. Returns the remember-me config dir."""
     from xmetrics_ui.session import result_cache
 
     for name in list(os.environ):
@@ -36,6 +36,10 @@ def isolate_dashboard(sandbox: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPa
     result_cache().clear()
     sandbox.faults.clear()
     sandbox.request_log.clear()
+    # Every test signs in anew, and X allows /2/users/me 75 times in 15 minutes per user: a
+    # whole run's sign-ins would otherwise meet the sandbox's 429 (tests of rate limits use
+    # their own sandbox).
+    sandbox.reset_rate_limits()
     return config_dir
 
 

@@ -1,0 +1,217 @@
+"""A team deployment on loopback, for the team tests: one shared Demo sandbox process, N
+``streamlit run server.py`` replicas sharing Redis (and PostgreSQL for the history), and
+optionally Debian's nginx in front. Every process is bounded by ``timeout`` and stopped by
+:meth:`Cluster.stop` (TERM to its process group, then KILL)."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.error import URLError
+from urllib.request import urlopen
+
+REPO = Path(__file__).resolve().parents[2]
+LIFETIME_SECONDS = 300
+"""No process of a test cluster outlives this, whatever happens to the test run."""
+
+
+def free_port() -> int:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _bounded(command: list[str]) -> list[str]:
+    return [shutil.which("timeout") or "timeout", "-s", "TERM", str(LIFETIME_SECONDS), *command]
+
+
+@dataclass
+class Process:
+    name: str
+    process: subprocess.Popen[bytes]
+    log_path: Path
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace") if self.log_path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is not None:
+            return
+        os.killpg(self.process.pid, signal.SIGTERM)
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+
+
+@dataclass
+class Replica(Process):
+    port: int = 0
+
+    @property
+    def base_url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+
+@dataclass
+class Cluster:
+    root: Path
+    env: dict[str, str]
+    demo_now: datetime
+    sandbox_line: dict[str, object] = field(default_factory=dict)
+    replicas: list[Replica] = field(default_factory=list)
+    others: list[Process] = field(default_factory=list)
+    nginx_port: int | None = None
+
+    @property
+    def nginx_url(self) -> str:
+        return f"http://127.0.0.1:{self.nginx_port}/"
+
+    def stop(self) -> None:
+        for process in [*self.replicas, *self.others]:
+            process.stop()
+
+
+def _spawn(name: str, command: list[str], *, root: Path, env: dict[str, str]) -> Process:
+    log_path = root / f"{name}.log"
+    with log_path.open("wb") as log:
+        process = subprocess.Popen(
+            _bounded(command),
+            cwd=REPO,
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return Process(name=name, process=process, log_path=log_path)
+
+
+def _first_line(process: Process, *, deadline_seconds: float = 60) -> str:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        text = process.log()
+        if "\n" in text:
+            return text.split("\n", 1)[0]
+        if process.process.poll() is not None:
+            raise RuntimeError(f"{process.name} exited early:\n{text}")
+        time.sleep(0.1)
+    raise RuntimeError(f"{process.name} printed nothing:\n{process.log()}")
+
+
+def wait_healthy(replica: Replica, *, deadline_seconds: float = 90) -> None:
+    deadline = time.monotonic() + deadline_seconds
+    while time.monotonic() < deadline:
+        if replica.process.poll() is not None:
+            raise RuntimeError(f"{replica.name} exited early:\n{replica.log()}")
+        try:
+            with urlopen(f"{replica.base_url}_stcore/health", timeout=2) as answer:
+                if answer.read() == b"ok":
+                    return
+        except (URLError, OSError):
+            time.sleep(0.3)
+    raise RuntimeError(f"{replica.name} did not become healthy:\n{replica.log()}")
+
+
+def start_replica(cluster: Cluster, name: str, port: int) -> Replica:
+    """``streamlit run server.py`` on ``port`` with the cluster's shared environment."""
+    home = cluster.root / f"{name}-home"
+    home.mkdir(exist_ok=True)
+    env = {**cluster.env, "HOME": str(home), "XMETRICS_CONFIG_DIR": str(home / "config")}
+    started = _spawn(
+        name,
+        [
+            str(Path(sys.executable).with_name("streamlit")),
+            "run",
+            "server.py",
+            "--server.headless=true",
+            "--server.address=127.0.0.1",
+            f"--server.port={port}",
+            "--browser.gatherUsageStats=false",
+            "--server.fileWatcherType=none",
+            "--server.runOnSave=false",
+            "--logger.level=debug",  # the token-hygiene checks read these logs
+        ],
+        root=cluster.root,
+        env=env,
+    )
+    replica = Replica(name=name, process=started.process, log_path=started.log_path, port=port)
+    cluster.replicas.append(replica)
+    wait_healthy(replica)
+    return replica
+
+
+def start_cluster(
+    root: Path,
+    *,
+    replicas: int,
+    state_url: str,
+    state_key: str,
+    state_prefix: str,
+    database_url: str,
+) -> Cluster:
+    """The shared sandbox, ``replicas`` replicas (and nginx), all healthy; stop() on failure."""
+    ports = [free_port() for _ in range(replicas)]
+    nginx_port: int | None = None
+    demo_now = datetime.now(UTC).replace(microsecond=0)
+    base_env = {
+        key: value for key, value in os.environ.items() if not key.startswith(("X_", "XMETRICS_"))
+    }
+    base_env["PYTHONUNBUFFERED"] = "1"
+    cluster = Cluster(root=root, env={}, demo_now=demo_now, nginx_port=nginx_port)
+    try:
+        redirect_uris = [f"http://127.0.0.1:{port}/" for port in ports]
+        if nginx_port is not None:
+            redirect_uris.append(f"http://127.0.0.1:{nginx_port}/")
+        sandbox = _spawn(
+            "sandbox",
+            [
+                sys.executable,
+                "-m",
+                "xmetrics_core.sandbox",
+                "--port",
+                "0",
+                "--tier",
+                "enterprise",
+                "--speed",
+                "0",
+                "--now",
+                demo_now.isoformat(),
+                *[arg for uri in redirect_uris for arg in ("--redirect-uri", uri)],
+            ],
+            root=root,
+            env=base_env,
+        )
+        cluster.others.append(sandbox)
+        line = _first_line(sandbox)
+        cluster.sandbox_line = json.loads(line)
+        sandbox_file = root / "demo-sandbox.json"
+        sandbox_file.write_text(line + "\n", encoding="utf-8")
+        sandbox_file.chmod(0o600)
+        cluster.env = {
+            **base_env,
+            "XMETRICS_STATE_URL": state_url,
+            "XMETRICS_STATE_KEY": state_key,
+            "XMETRICS_STATE_PREFIX": state_prefix,
+            "XMETRICS_DEMO_SANDBOX_FILE": str(sandbox_file),
+            "XMETRICS_DATABASE_URL": database_url,
+            "XMETRICS_DEMO_DATABASE_URL": database_url,
+            "XMETRICS_DEMO_NOW": demo_now.isoformat(),
+            # one cookie secret for every replica (st.login, XSRF): as deploy/ does
+            "STREAMLIT_SERVER_COOKIE_SECRET": os.urandom(16).hex(),
+        }
+        for index, port in enumerate(ports):
+            start_replica(cluster, f"replica-{'ab'[index] if index < 2 else index}", port)
+    except BaseException:
+        cluster.stop()
+        raise
+    return cluster
