@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 
-.PHONY: run test lint bench chromium setup
+.PHONY: run test lint bench chromium axe setup
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	$(PYTHON) -m venv $(VENV)
@@ -25,11 +25,22 @@ chromium:
 	@command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 \
 	  && redis-server --daemonize yes --bind 127.0.0.1 --port 6379 || true
 
+# axe-core (accessibility audits in the browser tests), pinned in package-lock.json, installed
+# into node_modules/ with Debian's node and npm; without it those tests fail, never skip.
+node_modules/axe-core/axe.min.js: package.json package-lock.json
+	@command -v npm >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q nodejs npm; \
+	  else echo "Missing for the accessibility tests: sudo apt-get install nodejs npm"; exit 1; fi; }
+	npm ci --no-audit --no-fund --loglevel=error
+	touch $@
+
+axe: node_modules/axe-core/axe.min.js
+
 # server.py wraps app.py with the browser-session middleware (README: "Your browser keeps its session").
 run: setup
 	$(BIN)/streamlit run server.py
 
-test: setup chromium
+test: setup chromium axe
 	$(BIN)/ruff check .
 	$(BIN)/mypy
 	$(BIN)/pytest

@@ -30,6 +30,7 @@ from xmetrics_ui.session import (
     sync_browser_session,
 )
 from xmetrics_ui.ui import (
+    accessible_styles,
     alert,
     app_pages,
     page_frame,
@@ -64,6 +65,7 @@ def _configured() -> ConfiguredCredential | None:
 
 
 st.set_page_config(page_title="xmetrics", layout="wide", initial_sidebar_state="auto")
+accessible_styles()
 shared_state_problem: SharedStateUnavailable | None = None
 try:  # team mode: the browser's session lives in Redis, which may be away for a moment
     sync_browser_session()

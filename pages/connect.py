@@ -117,7 +117,7 @@ def _connected_view() -> None:
 
 
 def _demo_section(remember: bool) -> None:
-    st.subheader("Demo account")
+    st.header("Demo account")
     st.write(
         "Try everything without an X developer account: a built-in X API sandbox on this "
         "computer with a demo user, their Posts and videos. You sign in through a real "
@@ -139,7 +139,7 @@ def _demo_section(remember: bool) -> None:
 
 
 def _configured_section(configured: ConfiguredCredential, remember: bool) -> None:
-    st.subheader("Configured credentials")
+    st.header("Configured credentials")
     st.write(escape_markdown(f"Found: {configured.label}."))
     if st.button("Use configured credentials", key="xm_use_configured", type="primary"):
         _connect_now(
@@ -155,7 +155,7 @@ def _remembered_section() -> None:
     remembered = remembered_connections().load()
     if not remembered:
         return
-    st.subheader("Remembered on this computer")
+    st.header("Remembered on this computer")
     for index, entry in enumerate(remembered):
         if st.button(escape_markdown(f"Reconnect as {entry.label}"), key=f"xm_reconnect_{index}"):
             try:
@@ -352,7 +352,7 @@ if isinstance(configured, ConfiguredCredential):
     _configured_section(configured, _remember())
 _demo_section(_remember())
 _remembered_section()
-st.subheader("Your X account")
+st.header("Your X account")
 _remember_toggle()
 bearer, oauth1, oauth2 = st.tabs(["Bearer token", "OAuth 1.0a", "OAuth 2.0 (PKCE)"])
 with bearer:

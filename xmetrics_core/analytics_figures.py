@@ -33,7 +33,7 @@ from xmetrics_core.analytics_frames import (
     TIMESTAMP,
     VALUE,
 )
-from xmetrics_core.figures import OKABE_ITO, no_data_figure
+from xmetrics_core.figures import MARK_COLOURS, no_data_figure
 
 #: Words for X's analytics names (unknown names are shown as written, underscores spaced).
 ANALYTICS_LABELS: Final[Mapping[str, str]] = {
@@ -73,7 +73,7 @@ WATCH_TIME_METRIC: Final = "watch_time_ms"
 WATCH_HOURS: Final = "watch_hours"
 STAGE: Final = "stage"
 X_AXIS: Final = "x"
-_COLOURS: Final = list(OKABE_ITO.values())
+_COLOURS: Final = list(MARK_COLOURS)
 _TRANSPARENT: Final = "rgba(0,0,0,0)"
 _GRANULARITY_WORDS: Final = {"hourly": "per hour", "daily": "per day", "weekly": "per week"}
 

@@ -68,18 +68,35 @@ OKABE_ITO: Final[Mapping[str, str]] = {
     "vermillion": "#D55E00",
     "reddish_purple": "#CC79A7",
 }
+#: The Okabe-Ito colours a chart draws marks in: each reaches 3:1 (WCAG 2.1 AA, 1.4.11)
+#: against both the light and the dark theme's background (``tests/test_contrast.py``), so
+#: bars, lines and points stay visible in either; the lighter ones (orange, sky blue,
+#: yellow) fall below 3:1 on white and are left out, yellow darkened and a mid grey join
+#: them so six series stay apart. Charts with more series cycle them.
+MARK_COLOURS: Final[tuple[str, ...]] = (
+    OKABE_ITO["blue"],
+    OKABE_ITO["vermillion"],
+    OKABE_ITO["bluish_green"],
+    OKABE_ITO["reddish_purple"],
+    "#998800",  # Okabe-Ito yellow, darkened to 3.6:1 on white
+    "#808080",
+)
 CONTEXT_COLOURS: Final[Mapping[str, str]] = {
-    Context.TOTAL.value: OKABE_ITO["sky_blue"],
+    Context.TOTAL.value: OKABE_ITO["blue"],
     Context.ORGANIC.value: OKABE_ITO["bluish_green"],
-    Context.PROMOTED.value: OKABE_ITO["orange"],
+    Context.PROMOTED.value: OKABE_ITO["vermillion"],
 }
+#: Text written on a bar (the summed organic-vs-promoted counts): black reaches 4.5:1 on
+#: every bar colour above, white does not.
+BAR_TEXT_COLOUR: Final = "#000000"
 #: Short enough that the three fit on one legend row on a 390-px phone screen.
 CONTEXT_NAMES: Final[Mapping[str, str]] = {
     Context.TOTAL.value: "X's total",
     Context.ORGANIC.value: "Organic",
     Context.PROMOTED.value: "Promoted",
 }
-HIGHLIGHT_COLOUR: Final = OKABE_ITO["vermillion"]
+HIGHLIGHT_COLOUR: Final = OKABE_ITO["reddish_purple"]
+"""The ring around the largest drop (a mark, not text: notes take the theme's text colour)."""
 RATE_COLOUR: Final = OKABE_ITO["blue"]
 #: Mid grey: visible as an outline on both light and dark backgrounds.
 OUTLINE_COLOUR: Final = "rgba(128,128,128,0.9)"
@@ -150,7 +167,6 @@ class _Header:
             yanchor="top",
             align="left",
             showarrow=False,
-            font={"color": HIGHLIGHT_COLOUR},
         )
 
     def place(self, fig: go.Figure, *, height: int, bottom: int) -> go.Figure:
@@ -259,6 +275,33 @@ def video_labels(media: pd.DataFrame, posts: pd.DataFrame, *, tz: tzinfo = UTC) 
         named = by_post[first] if first is not None else f"media {key}"
         labels[str(key)] = f"Video {duration_text(duration)} · {named}"
     return labels
+
+
+#: How much of a Post's text a preview image's alternative text carries.
+ALT_TEXT_CHARS: Final = 200
+
+
+def video_alt_texts(media: pd.DataFrame, posts: pd.DataFrame) -> dict[str, str]:
+    """media_key → the alternative text of the video's preview image: what it shows, the
+    video's length and the text of the first pasted Post that carries it, e.g.
+    ``"Preview of a 0:42 video in the Post: Our launch, in 40 seconds"``."""
+    fetched = posts.loc[posts[POST_URL].notna() & posts[TEXT].notna(), [ID, TEXT]]
+    texts = {
+        str(i): " ".join(str(t).split()) for i, t in zip(fetched[ID], fetched[TEXT], strict=True)
+    }
+    alts: dict[str, str] = {}
+    for key, duration, carriers in zip(
+        media[MEDIA_KEY], media[DURATION_MS], media[POST_IDS], strict=True
+    ):
+        length = duration_text(duration)
+        video = "a video of unknown length" if length == "unknown length" else f"a {length} video"
+        text = next((texts[p] for p in str(carriers).split() if texts.get(p)), None)
+        if text is None:
+            alts[str(key)] = f"Preview of {video} (media {key})"
+            continue
+        short = text if len(text) <= ALT_TEXT_CHARS else f"{text[: ALT_TEXT_CHARS - 1]}…"
+        alts[str(key)] = f"Preview of {video} in the Post: {short}"
+    return alts
 
 
 # -- organic vs promoted ----------------------------------------------------------------------
@@ -403,7 +446,12 @@ def _split_trace(
     labels = (
         {}
         if per_post
-        else {"texttemplate": "%{y:,}", "textposition": "inside", "insidetextanchor": "middle"}
+        else {
+            "texttemplate": "%{y:,}",
+            "textposition": "inside",
+            "insidetextanchor": "middle",
+            "insidetextfont": {"color": BAR_TEXT_COLOUR},
+        }
     )
     return go.Bar(marker={"color": CONTEXT_COLOURS[context.value]}, **labels, **common)
 
@@ -714,7 +762,7 @@ RATE_CHART_MAX_POSTS: Final = 50
 ENGAGEMENTS_KIND: Final = "engagements_kind"
 RATE_KINDS: Final[Mapping[str, tuple[str, str]]] = {
     "with_clicks": ("Your Posts (clicks included)", OKABE_ITO["blue"]),
-    "public_only": ("Public interactions only", OKABE_ITO["orange"]),
+    "public_only": ("Public interactions only", OKABE_ITO["vermillion"]),
 }
 _CLICKS: Final = ("non_public_metrics.url_link_clicks", "non_public_metrics.user_profile_clicks")
 

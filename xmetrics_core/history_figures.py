@@ -28,7 +28,7 @@ import pandas as pd
 import plotly.express as px
 import plotly.graph_objects as go
 
-from xmetrics_core.figures import CONTEXT_NAMES, OKABE_ITO, POST_LABEL, no_data_figure
+from xmetrics_core.figures import CONTEXT_NAMES, MARK_COLOURS, POST_LABEL, no_data_figure
 from xmetrics_core.frames import (
     CONTEXT,
     CREATED_AT,
@@ -71,8 +71,9 @@ MEDIAN_ENGAGEMENT_RATE_PCT: Final = "median_engagement_rate_pct"
 QUARTILE_LABEL: Final = "reached"
 CONTEXT_NAME: Final = "context_name"
 CHART_LABEL_CHARS: Final = 24
-#: Colours for Posts, in the order chosen (Okabe-Ito; the context colours stay the figures').
-POST_COLOURS: Final = tuple(OKABE_ITO.values())
+#: Colours for Posts, in the order chosen (3:1 on both themes' backgrounds; the context
+#: colours stay the figures').
+POST_COLOURS: Final = MARK_COLOURS
 #: A sequential scale readable on light and dark backgrounds, colour-blind safe.
 HEATMAP_SCALE: Final = "Viridis"
 

@@ -110,7 +110,7 @@ def _problems(result: AnalyticsResult, what: str) -> None:
 
 def hourly_analytics_section(connection: Connection, client: XClient, shown: views.Shown) -> None:
     """Hourly curves of the account's own Posts on show, or why X does not serve them."""
-    st.subheader("Hourly analytics")
+    st.header("Hourly analytics")
     if not connection.credential.is_user_context or connection.account is None:
         st.info(analytics_explanation(AnalyticsAccess.USER_CONTEXT_REQUIRED))
         return
@@ -164,7 +164,7 @@ def hourly_analytics_section(connection: Connection, client: XClient, shown: vie
 def watch_time_section(connection: Connection, client: XClient, shown: views.Shown) -> None:
     """Daily watch time and plays per playback stage of the account's own videos on show
     (``GET /2/media/analytics``, Enterprise), or why X does not serve them."""
-    st.subheader("Watch time")
+    st.header("Watch time")
     if not connection.credential.is_user_context or connection.account is None:
         st.info(analytics_explanation(AnalyticsAccess.USER_CONTEXT_REQUIRED))
         return

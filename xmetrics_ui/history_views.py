@@ -26,7 +26,7 @@ from xmetrics_ui.analytics_view import analytics_metric_for, history_hourly_curv
 from xmetrics_ui.session import current_client
 from xmetrics_ui.store import DemoPrefill, demo_history, problem_text, reading_account
 from xmetrics_ui.ui import alert, download_csv
-from xmetrics_ui.views import current_tz
+from xmetrics_ui.views import accessible_chart, current_tz
 
 POSTS_KEY: Final = "xm_history_posts"
 FIELD_KEY: Final = "xm_history_field"
@@ -100,9 +100,9 @@ def _chart(
     name: str,
     label: str = "Download chart data (CSV)",
 ) -> None:
-    """A chart and, under it, the exact CSV of what it draws."""
+    """A chart with its text alternative and, under it, the exact CSV of what it draws."""
     key = f"xm_hist_{name}"
-    st.plotly_chart(figure, width="stretch", theme="streamlit", key=key)
+    accessible_chart(figure, data, key=key)
     download_csv(label, exports.safe_csv_bytes(data), file_name=f"{name}.csv", key=f"{key}_csv")
     charts.data[name] = data
 
@@ -166,7 +166,7 @@ def growth_section(
     account: Account,
     labels: dict[str, str],
 ) -> None:
-    st.subheader("Growth since posting")
+    st.header("Growth since posting")
     st.caption(
         "Each snapshot the history keeps, on hours since the Post went out, so Posts compare."
     )
@@ -204,7 +204,7 @@ def enterprise_section(
     own_chosen = [i for i in chosen if i in own]
     if not own_chosen:
         return
-    st.subheader("Hour by hour, from X's analytics (Enterprise)")
+    st.header("Hour by hour, from X's analytics (Enterprise)")
     curves = history_hourly_curves(connection, client, own_chosen, field_name=field_name)
     if curves is None:
         return
@@ -226,7 +226,7 @@ def ages_section(
     account: Account,
     labels: dict[str, str],
 ) -> None:
-    st.subheader("Value at 1 h, 6 h, 24 h, 48 h and 7 d")
+    st.header("Value at 1 h, 6 h, 24 h, 48 h and 7 d")
     st.caption(
         "X's total at each age. Between two snapshots the value is interpolated (hatched, "
         "'interpolated' in the CSV); it is left out when the snapshots are too far apart "
@@ -255,7 +255,7 @@ def baseline_section(
     account: Account,
     labels: dict[str, str],
 ) -> None:
-    st.subheader("Against your normal")
+    st.header("Against your normal")
     if author is None:
         st.info("The account's normal needs a user-context sign-in (a Bearer token has no user).")
         return
@@ -294,7 +294,7 @@ def baseline_section(
 def best_time_section(
     charts: Charts, store: Store, *, author: str | None, account: Account
 ) -> None:
-    st.subheader("Best time to post")
+    st.header("Best time to post")
     if author is None:
         st.info("The best time to post needs a user-context sign-in (a Bearer token has no user).")
         return
@@ -319,7 +319,7 @@ def best_time_section(
 def retention_section(
     charts: Charts, store: Store, chosen: list[str], *, account: Account, labels: dict[str, str]
 ) -> None:
-    st.subheader("Video retention over time")
+    st.header("Video retention over time")
     frame = _query(lambda: store.retention(chosen, account=account))
     if frame is None:
         return

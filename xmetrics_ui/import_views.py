@@ -283,7 +283,7 @@ def post_cards(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> None
 
 
 def metrics_table(files: ImportedFiles) -> None:
-    st.subheader("Metrics")
+    st.header("Metrics")
     st.caption(
         "One row per Post: the API's names where X's API has the same count, "
         "export.<column> for the rest; snapshot_at is when the counts were true (the end "
@@ -305,7 +305,7 @@ def split_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> N
     """Organic vs promoted: legacy per-Post exports hold both sides of each Post."""
     if frames["split_all_posts"].empty:
         return
-    st.subheader("Organic vs promoted")
+    st.header("Organic vs promoted")
     coverage = figures.split_coverage(frames["posts"], frames["split_per_post"])
     st.caption(
         "Legacy exports: the unprefixed columns are organic, the 'promoted …' ones "
@@ -340,7 +340,7 @@ def split_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> N
 
 
 def rate_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> None:
-    st.subheader("Engagement rate")
+    st.header("Engagement rate")
     posts = frames["posts"]
     drawn: pd.DataFrame = _memo(files, "rated", lambda: figures.highest_rated_posts(posts))
     rated = int(posts[fr.ENGAGEMENT_RATE].notna().sum())
@@ -372,7 +372,7 @@ def rate_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> No
 
 
 def best_time_section(files: ImportedFiles, frames: Mapping[str, pd.DataFrame]) -> None:
-    st.subheader("Best time to post")
+    st.header("Best time to post")
     tz = views.current_tz()
     zone = zone_name(tz)
     dated_only = [i.file for i in files.per_post if i.table.columns.isin(["export.date"]).any()]
@@ -428,7 +428,7 @@ def day_cards(files: ImportedFiles) -> None:
 
 def days_section(files: ImportedFiles) -> None:
     """The per-day exports: cards, the days table, the trend with its 7-day mean."""
-    st.subheader("Per day")
+    st.header("Per day")
     day_cards(files)
     views.table_with_download(
         files.result,

@@ -21,7 +21,7 @@ import pandas as pd
 import plotly.graph_objects as go
 import streamlit as st
 
-from xmetrics_core import exports, figures
+from xmetrics_core import chart_text, exports, figures
 from xmetrics_core import frames as fr
 from xmetrics_core.browser_session import Preferences, StoredForm, StoredQuery
 from xmetrics_core.catalogue import Context, Group, column_label
@@ -593,6 +593,29 @@ def table_with_download(
     download_csv(label, data, file_name=f"{name}.csv", key=key)
 
 
+CHART_DATA_LABEL = "Chart data as a table"
+"""The expander under every chart that holds the data it draws (its text alternative)."""
+
+
+def accessible_chart(
+    figure: go.Figure, frame: pd.DataFrame, *, key: str, summary: str | None = None
+) -> None:
+    """A chart with its text alternative, for every page (the chart helpers call it).
+
+    Above the chart, a short summary of what it shows (``summary``, else
+    :func:`xmetrics_core.chart_text.chart_summary` of the figure and its data ``frame``), so
+    a screen reader reaches it; under the chart, ``frame`` as a table one click away
+    (:data:`CHART_DATA_LABEL`).
+    """
+    # computed every run (a few small pandas reductions): never a stale summary of a frame
+    # that happens to reuse an earlier one's id
+    text = chart_text.chart_summary(figure, frame) if summary is None else summary
+    st.caption(escape_markdown(text))
+    st.plotly_chart(figure, width="stretch", theme="streamlit", key=key)
+    with st.expander(CHART_DATA_LABEL, key=f"{key}_table"):
+        st.dataframe(frame, width="stretch", hide_index=True, column_config=column_config(frame))
+
+
 def chart_with_download(
     result: FetchResult,
     figure: go.Figure,
@@ -601,10 +624,12 @@ def chart_with_download(
     name: str,
     label: str,
     key: str,
+    summary: str | None = None,
     slot: str = MEMO_KEY,
 ) -> None:
-    """A chart, and under it the exact CSV of the data it draws (``slot``: see :func:`memo`)."""
-    st.plotly_chart(figure, width="stretch", theme="streamlit", key=key)
+    """A chart with its text alternative (:func:`accessible_chart`), and under it the exact
+    CSV of the data it draws (``slot``: see :func:`memo`)."""
+    accessible_chart(figure, frame, key=key, summary=summary)
     data = memo(result, f"csv:{name}:{id(frame)}", lambda: exports.safe_csv_bytes(frame), slot=slot)
     download_csv(label, data, file_name=f"{name}.csv", key=f"{key}_csv")
 
@@ -657,7 +682,7 @@ def summary_cards(frames: Mapping[str, pd.DataFrame]) -> None:
 def statuses_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> None:
     """Every pasted token with what happened to it, in paste order."""
     statuses = frames["statuses"]
-    st.subheader("Status of every ID")
+    st.header("Status of every ID")
     counts = statuses[fr.STATUS_LABEL].value_counts(sort=False)
     st.caption(escape_markdown(" · ".join(f"{label}: {count}" for label, count in counts.items())))
     failed = statuses.loc[statuses[fr.STATUS].eq(PostStatus.FAILED.value)]
@@ -680,7 +705,7 @@ def statuses_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> None:
 
 def metrics_table_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> None:
     """The wide Posts table: one row per ID, every metric X returned, a link to x.com."""
-    st.subheader("Metrics")
+    st.header("Metrics")
     table_with_download(
         shown.result,
         frames["posts"],
@@ -693,7 +718,7 @@ def metrics_table_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> N
 
 def split_chart_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> None:
     """Organic vs promoted against X's total, over all Posts or Post by Post."""
-    st.subheader("Organic vs promoted")
+    st.header("Organic vs promoted")
     if frames["split_all_posts"].empty:
         st.info(
             "No organic or promoted metrics: they come only for your own Posts of the last "
@@ -734,7 +759,7 @@ def split_chart_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> Non
 
 def engagement_rate_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) -> None:
     """Posts ranked by engagement rate (the highest ones when there are many)."""
-    st.subheader("Engagement rate")
+    st.header("Engagement rate")
     posts = frames["posts"]
     drawn: pd.DataFrame = memo(shown.result, "rated", lambda: figures.highest_rated_posts(posts))
     rated = int(posts[fr.ENGAGEMENT_RATE].notna().sum())
@@ -746,7 +771,7 @@ def engagement_rate_section(shown: Shown, frames: Mapping[str, pd.DataFrame]) ->
     st.caption(
         f"{note}Engagements ÷ impressions per Post. Blue: your own Posts of the last 30 days, "
         "whose engagements include link and profile clicks (X's own count where it gives "
-        "one). Orange: public interactions only (reposts, quotes, likes, replies), all X "
+        "one). Red-orange: public interactions only (reposts, quotes, likes, replies), all X "
         "gives for other Posts. Compare a colour with its own kind."
     )
     labels = _labels(shown, frames)
@@ -820,7 +845,7 @@ def videos_section(
     connection: Connection,
 ) -> None:
     """One card per video (preview, the Post it is in, views, completion), then the table."""
-    st.subheader(f"Videos ({len(videos)})")
+    st.header(f"Videos ({len(videos)})")
     st.caption(
         "X counts a video's views and quartiles across every Post that carries it, so each "
         "video appears once however many pasted Posts share it. Views is X's own view count; "
@@ -828,6 +853,11 @@ def videos_section(
         "the two differently, so the starters can outnumber the views."
     )
     labels = _video_labels(shown, frames)
+    alts: dict[str, str] = memo(
+        shown.result,
+        "video_alts",
+        lambda: figures.video_alt_texts(frames["media"], frames["posts"]),
+    )
     views_column = f"{Group.PUBLIC.value}.view_count"
     completion = fr.completion_rate_column
     previews = videos[fr.PREVIEW_IMAGE_URL].dropna().astype(str)
@@ -844,7 +874,8 @@ def videos_section(
             with column.container(border=True):
                 preview = row[fr.PREVIEW_IMAGE_URL]
                 if isinstance(preview, str) and may_load_in_browser(preview, connection.endpoints):
-                    st.image(preview, width="stretch")
+                    alt = alts.get(str(row[fr.MEDIA_KEY]), "Preview of a video")
+                    st.image(preview, width="stretch", alt=alt)
                 st.text(labels.get(str(row[fr.MEDIA_KEY]), str(row[fr.MEDIA_KEY])))
                 viewed = row[views_column]
                 st.metric(
@@ -870,7 +901,7 @@ def quartile_section(
     shown: Shown, frames: Mapping[str, pd.DataFrame], videos: pd.DataFrame
 ) -> None:
     """Retention and drop-off per quartile for one chosen video, organic vs promoted."""
-    st.subheader("Quartile retention and drop-off")
+    st.header("Quartile retention and drop-off")
     labels = _video_labels(shown, frames)
     keys = [str(k) for k in videos[fr.MEDIA_KEY]]
     if st.session_state.get(VIDEO_PICK_KEY) not in keys:

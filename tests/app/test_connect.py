@@ -44,7 +44,7 @@ def _demo_handle(sandbox: Any) -> str:
 
 
 def _all_text(at: AppTest) -> str:
-    kinds = ("text", "markdown", "caption", "success", "info", "warning", "error", "subheader")
+    kinds = ("text", "markdown", "caption", "success", "info", "warning", "error", "header")
     main = " ".join(" ".join(element_texts(at, kind)) for kind in kinds)
     side = " ".join(str(e.value) for kind in kinds for e in getattr(at.sidebar, kind))
     return f"{main} {side}"
@@ -270,7 +270,7 @@ def test_environment_credentials_are_offered_not_used_silently(
     monkeypatch.setenv("X_API_BASE_URL", sandbox.base_url)
     at = new_app().run()
     assert _connection(at) is None
-    assert "Configured credentials" in [s.value for s in at.subheader]
+    assert "Configured credentials" in [s.value for s in at.header]
     at.button(key="xm_use_configured").click().run()
     connection = _connection(at)
     assert connection is not None

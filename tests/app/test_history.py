@@ -350,7 +350,7 @@ def test_an_enterprise_app_sees_xs_own_hourly_curves_beside_the_snapshots(
     chosen = [str(i) for i in at.multiselect(key=POSTS_KEY).value]
     assert set(hourly["post_id"]) <= set(chosen) and not hourly.empty
     assert "x_analytics_hourly" in at.session_state[CHARTS_KEY]  # in the zip too
-    assert any("Enterprise" in str(h.value) for h in at.subheader)
+    assert any("Enterprise" in str(h.value) for h in at.header)
 
 
 def test_a_pay_per_use_app_is_told_the_curves_come_from_snapshots(sandbox: Any, demo_store: Store):

@@ -58,8 +58,8 @@ def test_the_connect_page_is_the_default_and_leads_with_the_demo_account():
     at = new_app().run()
     assert not at.exception
     assert [t.value for t in at.title] == ["Connect"]
-    subheaders = [s.value for s in at.subheader]
-    assert subheaders.index("Demo account") < subheaders.index("Your X account")
+    sections = [s.value for s in at.header]
+    assert sections.index("Demo account") < sections.index("Your X account")
     assert at.button(key="xm_demo").label == "Connect the Demo account"
     assert at.sidebar.caption[0].value == "Not connected."
 
@@ -86,7 +86,7 @@ def test_a_page_run_on_its_own_hands_over_to_app_py(page: str):
     at = new_app().run()
     at.switch_page(page).run()  # AppTest runs the page file alone, as a fresh server might
     assert not at.exception
-    assert [s.value for s in at.sidebar.subheader] == ["Connection"], "app.py ran as the frame"
+    assert [s.value for s in at.sidebar.header] == ["Connection"], "app.py ran as the frame"
     assert at.title[0].value == page.removeprefix("pages/").removesuffix(".py").capitalize()
 
 

@@ -133,7 +133,8 @@ def test_demo_account_paste_fetch_chart_video_and_csv(
     )
     # the split, the rate ranking and the Demo's hourly curves (its sandbox runs Enterprise)
     expect(page.locator(".js-plotly-plot")).to_have_count(3)
-    expect(page.get_by_test_id("stDataFrame")).to_have_count(2)  # statuses and metrics
+    # statuses and metrics, and each chart's data table (in its "Chart data as a table")
+    expect(page.get_by_test_id("stDataFrame")).to_have_count(5)
     page.set_viewport_size({"width": 1400, "height": 2900})
     page.get_by_role("heading", name="Posts", exact=True).scroll_into_view_if_needed()
     page.locator(".js-plotly-plot .ytick text").first.wait_for()

@@ -14,17 +14,22 @@ from html import escape
 from xmetrics_core.sandbox.world import User
 
 _STYLE = (
+    ":root{color-scheme:light dark}"
     "body{font-family:system-ui,sans-serif;max-width:32rem;margin:3rem auto;padding:0 1rem}"
     "button{font-size:1rem;padding:.5rem 1rem;margin-right:.5rem}"
     "select{font-size:1rem;padding:.3rem}"
+    "button:focus-visible,select:focus-visible{outline:3px solid currentColor;outline-offset:2px}"
 )
 
 
 def _page(title: str, body: str) -> str:
+    """A whole page: one ``main`` landmark holding everything (screen readers jump to it),
+    the system's light or dark colours, a visible keyboard focus."""
     return (
         '<!doctype html><html lang="en"><head><meta charset="utf-8">'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{escape(title)}</title><style>{_STYLE}</style></head>"
-        f"<body><h1>{escape(title)}</h1>{body}</body></html>"
+        f"<body><main><h1>{escape(title)}</h1>{body}</main></body></html>"
     )
 
 
