@@ -19,6 +19,7 @@ this module only decides what to show.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -108,6 +109,19 @@ def _problems(result: AnalyticsResult, what: str) -> None:
         st.dataframe(problems, width="stretch", hide_index=True)
 
 
+def _served(build: Callable[[], AnalyticsResult]) -> AnalyticsResult | None:
+    """``build()``'s result when X served analytics; otherwise None, having said why."""
+    try:
+        result = build()
+    except XApiError as exc:
+        st.warning(explain(exc))
+        return None
+    if not result.available:
+        st.info(result.explanation or analytics_explanation(result.access))
+        return None
+    return result
+
+
 def hourly_analytics_section(connection: Connection, client: XClient, shown: views.Shown) -> None:
     """Hourly curves of the account's own Posts on show, or why X does not serve them."""
     st.header("Hourly analytics")
@@ -123,19 +137,16 @@ def hourly_analytics_section(connection: Connection, client: XClient, shown: vie
         return
     if not enterprise_access(connection, client):
         return
-    try:
-        result: AnalyticsResult = views.memo(
+    result = _served(
+        lambda: views.memo(
             shown.result,
             "hourly-analytics",
             lambda: post_analytics(
                 client.api, ids, memory=access_memory(), fingerprint=connection.fingerprint
             ),
         )
-    except XApiError as exc:
-        st.warning(explain(exc))
-        return
-    if not result.available:
-        st.info(result.explanation or analytics_explanation(result.access))
+    )
+    if result is None:
         return
     frame = post_analytics_frame(result)
     present = set(frame["metric"].astype(str))
@@ -179,8 +190,8 @@ def watch_time_section(connection: Connection, client: XClient, shown: views.Sho
         return
     if not enterprise_access(connection, client):
         return
-    try:
-        result: AnalyticsResult = views.memo(
+    result = _served(
+        lambda: views.memo(
             shown.result,
             "media-analytics",
             lambda: media_analytics(
@@ -191,11 +202,8 @@ def watch_time_section(connection: Connection, client: XClient, shown: views.Sho
                 fingerprint=connection.fingerprint,
             ),
         )
-    except XApiError as exc:
-        st.warning(explain(exc))
-        return
-    if not result.available:
-        st.info(result.explanation or analytics_explanation(result.access))
+    )
+    if result is None:
         return
     frame = media_analytics_frame(result)
     st.caption(
@@ -247,22 +255,17 @@ def history_hourly_curves(
     key = (connection.fingerprint, tuple(own_ids))
     kept = st.session_state.get(_HISTORY_CURVES_KEY)
     now = datetime.now(UTC).timestamp()
-    if not (
-        isinstance(kept, tuple) and kept[0] == key and now - kept[1] < HISTORY_CURVES_TTL_SECONDS
-    ):
-        try:
-            result = post_analytics(
+    if isinstance(kept, tuple) and kept[0] == key and now - kept[1] < HISTORY_CURVES_TTL_SECONDS:
+        result = kept[2]
+    else:
+        result = _served(
+            lambda: post_analytics(
                 client.api, own_ids, memory=access_memory(), fingerprint=connection.fingerprint
             )
-        except XApiError as exc:
-            st.warning(explain(exc))
+        )
+        if result is None:
             return None
-        kept = (key, now, result)
-        st.session_state[_HISTORY_CURVES_KEY] = kept
-    result = kept[2]
-    if not result.available:
-        st.info(result.explanation or analytics_explanation(result.access))
-        return None
+        st.session_state[_HISTORY_CURVES_KEY] = (key, now, result)
     frame = post_analytics_frame(result)
     metric = analytics_metric_for(field_name)
     return (
