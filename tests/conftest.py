@@ -17,6 +17,7 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import pytest
+from playwright.sync_api import Playwright
 
 from xmetrics_core.sandbox import Sandbox, SandboxSettings, start_sandbox
 from xmetrics_core.sandbox.settings import DEFAULT_RATE_LIMITS
@@ -60,3 +61,14 @@ def sandbox_factory() -> Iterator[SandboxFactory]:
     yield start
     for running in started:
         running.stop()
+
+
+@pytest.fixture(scope="session")
+def playwright_driver() -> Iterator[Playwright]:
+    """The run's one Playwright: its sync API allows a single instance on a thread at a time,
+    so every browser test on the main thread (tests/e2e, tests/teams) launches from this one
+    (tests/hostile drives its own on a thread of its own)."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as driver:
+        yield driver

@@ -19,7 +19,7 @@ from browser_helpers import (
     start_app_server,
     stop_app_server,
 )
-from playwright.sync_api import Browser, Playwright, expect, sync_playwright
+from playwright.sync_api import Browser, Playwright, expect
 
 EXPECT_TIMEOUT_MS = 30_000
 """Generous: the first chart of a page load parses plotly.js, slow on 2 busy cores."""
@@ -46,12 +46,6 @@ def app_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[AppServer]:
         yield server
     finally:
         stop_app_server(server)
-
-
-@pytest.fixture(scope="session")
-def playwright_driver() -> Iterator[Playwright]:
-    with sync_playwright() as driver:
-        yield driver
 
 
 @pytest.fixture(scope="session")

@@ -16,6 +16,7 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.error import URLError
@@ -25,7 +26,7 @@ import pytest
 import redis
 import requests
 from cryptography.fernet import Fernet
-from playwright.sync_api import expect, sync_playwright
+from playwright.sync_api import Playwright, expect
 
 from tests.store.conftest import postgres_admin, require_postgres, schema_url
 from tests.teams.cluster import REPO
@@ -223,11 +224,11 @@ def _pid_of_replica(port: int) -> int:
 
 
 def test_killing_the_replica_a_browser_uses_leaves_it_connected_on_the_other(
-    deployment: Deployment,
+    deployment: Deployment, playwright_driver: Playwright
 ):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as driver:
+    with nullcontext(playwright_driver) as driver:  # the run's one Playwright
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,

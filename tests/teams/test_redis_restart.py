@@ -12,13 +12,14 @@ import subprocess
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
 import redis
 import sqlalchemy as sa
 from cryptography.fernet import Fernet
-from playwright.sync_api import Page, expect, sync_playwright
+from playwright.sync_api import Page, Playwright, expect
 
 from tests.store.conftest import postgres_admin, require_postgres, schema_url
 from tests.teams.cluster import Cluster, free_port, start_cluster
@@ -150,14 +151,14 @@ def _no_traceback(page: Page) -> None:
 
 
 def test_a_redis_restart_mid_session_is_said_in_words_and_loses_no_history(
-    own_redis: OwnRedis, lone_cluster: tuple[Cluster, str]
+    own_redis: OwnRedis, lone_cluster: tuple[Cluster, str], playwright_driver: Playwright
 ):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
     cluster, database_url = lone_cluster
     (replica,) = cluster.replicas
     world = build_world(seed=7, now=cluster.demo_now, settings=SandboxSettings())
-    with sync_playwright() as driver:
+    with nullcontext(playwright_driver) as driver:  # the run's one Playwright
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,

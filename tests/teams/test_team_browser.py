@@ -7,10 +7,11 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from contextlib import nullcontext
 from urllib.parse import urlsplit, urlunsplit
 
 import pytest
-from playwright.sync_api import Browser, Page, Route, expect, sync_playwright
+from playwright.sync_api import Browser, Page, Playwright, Route, expect
 
 from tests.teams.cluster import Cluster
 from xmetrics_core.sandbox.settings import SandboxSettings
@@ -25,10 +26,10 @@ TIMEOUT_MS = 45_000
 
 
 @pytest.fixture(scope="module")
-def browser(cluster: Cluster) -> Iterator[Browser]:
+def browser(cluster: Cluster, playwright_driver: Playwright) -> Iterator[Browser]:
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
-    with sync_playwright() as driver:
+    with nullcontext(playwright_driver) as driver:  # the run's one Playwright
         launched = driver.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,

@@ -12,10 +12,11 @@ import io
 import os
 import re
 import time
+from contextlib import nullcontext
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import BrowserContext, Locator, Page, expect, sync_playwright
+from playwright.sync_api import BrowserContext, Locator, Page, Playwright, expect
 
 from tests.teams.cluster import Cluster
 from xmetrics_core.sandbox.accounts import SandboxAccount, app_credentials, sandbox_accounts
@@ -65,7 +66,7 @@ def _sign_in_with_keys(page: Page, base_url: str, api: str, account: SandboxAcco
 
 
 def test_eight_accounts_on_two_replicas_each_see_only_their_own_identity_and_metrics(
-    cluster: Cluster,
+    cluster: Cluster, playwright_driver: Playwright
 ):
     if not os.path.exists(CHROMIUM):
         pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
@@ -76,7 +77,7 @@ def test_eight_accounts_on_two_replicas_each_see_only_their_own_identity_and_met
     ids = [p.id for a in accounts for p in world.posts_by(a.user_id)[:1]]
     api = str(cluster.sandbox_line["base_url"]).rstrip("/")
     replicas = cluster.replicas
-    with sync_playwright() as driver:
+    with nullcontext(playwright_driver) as driver:  # the run's one Playwright
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,
             headless=True,
