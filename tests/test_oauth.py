@@ -18,7 +18,6 @@ from xmetrics_core.errors import AuthFlowError, Unauthorized
 from xmetrics_core.oauth import (
     OAuth1Flow,
     OAuth2PkceFlow,
-    PendingAuthStore,
     fetch_app_bearer_token,
     revoke_oauth2_token,
 )
@@ -46,49 +45,6 @@ def test_pkce_start_builds_the_consent_url_with_s256() -> None:
     assert pending.code_verifier not in pending.url
     assert pending.code_verifier not in repr(pending)
     assert flow.start().state != pending.state
-
-
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def test_pending_store_is_single_use() -> None:
-    store = PendingAuthStore(ttl_seconds=600, clock=FakeClock())
-    store.put("s1", {"verifier": "v"})
-    assert store.pop("s1") == {"verifier": "v"}
-    with pytest.raises(AuthFlowError, match="unknown or was already used"):
-        store.pop("s1")
-    with pytest.raises(AuthFlowError, match="unknown or was already used"):
-        store.pop("never-seen")
-
-
-def test_pending_store_expires_with_a_distinct_message() -> None:
-    clock = FakeClock()
-    store = PendingAuthStore(ttl_seconds=600, clock=clock)
-    store.put("s1", "payload")
-    clock.now += 601
-    with pytest.raises(AuthFlowError, match="expired"):
-        store.pop("s1")
-
-
-def test_pending_store_forgets_long_expired_entries() -> None:
-    clock = FakeClock()
-    store = PendingAuthStore(ttl_seconds=10, clock=clock)
-    store.put("old", 1)
-    clock.now += 100
-    store.put("new", 2)
-    assert len(store) == 1
-
-
-def test_pending_store_is_bounded() -> None:
-    store = PendingAuthStore(ttl_seconds=600, clock=FakeClock(), max_entries=3)
-    for n in range(5):
-        store.put(f"s{n}", n)
-    assert len(store) == 3
 
 
 # -- end to end against the sandbox: the consent pages are submitted like a browser would ------
@@ -176,17 +132,14 @@ def me_of(sandbox: Any, credential: Any) -> str:
 
 @pytest.mark.parametrize("confidential", [True, False], ids=["confidential", "public-client"])
 def test_pkce_sign_in_end_to_end(sandbox: Any, confidential: bool) -> None:
-    store = PendingAuthStore(ttl_seconds=600)
     flow = pkce_flow(sandbox, confidential=confidential)
     pending = flow.start()
-    store.put(pending.state, pending.code_verifier)
     account = sandbox.accounts[2]
     redirect = submit_consent(sandbox.base_url, pending.url, user_id=account.user_id)
     assert redirect.status_code in (302, 303)
     back = query_of(redirect.headers["Location"])
-    verifier = store.pop(back["state"])
-    assert isinstance(verifier, str)
-    credential = flow.finish(code=back["code"], code_verifier=verifier)
+    assert back["state"] == pending.state  # X sends back the state it was given
+    credential = flow.finish(code=back["code"], code_verifier=pending.code_verifier)
     assert isinstance(credential, OAuth2Credential)
     assert credential.refresh_token and credential.expires_at is not None
     assert set(credential.scope) == set(SCOPES)

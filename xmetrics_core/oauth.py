@@ -8,13 +8,12 @@ from its one base URL.
 
 Every HTTP call has an explicit timeout. Errors become :class:`AuthFlowError` with a message
 built from X's ``error``/``error_description`` or our own words, never a token or secret.
-:class:`PendingAuthStore` keeps the PKCE verifier (or the OAuth 1.0a request token secret)
-on the server between "send the browser to X" and "X sends it back".
+The dashboard keeps what a sign-in needs between "send the browser to X" and "X sends it
+back" in :class:`xmetrics_core.signin.PendingSignIns` (single use, expiring, browser-bound).
 """
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -40,7 +39,6 @@ from xmetrics_core.defaults import (
     require_secure_url,
 )
 from xmetrics_core.errors import ApiTimeout, AuthFlowError, TransportError
-from xmetrics_core.state import MemoryStateStore, StateStore
 from xmetrics_core.transport import (
     FORM_HEADERS,
     HttpRequest,
@@ -331,54 +329,3 @@ def revoke_oauth2_token(
     finally:
         if transport is None:
             sender.close()
-
-
-class PendingAuthStore:
-    """Pending sign-ins keyed by ``state`` (or request token): single use, expiring.
-
-    Kept in a :class:`~xmetrics_core.state.StateStore` (in memory by default, shared by every
-    Streamlit session of one server process, because the browser may come back from X in a
-    new session): :meth:`pop` is the store's atomic ``take``, so two sessions can never both
-    finish one sign-in. An entry is kept one extra TTL (at least a minute) after it expires so
-    that :meth:`pop` can say "expired" rather than "unknown". Holds at most ``max_entries``.
-    """
-
-    EXPIRED_KEPT_SECONDS = 60.0
-    UNKNOWN = "this sign-in is unknown or was already used; start the sign-in again"
-    EXPIRED = "this sign-in took too long and expired; start the sign-in again"
-
-    def __init__(
-        self,
-        *,
-        ttl_seconds: float = 600,
-        clock: Callable[[], float] = time.monotonic,
-        max_entries: int = 10_000,
-        store: StateStore[tuple[float, object]] | None = None,
-    ) -> None:
-        self.ttl_seconds = ttl_seconds
-        self._clock = clock
-        self._store: StateStore[tuple[float, object]] = (
-            MemoryStateStore(max_entries=max_entries, clock=clock) if store is None else store
-        )
-
-    def put(self, state: str, payload: object) -> None:
-        """Keep ``payload`` under ``state`` until it is popped or expires."""
-        if not state:
-            raise ValueError("state must not be empty")
-        deadline = self._clock() + self.ttl_seconds
-        kept = self.ttl_seconds + max(self.ttl_seconds, self.EXPIRED_KEPT_SECONDS)
-        self._store.put(f"pending:{state}", (deadline, payload), kept)
-
-    def pop(self, state: str) -> object:
-        """The payload under ``state``, removed. AuthFlowError when unknown, used or expired."""
-        entry = self._store.take(f"pending:{state}")
-        if entry is None:
-            raise AuthFlowError(self.UNKNOWN)
-        deadline, payload = entry
-        if self._clock() > deadline:
-            raise AuthFlowError(self.EXPIRED)
-        return payload
-
-    def __len__(self) -> int:
-        """Entries held (live, or expired and kept to say so); the in-memory store only."""
-        return len(self._store) if isinstance(self._store, MemoryStateStore) else 0

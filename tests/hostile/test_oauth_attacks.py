@@ -31,18 +31,19 @@ from requests_oauthlib import OAuth1
 from streamlit.testing.v1 import AppTest
 
 from xmetrics_core.client import XClient
-from xmetrics_core.connection import Connection
+from xmetrics_core.connection import AuthMethod, Connection, PendingSignIn, endpoints_for
 from xmetrics_core.credentials import OAuth1Credential, OAuth2Credential
 from xmetrics_core.errors import AuthFlowError, Unauthorized
 from xmetrics_core.oauth import (
     OAuth1Flow,
     OAuth2PkceFlow,
     PendingAuthorization,
-    PendingAuthStore,
     oauth2_credential_from_token,
     revoke_oauth2_token,
 )
 from xmetrics_core.sandbox import SandboxSettings
+from xmetrics_core.signin import PendingSignIns
+from xmetrics_core.state import MemoryStateStore
 from xmetrics_ui.session import CLIENT_KEY, CONNECTION_KEY
 
 UNREGISTERED = "http://127.0.0.1:9/steal/"
@@ -147,20 +148,30 @@ def start_oauth2_tab(at: AppTest, sandbox: Any, *, redirect_uri: str, scopes: st
 # -- state: the app's pending sign-ins ------------------------------------------------------------
 
 
+def _pending_sign_in() -> PendingSignIn:
+    return PendingSignIn(
+        method=AuthMethod.DEMO,
+        endpoints=endpoints_for("http://127.0.0.1:8787"),
+        client_id="client",
+        redirect_uri="http://127.0.0.1:8501/",
+        code_verifier="verifier",
+    )
+
+
 def test_core_a_state_nobody_issued_is_refused():
-    store = PendingAuthStore()
-    store.put("the-real-state", object())
+    store = PendingSignIns(store=MemoryStateStore())
+    store.put("the-real-state", _pending_sign_in())
     with pytest.raises(AuthFlowError, match="unknown or was already used"):
-        store.pop("forged-state")
-    assert store.pop("the-real-state") is not None
+        store.take("forged-state", browser_id=None)
+    assert store.take("the-real-state", browser_id=None) == _pending_sign_in()
 
 
 def test_core_a_state_is_single_use():
-    store = PendingAuthStore()
-    store.put("state", object())
-    store.pop("state")
+    store = PendingSignIns(store=MemoryStateStore())
+    store.put("state", _pending_sign_in())
+    store.take("state", browser_id=None)
     with pytest.raises(AuthFlowError, match="already used"):
-        store.pop("state")
+        store.take("state", browser_id=None)
 
 
 def test_dashboard_refuses_a_callback_whose_state_it_never_issued(dashboard: Any):
