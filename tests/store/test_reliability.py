@@ -111,6 +111,7 @@ def test_two_writers_at_once_lose_nothing_and_double_nothing(
 KILLED = textwrap.dedent(
     """
     import sys
+    import time
     from xmetrics_core.store import Account, open_store
     from tests.store.builders import numbered_result
     url, first, posts = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
@@ -120,6 +121,7 @@ KILLED = textwrap.dedent(
         print("start", n, flush=True)
         store.save(result, source="collector", account=Account(user_id="4000000001"))
         print("saved", n, flush=True)  # only after the save has committed
+    time.sleep(120)  # stay to be killed even when a quick machine finished both saves
     """
 )
 
