@@ -227,7 +227,10 @@ def test_killing_the_replica_a_browser_uses_leaves_it_connected_on_the_other(
     deployment: Deployment, playwright_driver: Playwright
 ):
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
+        pytest.fail(
+            "Debian's Chromium is not installed at /usr/bin/chromium: the team tests fail, "
+            "never skip (apt-get install chromium; make test and .ci/run do)"
+        )
     with nullcontext(playwright_driver) as driver:  # the run's one Playwright
         browser = driver.chromium.launch(
             executable_path=CHROMIUM,

@@ -154,7 +154,10 @@ def test_a_redis_restart_mid_session_is_said_in_words_and_loses_no_history(
     own_redis: OwnRedis, lone_cluster: tuple[Cluster, str], playwright_driver: Playwright
 ):
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
+        pytest.fail(
+            "Debian's Chromium is not installed at /usr/bin/chromium: the team tests fail, "
+            "never skip (apt-get install chromium; make test and .ci/run do)"
+        )
     cluster, database_url = lone_cluster
     (replica,) = cluster.replicas
     world = build_world(seed=7, now=cluster.demo_now, settings=SandboxSettings())

@@ -69,7 +69,10 @@ def test_eight_accounts_on_two_replicas_each_see_only_their_own_identity_and_met
     cluster: Cluster, playwright_driver: Playwright
 ):
     if not os.path.exists(CHROMIUM):
-        pytest.skip("Debian's Chromium is not installed at /usr/bin/chromium")
+        pytest.fail(
+            "Debian's Chromium is not installed at /usr/bin/chromium: the team tests fail, "
+            "never skip (apt-get install chromium; make test and .ci/run do)"
+        )
     world = build_world(seed=7, now=cluster.demo_now, settings=SandboxSettings())
     hidden = {world.protected_user_id, world.suspended_user_id}
     accounts = [a for a in sandbox_accounts(7, world)[1:] if a.user_id not in hidden][:CONTEXTS]
