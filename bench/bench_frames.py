@@ -6,10 +6,11 @@ of the generated pages; X's answers carry no spaces either).
 
 Measured, on the same bytes, median CPU time of ``--repeats`` runs (≥ 5 by default):
 
-* **ours, end to end** (``ours_s``): bytes → ``FetchResult`` through the client's own parse
-  (``parsing.result_from_json``: orjson, then ``posts_from_json`` and ``merge_media``, the
-  functions the request path uses) → ``frames.all_frames`` (all seven frames: posts, statuses,
-  metrics long, media, quartiles, organic vs promoted per Post and over all Posts).
+* **ours, end to end** (``ours_s``): bytes → ``FetchResult`` through ``parsing.result_from_json``
+  (orjson, each answer reduced to columns as soon as it is decoded: ``xmetrics_core.columns``;
+  the result's ``posts`` / ``media`` are record views over those columns) →
+  ``frames.all_frames`` (all seven frames: posts, statuses, metrics long, media, quartiles,
+  organic vs promoted per Post and over all Posts) from the columns.
   ``speedup_vs_json_normalize`` and ``mem_ratio`` are this path's.
 * **baseline** (``json_normalize_s``): ``json.loads`` of the same bytes, then
   ``pandas.json_normalize`` of the Posts and of the media (what twarc-csv's DataFrameConverter
@@ -145,9 +146,8 @@ def synthetic_pages(n_posts: int, *, seed: int = 7) -> list[RawPage]:
 
 
 def to_fetch_result(raw: Sequence[bytes]) -> FetchResult:
-    """Raw answers → FetchResult through the client's own parse (``parsing.result_from_json``:
-    orjson, ``posts_from_json`` for ``data[]``, ``merge_media`` for ``includes.media``), one
-    OK status per Post."""
+    """Raw answers → FetchResult (``parsing.result_from_json``: orjson, one answer at a time
+    reduced to columns), one OK status per Post."""
     return result_from_json(raw)
 
 

@@ -66,8 +66,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
-from operator import attrgetter, itemgetter
-from typing import Any, Final, cast
+from operator import attrgetter
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
@@ -88,14 +88,14 @@ from xmetrics_core.catalogue import (
     split_fields,
     total_metric,
 )
-from xmetrics_core.models import (
-    FetchResult,
-    IdStatus,
-    MediaRecord,
-    PostRecord,
-    PostStatus,
-    group_column,
+from xmetrics_core.columns import (
+    GroupColumns,
+    MediaColumns,
+    PostColumns,
+    media_columns,
+    post_columns,
 )
+from xmetrics_core.models import FetchResult, IdStatus, PostStatus
 from xmetrics_core.references import ParsedReferences
 
 # -- column names that are ours (metric columns are Metric.path) ------------------------------
@@ -324,78 +324,27 @@ def _int_from_float(values: FloatMatrix) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(data, missing)
 
 
-def _field_values(
-    groups: Sequence[Mapping[str, int | None]], fields: Sequence[str]
-) -> npt.NDArray[np.float64]:
-    """Every field of every group, row-major, as a flat float64 array (NaN where missing).
-
-    The fast path reads each group's fields with one C-level ``itemgetter`` call; a sub-key
-    X left out (or a null, or an odd value) falls back to ``.get`` for these groups.
-    """
-    getter = itemgetter(*fields)
-    rows: Iterable[Iterable[int | None]] = (
-        map(getter, groups) if len(fields) > 1 else ((getter(v),) for v in groups)
-    )
-    try:
-        counts = np.fromiter(
-            chain.from_iterable(rows), dtype=np.int64, count=len(groups) * len(fields)
-        )
-        return counts.astype(np.float64)
-    except (KeyError, TypeError, ValueError, OverflowError):  # missing sub-key, null, odd value
-        slow = [tuple(v.get(f) for f in fields) for v in groups]
-        return np.array(slow, dtype=np.float64).ravel()
-
-
-def _group_block(
-    groups: Sequence[Mapping[str, int | None] | None], fields: Sequence[str]
-) -> FloatMatrix:
-    """One metric group's fields for every record (rows) as float64; NaN where missing
-    (a record without the group has a row of NaN)."""
-    shape = (len(groups), len(fields))
-    if None not in groups:  # the usual case: every record has the group, no row selection
-        present = cast(Sequence[Mapping[str, int | None]], groups)
-        return _field_values(present, fields).reshape(shape)
-    block = np.full(shape, np.nan)
-    rows = [i for i, values in enumerate(groups) if values is not None]
-    if rows:
-        chosen = [values for values in groups if values is not None]
-        block[rows] = _field_values(chosen, fields).reshape(len(rows), len(fields))
-    return block
-
-
-def _metric_matrix(
-    records: Sequence[PostRecord] | Sequence[MediaRecord], metrics: Sequence[Metric]
-) -> FloatMatrix:
-    """records × metrics as float64, NaN where X left a value out (or sent null).
-
-    ``metrics`` must come grouped by group (the catalogue's order is). Counts are far
-    below 2**53, so float64 holds them exactly.
-    """
-    by_group: dict[str, list[str]] = {}
+def _metric_columns(groups: Sequence[GroupColumns], metrics: Sequence[Metric]) -> dict[str, object]:
+    """Each metric's column (Int64, <NA> where X sent null or left the value out), read from
+    the groups' columns (``ALL_GROUPS`` order): the counts are the columns' own (no copy)."""
+    by_group = dict(zip((g.value for g in ALL_GROUPS), groups, strict=True))
+    columns: dict[str, object] = {}
     for m in metrics:
-        by_group.setdefault(m.group.value, []).append(m.field)
-    if [f"{g}.{f}" for g, fields in by_group.items() for f in fields] != [m.path for m in metrics]:
-        raise ValueError("metrics must be grouped by group")
-    blocks = [
-        _group_block(group_column(records, group), fields) for group, fields in by_group.items()
-    ]
-    return np.hstack(blocks) if blocks else np.empty((len(records), 0))
+        values, missing = by_group[m.group.value].column(m.field)
+        columns[m.path] = pd.arrays.IntegerArray(values, missing)
+    return columns
 
 
-def _metric_columns(matrix: FloatMatrix, metrics: Sequence[Metric]) -> dict[str, object]:
-    return {m.path: _int_from_float(matrix[:, i]) for i, m in enumerate(metrics)}
-
-
-def _post_table(posts: Sequence[PostRecord]) -> pd.DataFrame:
-    """Post records as columns: id, created_at, author_id, text, media_keys, metric paths."""
+def _post_table(posts: PostColumns) -> pd.DataFrame:
+    """Post columns as a frame: id, created_at, author_id, text, media_keys, metric paths."""
     return pd.DataFrame(
         {
-            ID: pd.array(_attr(posts, "id"), dtype=_STR),
-            CREATED_AT: pd.DatetimeIndex(_attr(posts, "created_at"), dtype=_TIME),
-            AUTHOR_ID: pd.array(_attr(posts, "author_id"), dtype=_STR),
-            TEXT: pd.array(_attr(posts, "text"), dtype=_STR),
-            MEDIA_KEYS: pd.array(list(map(" ".join, _attr(posts, "media_keys"))), dtype=_STR),
-            **_metric_columns(_metric_matrix(posts, POST_METRICS), POST_METRICS),
+            ID: pd.array(posts.ids, dtype=_STR),
+            CREATED_AT: pd.DatetimeIndex(posts.created_at, dtype=_TIME),
+            AUTHOR_ID: pd.array(posts.author_ids, dtype=_STR),
+            TEXT: pd.array(posts.texts, dtype=_STR),
+            MEDIA_KEYS: pd.array(list(map(" ".join, posts.media_keys)), dtype=_STR),
+            **_metric_columns(posts.groups, POST_METRICS),
         },
         copy=False,
     )
@@ -422,16 +371,15 @@ def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
     )
 
 
-def _carriers(result: FetchResult) -> dict[str, str]:
+def _carriers(posts: PostColumns, media: MediaColumns) -> dict[str, str]:
     """media_key → the Posts carrying it, space-joined: pasted Posts first (result order),
     then any others the media record names."""
     pasted: dict[str, list[str]] = {}
-    for post in result.posts:
-        for key in post.media_keys:
-            pasted.setdefault(key, []).append(post.id)
+    for post_id, keys in zip(posts.ids, posts.media_keys, strict=True):
+        for key in keys:
+            pasted.setdefault(key, []).append(post_id)
     joined: dict[str, str] = {}
-    for media in result.media:
-        key, named = media.media_key, media.post_ids
+    for key, named in zip(media.keys, media.post_ids, strict=True):
         from_posts = pasted.get(key, [])
         if len(named) == 1 and from_posts == [named[0]] and key not in joined:
             joined[key] = named[0]  # the usual case: one Post carries it, both sides agree
@@ -442,18 +390,17 @@ def _carriers(result: FetchResult) -> dict[str, str]:
 
 
 def _media_table(result: FetchResult) -> pd.DataFrame:
-    media = result.media
-    carriers = _carriers(result)
-    keys = _attr(media, "media_key")
+    media = media_columns(result.media)
+    carriers = _carriers(post_columns(result.posts), media)
     return pd.DataFrame(
         {
-            MEDIA_KEY: pd.array(keys, dtype=_STR),
-            MEDIA_TYPE: pd.array(_attr(media, "type"), dtype=_STR),
-            DURATION_MS: _int_array(_attr(media, "duration_ms")),
-            PREVIEW_IMAGE_URL: pd.array(_attr(media, "preview_image_url"), dtype=_STR),
-            URL: pd.array(_attr(media, "url"), dtype=_STR),
-            POST_IDS: pd.array(list(map(carriers.__getitem__, keys)), dtype=_STR),
-            **_metric_columns(_metric_matrix(media, MEDIA_METRICS), MEDIA_METRICS),
+            MEDIA_KEY: pd.array(media.keys, dtype=_STR),
+            MEDIA_TYPE: pd.array(media.types, dtype=_STR),
+            DURATION_MS: _int_array(media.durations),
+            PREVIEW_IMAGE_URL: pd.array(media.preview_image_urls, dtype=_STR),
+            URL: pd.array(media.urls, dtype=_STR),
+            POST_IDS: pd.array(list(map(carriers.__getitem__, media.keys)), dtype=_STR),
+            **_metric_columns(media.groups, MEDIA_METRICS),
         },
         copy=False,
     )
@@ -835,7 +782,7 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
     * engagement_rate = engagements / impressions; NaN when impressions are 0 or missing;
     * reposts_and_quotes = retweet_count + quote_count (public); <NA> if either is.
     """
-    return _posts_from(_post_table(result.posts), _status_table(result.statuses))
+    return _posts_from(_post_table(post_columns(result.posts)), _status_table(result.statuses))
 
 
 def with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
@@ -856,7 +803,7 @@ def metrics_long_frame(result: FetchResult) -> pd.DataFrame:
     (the catalogue's label), ``value`` (Int64). Rows run Post by Post (result order),
     metrics in catalogue order. A value X did not return has no row (never a 0).
     """
-    return _metrics_long_from(_post_table(result.posts))
+    return _metrics_long_from(_post_table(post_columns(result.posts)))
 
 
 def media_frame(result: FetchResult) -> pd.DataFrame:
@@ -908,7 +855,7 @@ def split_frame(result: FetchResult, *, per_post: bool) -> pd.DataFrame:
     and ``sum_matches`` is False if any Post's check fails, else ``<NA>`` if any is
     unknown, else True.
     """
-    per_post_rows = _split_per_post(_post_table(result.posts))
+    per_post_rows = _split_per_post(_post_table(post_columns(result.posts)))
     return per_post_rows if per_post else _split_all_posts(per_post_rows)
 
 
@@ -994,7 +941,7 @@ def _all_frames(result: FetchResult, *, paste: ParsedReferences | None) -> dict[
     quartiles = _quartiles_from(media_table)
     media = _media_from(media_table)
     del media_table
-    records = _post_table(result.posts)
+    records = _post_table(post_columns(result.posts))
     metrics_long = _metrics_long_from(records)
     split_per_post = _split_per_post(records)
     split_all_posts = _split_all_posts(split_per_post)

@@ -398,6 +398,27 @@ class IdStatus:
         )
 
 
+_SET_STATUS_ID, _SET_STATUS, _SET_DETAIL, _SET_SOURCE, _SET_POSITION = (
+    _slot_setter(IdStatus, f.name) for f in fields(IdStatus)
+)
+
+
+def ok_statuses(post_ids: Sequence[str]) -> tuple[IdStatus, ...]:
+    """``IdStatus(id=i, status=OK, source=i, position=n)`` for each ID in order, the slots
+    set directly (see :func:`checked_post`): a parsed answer's 100,000 statuses."""
+    statuses = []
+    new = object.__new__
+    for position, post_id in enumerate(post_ids):
+        status = new(IdStatus)
+        _SET_STATUS_ID(status, post_id)
+        _SET_STATUS(status, PostStatus.OK)
+        _SET_DETAIL(status, "")
+        _SET_SOURCE(status, post_id)
+        _SET_POSITION(status, position)
+        statuses.append(status)
+    return tuple(statuses)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateLimitState:
     """X's ``x-rate-limit-*`` headers from the most recent response."""
@@ -415,10 +436,12 @@ class RateLimitState:
 class FetchResult:
     """Everything one fetch produced; nothing pasted is lost."""
 
-    posts: tuple[PostRecord, ...] = ()
-    """Posts with metrics, in the order their IDs were pasted."""
-    media: tuple[MediaRecord, ...] = ()
-    """Deduplicated by ``media_key``."""
+    posts: Sequence[PostRecord] = ()
+    """Posts with metrics, in the order their IDs were pasted: a tuple of records, or (a
+    parsed answer, ``parsing.result_from_json``) a read-only ``columns.PostRecords`` that
+    builds each record from columns on access and equals the tuple of the same records."""
+    media: Sequence[MediaRecord] = ()
+    """Deduplicated by ``media_key`` (a tuple, or a ``columns.MediaRecords``)."""
     statuses: tuple[IdStatus, ...] = ()
     """One per unique valid ID, in paste order, then one per invalid token."""
     groups: tuple[Group, ...] = ()

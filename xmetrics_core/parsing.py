@@ -10,24 +10,35 @@ absent; a value that is not an int (or null) becomes None.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain
-from operator import methodcaller
+from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
+import numpy as np
 import orjson
 
 from xmetrics_core.bulk import collector_paused
-from xmetrics_core.catalogue import ALL_GROUPS, Group
+from xmetrics_core.catalogue import ALL_GROUPS, Group, Level
+from xmetrics_core.columns import (
+    ABSENT,
+    GroupColumns,
+    MediaColumns,
+    MediaRecords,
+    PostColumns,
+    PostRecords,
+    concat_groups,
+    group_parts,
+)
 from xmetrics_core.models import (
     FetchResult,
     FrozenGroups,
-    IdStatus,
     MediaRecord,
     PostRecord,
-    PostStatus,
     checked_media,
     checked_post,
+    ok_statuses,
 )
 
 
@@ -203,57 +214,173 @@ def _page_items(
     return items, media
 
 
-def _ok_result(
-    posts: Sequence[PostRecord],
-    media_json: Iterable[Mapping[str, Any]],
-    *,
-    groups: Sequence[Group],
-    owned: bool,
-) -> FetchResult:
-    statuses = tuple(
-        IdStatus(id=post.id, status=PostStatus.OK, source=post.id, position=n)
-        for n, post in enumerate(posts)
+def _strings(values: list[Any], *, optional: bool = False) -> tuple[Any, ...]:
+    """``values`` as strings (None kept when ``optional``), checked in one C-level pass."""
+    kinds = set(map(type, values))
+    if kinds <= ({str, type(None)} if optional else {str}):
+        return tuple(values)
+    if optional:
+        return tuple(None if v is None else str(v) for v in values)
+    return tuple(map(str, values))
+
+
+def _created_column(values: list[Any]) -> tuple[datetime | None, ...]:
+    """:func:`parse_created_at` of each value; X's own UTC times parsed in one C-level pass."""
+    if set(map(type, values)) == {str}:
+        try:
+            parsed = tuple(map(datetime.fromisoformat, values))
+        except ValueError:
+            pass
+        else:
+            if set(map(attrgetter("tzinfo"), parsed)) == {UTC}:
+                return parsed
+    return tuple(map(parse_created_at, values))
+
+
+def _media_keys(attachments: Any) -> tuple[str, ...]:
+    listed = attachments.get("media_keys") if type(attachments) is dict else None
+    return tuple(map(str, listed)) if type(listed) is list else ()
+
+
+def _post_part(items: Sequence[Mapping[str, Any]]) -> PostColumns:
+    """One answer's Post objects as columns, values checked as :func:`_post_record` does."""
+    return PostColumns(
+        ids=_strings(list(map(itemgetter("id"), items))),
+        texts=_strings(list(map(methodcaller("get", "text", ""), items))),
+        author_ids=_strings(list(map(methodcaller("get", "author_id"), items)), optional=True),
+        created_at=_created_column(list(map(methodcaller("get", "created_at"), items))),
+        media_keys=tuple(map(_media_keys, map(methodcaller("get", "attachments"), items))),
+        groups=group_parts(items, Level.POST),
     )
-    return FetchResult(
-        posts=tuple(posts),
-        media=merge_media(media_json, posts, owned=owned),
-        statuses=statuses,
-        groups=tuple(groups),
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _MediaPart:
+    """One answer's media objects (those with a string ``media_key``): their fields as X sent
+    them (checked once merged, like :func:`_media_record`) and their groups as columns."""
+
+    keys: list[str]
+    fields: dict[str, list[Any]]
+    """``_MEDIA_FIELDS`` name → raw values."""
+    groups: tuple[GroupColumns, ...]
+
+
+def _media_part(media_json: Sequence[Mapping[str, Any]]) -> _MediaPart:
+    media = [m for m in media_json if isinstance(m.get("media_key"), str)]
+    return _MediaPart(
+        keys=list(map(itemgetter("media_key"), media)),
+        fields={name: list(map(methodcaller("get", name), media)) for name in _MEDIA_FIELDS},
+        groups=group_parts(media, Level.MEDIA),
     )
+
+
+def _merged_in_place(
+    keys: list[str], fields: dict[str, list[Any]], groups: tuple[GroupColumns, ...]
+) -> dict[str, int]:
+    """media_key → its first row, each later copy of a key merged into it as
+    :func:`_merged_media_json` merges objects (later non-null fields win, groups united)."""
+    first: dict[str, int] = {}
+    for row, key in enumerate(keys):
+        seen = first.setdefault(key, row)
+        if seen == row:
+            continue
+        for values in fields.values():
+            if values[row] is not None:
+                values[seen] = values[row]
+        for group in groups:
+            if group.present[row]:
+                group.present[seen] = True
+                sent = group.state[:, row] != ABSENT
+                group.values[sent, seen] = group.values[sent, row]
+                group.state[sent, seen] = group.state[sent, row]
+    return first
+
+
+def _media_columns(parts: Sequence[_MediaPart], posts: PostColumns) -> MediaColumns:
+    """Every answer's media as one row per ``media_key`` (see :func:`merge_media`)."""
+    keys = list(chain.from_iterable(p.keys for p in parts))
+    fields = {
+        name: list(chain.from_iterable(p.fields[name] for p in parts)) for name in _MEDIA_FIELDS
+    }
+    groups = concat_groups([p.groups for p in parts], Level.MEDIA)
+    first = _merged_in_place(keys, fields, groups)
+    carriers: dict[str, list[str]] = {}
+    for post_id, post_keys in zip(posts.ids, posts.media_keys, strict=True):
+        for key in post_keys:
+            carriers.setdefault(key, []).append(post_id)
+    ordered = [key for key in dict.fromkeys([*carriers, *first]) if key in first]
+    if ordered != keys:  # a key sent twice, or media in another order than the Posts name it
+        rows = np.fromiter(map(first.__getitem__, ordered), dtype=np.intp, count=len(ordered))
+        fields = {name: [values[row] for row in rows.tolist()] for name, values in fields.items()}
+        groups = tuple(group.take(rows) for group in groups)
+    kinds, durations = fields["type"], fields["duration_ms"]
+    return MediaColumns(
+        keys=tuple(ordered),
+        types=tuple(kinds)
+        if set(map(type, kinds)) <= {str}
+        else tuple("" if kind is None else str(kind) for kind in kinds),
+        durations=tuple(durations)
+        if set(map(type, durations)) <= {int, type(None)}
+        else tuple(d if type(d) is int else None for d in durations),
+        preview_image_urls=tuple(fields["preview_image_url"]),
+        urls=tuple(fields["url"]),
+        post_ids=tuple(tuple(carriers.get(key, ())) for key in ordered),
+        groups=groups,
+    )
+
+
+class _Answers:
+    """Answers reduced to columns one at a time: each answer's objects can go as soon as it
+    has been added."""
+
+    def __init__(self) -> None:
+        self.posts: list[PostColumns] = []
+        self.media: list[_MediaPart] = []
+
+    def add(self, page: Mapping[str, Any]) -> None:
+        items, media = _page_items(page)
+        self.posts.append(_post_part(items))
+        self.media.append(_media_part(media))
+
+    def result(self, groups: Sequence[Group]) -> FetchResult:
+        posts = PostColumns.concat(self.posts)
+        self.posts.clear()
+        media = _media_columns(self.media, posts)
+        self.media.clear()
+        return FetchResult(
+            posts=PostRecords(posts),
+            media=MediaRecords(media),
+            statuses=ok_statuses(posts.ids),
+            groups=tuple(groups),
+        )
 
 
 def result_from_pages(
-    pages: Iterable[Mapping[str, Any]], *, groups: Sequence[Group] = (), owned: bool = False
+    pages: Iterable[Mapping[str, Any]], *, groups: Sequence[Group] = ()
 ) -> FetchResult:
     """Raw ``GET /2/tweets`` answers (``data[]`` + ``includes.media``) as a
     :class:`FetchResult`: every Post with status OK (``source`` its ID, ``position`` its
-    index), media merged across pages by :func:`merge_media`, ``groups`` as given.
+    index), media merged across pages as :func:`merge_media` merges them, ``groups`` as given.
 
     For Posts already fetched (recordings, other tools' dumps, benchmarks): no HTTP, no
-    plan, no ownership checks; items that are not objects with an ``id`` are skipped.
+    plan, no ownership checks; items that are not objects with an ``id`` are skipped. Each
+    answer is reduced to columns (:mod:`xmetrics_core.columns`) as it comes; the result's
+    ``posts`` and ``media`` build their records from them on access.
     """
-    items: list[Mapping[str, Any]] = []
-    media_json: list[Mapping[str, Any]] = []
+    answers = _Answers()
     with collector_paused():
         for page in pages:
-            page_items, page_media = _page_items(page)
-            items.extend(page_items)
-            media_json.extend(page_media)
-        posts = posts_from_json(items, owned=owned)
-        return _ok_result(posts, media_json, groups=groups, owned=owned)
+            answers.add(page)
+        return answers.result(groups)
 
 
 def result_from_json(raw_pages: Iterable[bytes], *, groups: Sequence[Group] = ()) -> FetchResult:
     """:func:`result_from_pages` for raw JSON bytes, as X sends them (one answer per item),
-    decoded with orjson like the request path does. Each answer is parsed as soon as it is
-    decoded, so only one answer's JSON is alive at a time besides what the records keep."""
-    posts: list[PostRecord] = []
-    media_json: list[Mapping[str, Any]] = []
+    decoded with orjson like the request path does. Each answer is reduced to columns as
+    soon as it is decoded, so only one answer's JSON objects are alive at a time."""
+    answers = _Answers()
     with collector_paused():
         for page in map(orjson.loads, raw_pages):
-            if not isinstance(page, dict):
-                continue
-            items, media = _page_items(page)
-            posts.extend(posts_from_json(items, owned=True))
-            media_json.extend(media)
-        return _ok_result(posts, media_json, groups=groups, owned=True)
+            if isinstance(page, dict):
+                answers.add(page)
+        return answers.result(groups)
