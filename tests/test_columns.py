@@ -199,7 +199,10 @@ def test_media_shared_by_two_posts_and_sent_by_two_answers_is_one_merged_row() -
             },
         },
         {
-            "data": [{"id": "22", "attachments": {"media_keys": ["7_1"]}}],
+            "data": [
+                {"id": "22", "attachments": {"media_keys": ["7_1"]}},
+                {"id": "21", "attachments": {"media_keys": ["7_1", "7_1"]}},  # again, twice
+            ],
             "includes": {
                 "media": [
                     {
@@ -216,7 +219,8 @@ def test_media_shared_by_two_posts_and_sent_by_two_answers_is_one_merged_row() -
     ]
     result = assert_same_as_records(pages)
     video = result.media[0]
-    assert (video.media_key, video.post_ids) == ("7_1", ("20", "21", "22"))
+    assert (video.media_key, video.post_ids) == ("7_1", ("20", "21", "22", "21", "21"))
+    assert all_frames(result)["media"]["post_ids"].iloc[0] == "20 21 22"
     assert video.duration_ms is None and video.type == "video"
     assert dict(video.metrics["public_metrics"]) == {"view_count": 60}
     assert [m.media_key for m in result.media] == ["7_1", "3_9", "16_4"]

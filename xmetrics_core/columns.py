@@ -14,6 +14,7 @@ NumPy only, no pandas; not imported by ``models`` (the CLI's ``--help`` loads no
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -197,8 +198,8 @@ def group_parts(items: Sequence[Mapping[str, Any]], level: Level) -> tuple[Group
     """The catalogue's four groups of JSON objects (``ALL_GROUPS`` order) as columns.
 
     The usual answer (every item has every group with exactly the catalogue's sub-keys, all
-    counts) is read in one C-level pass over all its values and checked by NumPy's type
-    inference (int64, nothing else); any other answer group by group (:func:`group_columns`).
+    counts) is read in one C-level pass over all its values, checked by ``array("q")`` (which
+    takes ints only); any other answer group by group (:func:`group_columns`).
     """
     fields = [fields_of(level, group) for group in ALL_GROUPS]
     columns = [list(map(methodcaller("get", key), items)) for key in GROUP_KEYS]
@@ -208,20 +209,17 @@ def group_parts(items: Sequence[Mapping[str, Any]], level: Level) -> tuple[Group
         for column, names in zip(columns, fields, strict=True)
     )
     if exact:
-        try:
-            flat = np.array(
-                list(
-                    chain.from_iterable(
-                        map(itemgetter(*names), column)
-                        if len(names) == 1
-                        else chain.from_iterable(map(itemgetter(*names), column))
-                        for column, names in zip(columns, fields, strict=True)
-                    )
-                )
-            )
-        except KeyError:  # another sub-key instead of one of ours
+        values = chain.from_iterable(
+            map(itemgetter(*names), column)
+            if len(names) == 1
+            else chain.from_iterable(map(itemgetter(*names), column))
+            for column, names in zip(columns, fields, strict=True)
+        )
+        try:  # array("q") takes ints only: a null, float or string raises TypeError
+            flat: Int64Matrix | None = np.frombuffer(array("q", list(values)), dtype=np.int64)
+        except (KeyError, TypeError, OverflowError):  # another sub-key; not a count; huge
             flat = None
-        if flat is not None and flat.dtype == np.int64:
+        if flat is not None:
             blocks: list[GroupColumns] = []
             start = 0
             for names in fields:
@@ -319,6 +317,9 @@ class MediaColumns:
     urls: tuple[Any, ...]
     post_ids: tuple[tuple[str, ...], ...]
     groups: tuple[GroupColumns, ...]
+    post_ids_from_posts: bool = False
+    """True when ``post_ids`` are exactly the result's Posts that name each key, in order
+    (the parser's), so a frame need not match them against the Posts again."""
 
     def __len__(self) -> int:
         return len(self.keys)

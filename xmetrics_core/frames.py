@@ -374,6 +374,11 @@ def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
 def _carriers(posts: PostColumns, media: MediaColumns) -> dict[str, str]:
     """media_key → the Posts carrying it, space-joined: pasted Posts first (result order),
     then any others the media record names."""
+    if media.post_ids_from_posts:  # the parser's: post_ids are the pasted Posts already
+        return {
+            key: named[0] if len(named) == 1 else " ".join(dict.fromkeys(named))
+            for key, named in zip(media.keys, media.post_ids, strict=True)
+        }
     pasted: dict[str, list[str]] = {}
     for post_id, keys in zip(posts.ids, posts.media_keys, strict=True):
         for key in keys:

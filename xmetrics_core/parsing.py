@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from itertools import chain
+from itertools import chain, repeat
 from operator import attrgetter, itemgetter, methodcaller
 from typing import Any
 
@@ -242,14 +242,29 @@ def _media_keys(attachments: Any) -> tuple[str, ...]:
     return tuple(map(str, listed)) if type(listed) is list else ()
 
 
-def _post_part(items: Sequence[Mapping[str, Any]]) -> PostColumns:
-    """One answer's Post objects as columns, values checked as :func:`_post_record` does."""
+def _media_key_column(attachments: list[Any]) -> tuple[tuple[str, ...], ...]:
+    """Each Post's media keys (``attachments.media_keys``); the usual answer (every Post
+    with a list of string keys) in C-level passes."""
+    if set(map(type, attachments)) == {dict}:
+        listed = list(map(methodcaller("get", "media_keys"), attachments))
+        if set(map(type, listed)) == {list} and set(map(type, chain.from_iterable(listed))) == {
+            str
+        }:
+            return tuple(map(tuple, listed))
+    return tuple(map(_media_keys, attachments))
+
+
+def _post_part(items: Sequence[Mapping[str, Any]], shared: dict[Any, Any]) -> PostColumns:
+    """One answer's Post objects as columns, values checked as :func:`_post_record` does.
+    Author IDs and media keys repeat: each distinct one is kept once (``shared``)."""
+    authors = _strings(list(map(methodcaller("get", "author_id"), items)), optional=True)
+    keys = _media_key_column(list(map(methodcaller("get", "attachments"), items)))
     return PostColumns(
         ids=_strings(list(map(itemgetter("id"), items))),
         texts=_strings(list(map(methodcaller("get", "text", ""), items))),
-        author_ids=_strings(list(map(methodcaller("get", "author_id"), items)), optional=True),
+        author_ids=tuple(map(shared.setdefault, authors, authors)),
         created_at=_created_column(list(map(methodcaller("get", "created_at"), items))),
-        media_keys=tuple(map(_media_keys, map(methodcaller("get", "attachments"), items))),
+        media_keys=tuple(map(tuple, map(map, repeat(shared.setdefault), keys, keys))),
         groups=group_parts(items, Level.POST),
     )
 
@@ -265,11 +280,15 @@ class _MediaPart:
     groups: tuple[GroupColumns, ...]
 
 
-def _media_part(media_json: Sequence[Mapping[str, Any]]) -> _MediaPart:
+def _media_part(media_json: Sequence[Mapping[str, Any]], shared: dict[Any, Any]) -> _MediaPart:
     media = [m for m in media_json if isinstance(m.get("media_key"), str)]
+    keys = list(map(itemgetter("media_key"), media))
+    fields = {name: list(map(methodcaller("get", name), media)) for name in _MEDIA_FIELDS}
+    if set(map(type, fields["type"])) <= {str}:  # shared like the keys (else checked later)
+        fields["type"] = list(map(shared.setdefault, fields["type"], fields["type"]))
     return _MediaPart(
-        keys=list(map(itemgetter("media_key"), media)),
-        fields={name: list(map(methodcaller("get", name), media)) for name in _MEDIA_FIELDS},
+        keys=list(map(shared.setdefault, keys, keys)),
+        fields=fields,
         groups=group_parts(media, Level.MEDIA),
     )
 
@@ -279,6 +298,8 @@ def _merged_in_place(
 ) -> dict[str, int]:
     """media_key → its first row, each later copy of a key merged into it as
     :func:`_merged_media_json` merges objects (later non-null fields win, groups united)."""
+    if len(set(keys)) == len(keys):  # the usual case: each key sent once
+        return dict(zip(keys, range(len(keys)), strict=True))
     first: dict[str, int] = {}
     for row, key in enumerate(keys):
         seen = first.setdefault(key, row)
@@ -296,6 +317,18 @@ def _merged_in_place(
     return first
 
 
+def _carriers(posts: PostColumns) -> dict[str, tuple[str, ...]]:
+    """media_key → every Post naming it, in order."""
+    named = list(chain.from_iterable(posts.media_keys))
+    owners = chain.from_iterable(map(repeat, posts.ids, map(len, posts.media_keys)))
+    if len(set(named)) == len(named):  # the usual case: each key named by one Post
+        return dict(zip(named, zip(owners), strict=True))
+    carriers: dict[str, list[str]] = {}
+    for key, post_id in zip(named, owners, strict=True):
+        carriers.setdefault(key, []).append(post_id)
+    return {key: tuple(ids) for key, ids in carriers.items()}
+
+
 def _media_columns(parts: Sequence[_MediaPart], posts: PostColumns) -> MediaColumns:
     """Every answer's media as one row per ``media_key`` (see :func:`merge_media`)."""
     keys = list(chain.from_iterable(p.keys for p in parts))
@@ -304,10 +337,7 @@ def _media_columns(parts: Sequence[_MediaPart], posts: PostColumns) -> MediaColu
     }
     groups = concat_groups([p.groups for p in parts], Level.MEDIA)
     first = _merged_in_place(keys, fields, groups)
-    carriers: dict[str, list[str]] = {}
-    for post_id, post_keys in zip(posts.ids, posts.media_keys, strict=True):
-        for key in post_keys:
-            carriers.setdefault(key, []).append(post_id)
+    carriers = _carriers(posts)
     ordered = [key for key in dict.fromkeys([*carriers, *first]) if key in first]
     if ordered != keys:  # a key sent twice, or media in another order than the Posts name it
         rows = np.fromiter(map(first.__getitem__, ordered), dtype=np.intp, count=len(ordered))
@@ -324,8 +354,9 @@ def _media_columns(parts: Sequence[_MediaPart], posts: PostColumns) -> MediaColu
         else tuple(d if type(d) is int else None for d in durations),
         preview_image_urls=tuple(fields["preview_image_url"]),
         urls=tuple(fields["url"]),
-        post_ids=tuple(tuple(carriers.get(key, ())) for key in ordered),
+        post_ids=tuple(map(carriers.get, ordered, repeat(()))),
         groups=groups,
+        post_ids_from_posts=True,
     )
 
 
@@ -336,17 +367,20 @@ class _Answers:
     def __init__(self) -> None:
         self.posts: list[PostColumns] = []
         self.media: list[_MediaPart] = []
+        self.shared: dict[Any, Any] = {}
+        """Repeated strings (author IDs, media keys, media types), each kept once."""
 
     def add(self, page: Mapping[str, Any]) -> None:
         items, media = _page_items(page)
-        self.posts.append(_post_part(items))
-        self.media.append(_media_part(media))
+        self.posts.append(_post_part(items, self.shared))
+        self.media.append(_media_part(media, self.shared))
 
     def result(self, groups: Sequence[Group]) -> FetchResult:
         posts = PostColumns.concat(self.posts)
         self.posts.clear()
         media = _media_columns(self.media, posts)
         self.media.clear()
+        self.shared.clear()
         return FetchResult(
             posts=PostRecords(posts),
             media=MediaRecords(media),
