@@ -9,7 +9,8 @@ sequences a :class:`~xmetrics_core.models.FetchResult` then holds: each record i
 and nothing is cached. Results built from records get their columns from the records
 (:func:`post_columns`, :func:`media_columns`), so frames have one path: columns → frames.
 
-NumPy only, no pandas; not imported by ``models`` (the CLI's ``--help`` loads no NumPy).
+NumPy and Arrow (texts), no pandas; not imported by ``models`` (the CLI's ``--help`` loads no
+NumPy).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from typing import Any, Final, Generic, TypeVar, overload
 
 import numpy as np
 import numpy.typing as npt
+import pyarrow as pa
 
 from xmetrics_core.catalogue import ALL_GROUPS, Level, fields_of
 from xmetrics_core.models import (
@@ -249,7 +251,9 @@ class PostColumns:
     """n Posts as columns (values already checked as the record parser checks them)."""
 
     ids: tuple[str, ...]
-    texts: tuple[str, ...]
+    texts: pa.LargeStringArray
+    """UTF-8 in one Arrow buffer (a Python string of a text with an emoji takes 4 bytes a
+    character); frames use it as it is."""
     author_ids: tuple[str | None, ...]
     created_at: tuple[datetime | None, ...]
     media_keys: tuple[tuple[str, ...], ...]
@@ -262,7 +266,7 @@ class PostColumns:
     def record(self, row: int) -> PostRecord:
         return checked_post(
             self.ids[row],
-            self.texts[row],
+            self.texts[row].as_py(),
             self.author_ids[row],
             self.created_at[row],
             self.media_keys[row],
@@ -274,7 +278,7 @@ class PostColumns:
         """Records as columns (groups outside the catalogue's four are left out)."""
         return cls(
             ids=tuple(map(attrgetter("id"), posts)),
-            texts=tuple(map(attrgetter("text"), posts)),
+            texts=text_array(list(map(attrgetter("text"), posts))),
             author_ids=tuple(map(attrgetter("author_id"), posts)),
             created_at=tuple(map(attrgetter("created_at"), posts)),
             media_keys=tuple(map(attrgetter("media_keys"), posts)),
@@ -288,12 +292,21 @@ class PostColumns:
     def concat(cls, parts: Sequence[PostColumns]) -> PostColumns:
         return cls(
             ids=tuple(chain.from_iterable(p.ids for p in parts)),
-            texts=tuple(chain.from_iterable(p.texts for p in parts)),
+            texts=pa.concat_arrays([p.texts for p in parts]) if parts else text_array([]),
             author_ids=tuple(chain.from_iterable(p.author_ids for p in parts)),
             created_at=tuple(chain.from_iterable(p.created_at for p in parts)),
             media_keys=tuple(chain.from_iterable(p.media_keys for p in parts)),
             groups=concat_groups([p.groups for p in parts], Level.POST),
         )
+
+
+def text_array(texts: Sequence[Any]) -> pa.LargeStringArray:
+    """Texts as one Arrow array (anything but a string as ``str()`` of it, as a frame's ``str``
+    column shows it)."""
+    try:
+        return pa.array(texts, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pa.array([None if t is None else str(t) for t in texts], type=pa.large_string())
 
 
 def concat_groups(

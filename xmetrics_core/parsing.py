@@ -30,6 +30,7 @@ from xmetrics_core.columns import (
     PostRecords,
     concat_groups,
     group_parts,
+    text_array,
 )
 from xmetrics_core.models import (
     FetchResult,
@@ -261,7 +262,7 @@ def _post_part(items: Sequence[Mapping[str, Any]], shared: dict[Any, Any]) -> Po
     keys = _media_key_column(list(map(methodcaller("get", "attachments"), items)))
     return PostColumns(
         ids=_strings(list(map(itemgetter("id"), items))),
-        texts=_strings(list(map(methodcaller("get", "text", ""), items))),
+        texts=text_array(_strings(list(map(methodcaller("get", "text", ""), items)))),
         author_ids=tuple(map(shared.setdefault, authors, authors)),
         created_at=_created_column(list(map(methodcaller("get", "created_at"), items))),
         media_keys=tuple(map(tuple, map(map, repeat(shared.setdefault), keys, keys))),
