@@ -4,7 +4,9 @@ Input: synthetic raw X API v2 lookup answers (``GET /2/tweets``, 100 Posts per a
 metric group on Posts and on their videos) as the compact JSON bytes X sends (``orjson.dumps``
 of the generated pages; X's answers carry no spaces either).
 
-Measured, on the same bytes, median CPU time of ``--repeats`` runs (≥ 5 by default):
+Measured, on the same bytes, median CPU time of ``--repeats`` runs (≥ 5 by default), ours,
+the parse alone and the baseline timed in turn (one of each, then again), so a load that comes
+and goes on a shared machine weighs on both sides of the ratio alike:
 
 * **ours, end to end** (``ours_s``): bytes → ``FetchResult`` through ``parsing.result_from_json``
   (orjson, each answer reduced to columns as soon as it is decoded: ``xmetrics_core.columns``;
@@ -161,13 +163,21 @@ def baseline(raw: Sequence[bytes]) -> tuple[pd.DataFrame, ...]:
 def median_time(run: Callable[[], object], repeats: int) -> float:
     """Median CPU time (``time.process_time``) of ``repeats`` runs: the code is
     single-threaded, and CPU time is steadier than wall time on a shared machine."""
-    times = []
+    (median,) = interleaved_medians([run], repeats)
+    return median
+
+
+def interleaved_medians(runs: Sequence[Callable[[], object]], repeats: int) -> list[float]:
+    """Median CPU time of each of ``runs``, timed in turn (a, b, c, a, b, c, …), so a load
+    that comes and goes on a shared machine weighs on every side alike."""
+    times: list[list[float]] = [[] for _ in runs]
     for _ in range(repeats):
-        gc.collect()
-        start = time.process_time()
-        run()
-        times.append(time.process_time() - start)
-    return statistics.median(times)
+        for run, kept in zip(runs, times, strict=True):
+            gc.collect()
+            start = time.process_time()
+            run()
+            kept.append(time.process_time() - start)
+    return [statistics.median(kept) for kept in times]
 
 
 def _arrow_peak_while(run: Callable[[], object]) -> tuple[object, int]:
@@ -236,15 +246,13 @@ def main(argv: Sequence[str] | None = None) -> None:
     gc.collect()
     gc.freeze()  # the input is long-lived: keep it out of both sides' collections
 
-    ours_s = median_time(lambda: end_to_end(raw), args.repeats)
+    ours_s, parse_s, baseline_s = interleaved_medians(
+        [lambda: end_to_end(raw), lambda: to_fetch_result(raw), lambda: baseline(raw)],
+        args.repeats,
+    )
     ours_peak = peak_bytes(lambda: end_to_end(raw))
-    parse_s = median_time(lambda: to_fetch_result(raw), args.repeats)
-    built, frames_s, frames_peak = _measure_frames(to_fetch_result(raw), args.repeats)
-    gc.unfreeze()
-    gc.collect()
-    gc.freeze()
     baseline_peak = peak_bytes(lambda: baseline(raw))
-    baseline_s = median_time(lambda: baseline(raw), args.repeats)
+    built, frames_s, frames_peak = _measure_frames(to_fetch_result(raw), args.repeats)
 
     mb = 1024 * 1024
     rows = " ".join(f"{name}={len(frame)}" for name, frame in built.items())
