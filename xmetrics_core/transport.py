@@ -175,7 +175,11 @@ class RequestsTransport:
                 headers=request.headers,
                 auth=request.auth,
                 timeout=request.timeout.as_tuple(),
+                stream=True,
             )
+            # The body in one read (what requests' own ``content`` does 10 KiB at a time:
+            # ~20 reads, each giving the GIL away, for a 100-Post lookup); the same errors.
+            body = b"".join(answer.iter_content(chunk_size=None))
         except requests.ConnectTimeout:
             raise ApiTimeout(f"connecting to X timed out ({request.where})") from None
         except requests.Timeout:
@@ -187,7 +191,7 @@ class RequestsTransport:
         return HttpResponse(
             status=answer.status_code,
             headers=answer.headers,
-            body=answer.content,
+            body=body,
             reason=answer.reason or "",
         )
 
