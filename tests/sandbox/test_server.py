@@ -134,6 +134,18 @@ def test_a_client_asking_to_close_gets_its_connection_closed(fresh_sandbox: Sand
     assert [e.connection for e in fresh_sandbox.request_log.entries()] == [1, 2]
 
 
+def test_a_body_that_never_finishes_arriving_ends_its_connection(fresh_sandbox: Sandbox) -> None:
+    with socket.create_connection(("127.0.0.1", fresh_sandbox.port), timeout=TIMEOUT) as client:
+        client.sendall(
+            b"POST /2/nothing HTTP/1.1\r\nHost: sandbox\r\nContent-Length: 10\r\n\r\nhalf."
+        )
+        answer = b""
+        while chunk := client.recv(65536):  # the answer, then the server's close
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 404")
+    assert [e.status for e in fresh_sandbox.request_log.entries()] == [404]
+
+
 def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
     settings = SandboxSettings(keep_alive_idle_seconds=0.3)
     with (

@@ -210,6 +210,10 @@ class _KeepAliveHandler(WSGIRequestHandler):
             super().run_wsgi()
         finally:
             self.rfile = connection_stream
+        if not body.is_exhausted:
+            # werkzeug's discard gave up on a body still arriving: the rest of it is not a
+            # next request, so this connection cannot go on.
+            self.close_connection = True
 
     def send_header(self, keyword: str, value: str) -> None:
         if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
