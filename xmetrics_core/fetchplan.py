@@ -344,13 +344,16 @@ class FetchPlan:
         per invalid token; records in input order; media merged by ``media_key``."""
         posts: list[PostRecord] = []
         statuses: list[IdStatus] = []
+        records, finals, refusals = self.records.get, self.statuses.get, self.refusals.get
         for ref in self.refs:
-            record = self.records.get(ref.id)
+            record = records(ref.id)
             if record is None:
-                final = self.statuses.get(ref.id) or IdStatus(
-                    id=ref.id, status=PostStatus.FAILED, detail=NO_ANSWER_AT_ALL
+                final = finals(ref.id)
+                status, detail = (
+                    (final.status, final.detail)
+                    if final is not None
+                    else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
                 )
-                status, detail = final.status, final.detail
             else:
                 posts.append(record)
                 status, detail = status_of(
@@ -360,7 +363,7 @@ class FetchPlan:
                     user_context=user_context,
                     me_id=me_id,
                     now=self.now,
-                    refusal=self.refusals.get(ref.id),
+                    refusal=refusals(ref.id),
                 )
                 if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
                     detail = f"{detail}; {ownership_unknown}"
