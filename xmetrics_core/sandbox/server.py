@@ -91,6 +91,7 @@ from xmetrics_core.sandbox.settings import (
     SandboxClock,
     SandboxSettings,
     Tier,
+    settings_to_json,
 )
 from xmetrics_core.sandbox.usage import UsageMeter, usage_tweets
 from xmetrics_core.sandbox.world import (
@@ -105,6 +106,9 @@ HTML_TYPE = "text/html; charset=utf-8"
 #: How often the serving loop checks for stop(): bounds how long stop() takes.
 SHUTDOWN_POLL_SECONDS = 0.05
 DEFAULT_OAUTH2_SCOPES = ("tweet.read", "users.read", "offline.access")
+
+SANDBOX_WORLD_PATH = "/sandbox/world"
+SANDBOX_EXPORTS_PATH = "/sandbox/exports"
 
 V2_ENDPOINTS = frozenset(
     {
@@ -145,6 +149,10 @@ def _route_map() -> Map:
             Rule("/i/oauth2/authorize", endpoint="oauth2_authorize", methods=["GET", "POST"]),
             Rule("/2/oauth2/token", endpoint="oauth2_token", methods=["POST"]),
             Rule("/2/oauth2/revoke", endpoint="oauth2_revoke", methods=["POST"]),
+            # the sandbox's own (X has no such paths): what team replicas need of the
+            # shared Demo sandbox (xmetrics_core.sandbox.remote), with the app's Bearer token
+            Rule(SANDBOX_WORLD_PATH, endpoint="sandbox_world", methods=["GET"]),
+            Rule(SANDBOX_EXPORTS_PATH, endpoint="sandbox_exports", methods=["GET"]),
             Rule(
                 f"{PREVIEW_IMAGE_PREFIX}<media_key>{PREVIEW_IMAGE_SUFFIX}",
                 endpoint="media_preview",
@@ -414,6 +422,8 @@ class Sandbox:
             return self._v2(request, environ, endpoint, str(arguments.get("resource_id", "")))
         if endpoint == "media_preview":
             return self._media_preview(str(arguments["media_key"]))
+        if endpoint in ("sandbox_world", "sandbox_exports"):
+            return self._sandbox_own(request, endpoint)
         handlers = {
             "app_only_token": self._app_only_token,
             "oauth1_request_token": self._oauth1_request_token,
@@ -446,6 +456,28 @@ class Sandbox:
             content_type=SVG_CONTENT_TYPE,
         )
         return _Outcome(response=response, auth=_NO_AUTH)
+
+    # -- the sandbox's own endpoints ------------------------------------------------------------
+    def _sandbox_own(self, request: Request, endpoint: str) -> _Outcome:
+        """``/sandbox/world`` (the clock's world time, the seed and the settings: what a twin
+        of this world needs) or ``/sandbox/exports`` (the Demo account's four CSV exports at
+        the clock, base64); the app's Bearer token only, like X's app-only endpoints."""
+        auth = self._authenticate(request)
+        if auth.kind != "bearer":
+            return _Outcome(response=_json(401, problems.unauthorized()), auth=auth)
+        if endpoint == "sandbox_world":
+            user = self.world.user(self.world.demo_user_id)
+            body: dict[str, object] = {
+                "now": self.clock.now().isoformat(),
+                "seed": self.seed,
+                "settings": settings_to_json(self.settings),
+                "demo_user_id": self.world.demo_user_id,
+                "demo_username": user.username if user is not None else "",
+            }
+        else:
+            files = self.demo_exports()
+            body = {name: base64.b64encode(data).decode("ascii") for name, data in files.items()}
+        return _Outcome(response=_json(200, body), auth=auth)
 
     # -- v2 -----------------------------------------------------------------------------------
     def _v2(
