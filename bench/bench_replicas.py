@@ -15,8 +15,10 @@ Every session reruns the page back to back for ``--seconds``; reported: reruns p
 (all sessions), the per-replica share, and p50/p95 of one rerun's latency, for one and two
 replicas, and their ratios. The sessions are spread evenly over the replicas (browser ids
 are drawn until nginx's cookie hash gives each replica its share), so the ratio measures the
-replicas, not the luck of the hash. The Demo's history store is prefilled once before the
-replicas start, as a team's long-running store is, so no prefill runs during the measurement.
+replicas, not the luck of the hash. The Demo's history store is prefilled (as the replicas
+do it, under the team's lock) before any session opens it, as a team's long-running store
+is, so the replicas' own prefills read nothing; and the first ``--warmup`` seconds of reruns
+are not counted.
 
 **This machine has 2 cores, shared with other work**, and the client, nginx, Redis,
 PostgreSQL and the sandbox run on the same 2 cores as the replicas: a second replica can
@@ -27,7 +29,8 @@ two minutes (two cluster starts and ``2 × --seconds``); loopback only.
 Needs Redis (127.0.0.1:6379, ``XMETRICS_TEST_REDIS_URL``), PostgreSQL (``test`` database,
 ``XMETRICS_TEST_POSTGRES_URL``) and ``/usr/sbin/nginx``; its keys and schemas are removed.
 
-Run: ``.venv/bin/python bench/bench_replicas.py [--sessions 8] [--seconds 20] [--posts 20]``.
+Run: ``.venv/bin/python bench/bench_replicas.py [--sessions 8] [--seconds 20] [--posts 20]
+[--warmup 3]``.
 Ends with one line: ``BENCH replicas key=value …``.
 """
 
@@ -53,16 +56,17 @@ import requests  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from tests.store.conftest import postgres_admin, schema_url  # noqa: E402
-from tests.teams.cluster import Cluster, start_cluster  # noqa: E402
+from tests.teams.cluster import Cluster, demo_connection, start_cluster  # noqa: E402
 from tests.teams.conftest import REDIS_URL  # noqa: E402
 from tests.teams.streamlit_client import StreamlitSession  # noqa: E402
 from xmetrics_core.browser_session import BROWSER_COOKIE, BrowserSessions, StoredQuery  # noqa: E402
-from xmetrics_core.connection import AuthMethod, endpoints_for  # noqa: E402
-from xmetrics_core.credentials import OAuth1Credential  # noqa: E402
+from xmetrics_core.demo_history import prefill_demo_history  # noqa: E402
 from xmetrics_core.references import parse_references  # noqa: E402
+from xmetrics_core.sandbox.remote import RemoteSandbox  # noqa: E402
 from xmetrics_core.shared_state import team_state  # noqa: E402
-from xmetrics_core.signin import connect  # noqa: E402
+from xmetrics_core.store import open_store  # noqa: E402
 from xmetrics_ui.session import RESULT_TTL_SECONDS  # noqa: E402
+from xmetrics_ui.store import PREFILL_LOCK_SECONDS, prefill_lock_name  # noqa: E402
 from xmetrics_ui.views import posts_result_key  # noqa: E402
 
 PAGE = "posts"
@@ -111,18 +115,9 @@ def _browsers(cluster: Cluster, sessions: int) -> dict[str, str]:
 def _seed(cluster: Cluster, browsers: list[str], posts: int) -> None:
     """Each browser signed in to the Demo with ``posts`` results on show, in the shared
     state, as the Posts page keeps them after a Fetch."""
-    line = cluster.sandbox_line
-    credential = OAuth1Credential(
-        consumer_key=str(line["consumer_key"]),
-        consumer_secret=str(line["consumer_secret"]),
-        access_token=str(line["access_token"]),
-        access_token_secret=str(line["access_token_secret"]),
-    )
-    connection, client = connect(
-        credential, method=AuthMethod.OAUTH1_KEYS, endpoints=endpoints_for(str(line["base_url"]))
-    )
+    connection, client = demo_connection(cluster)
     assert connection.account is not None
-    groups = credential.allowed_groups
+    groups = connection.credential.allowed_groups
     with client:
         mine = client.recent_posts(connection.account.id, days=30)[:posts]
         paste = "\n".join(post.id for post in mine)
@@ -148,9 +143,10 @@ def _seed(cluster: Cluster, browsers: list[str], posts: int) -> None:
 
 
 async def _drive(
-    cluster: Cluster, browsers: list[str], seconds: float
+    cluster: Cluster, browsers: list[str], *, warmup: float, seconds: float
 ) -> tuple[int, float, list[float]]:
-    """Every session: connect, one checked first run, then reruns back to back (measured)."""
+    """Every session: connect, one checked first run, then reruns back to back; the reruns
+    that start after ``warmup`` and end within ``seconds`` after it are measured."""
     ready = asyncio.Barrier(len(browsers) + 1)
     go = asyncio.Event()
     window: dict[str, float] = {}
@@ -167,8 +163,9 @@ async def _drive(
             await ready.wait()
             await go.wait()
             while time.perf_counter() < window["end"]:
+                began = time.perf_counter()
                 rerun = await session.rerun(PAGE)
-                if rerun.seconds and time.perf_counter() <= window["end"]:
+                if began >= window["start"] and time.perf_counter() <= window["end"]:
                     latencies.append(rerun.seconds)
 
     tasks = [asyncio.create_task(one(browser)) for browser in browsers]
@@ -181,11 +178,31 @@ async def _drive(
                 task.cancel()
             waiting.cancel()
             await failed[0]  # raises its exception
-    start = time.perf_counter()
-    window["end"] = start + seconds
+    window["start"] = time.perf_counter() + warmup
+    window["end"] = window["start"] + seconds
     go.set()
     await asyncio.gather(*tasks)
-    return len(latencies), time.perf_counter() - start, latencies
+    return len(latencies), seconds, latencies
+
+
+def _prefill_demo_store(cluster: Cluster) -> None:
+    """The Demo's history store filled as the replicas fill it (the shared sandbox's world,
+    under the team's lock), before any session opens it: their prefills then read nothing."""
+    team = team_state(cluster.env)
+    assert team is not None
+    world = RemoteSandbox.from_json(cluster.sandbox_line).world()
+    with open_store(cluster.env["XMETRICS_DEMO_DATABASE_URL"]) as store:
+        prefill_demo_history(
+            store,
+            now=world.now,
+            seed=world.seed,
+            settings=world.settings,
+            exclusive=team.redis.exclusive(
+                prefill_lock_name(store.url),
+                hold_seconds=PREFILL_LOCK_SECONDS,
+                wait_seconds=PREFILL_LOCK_SECONDS,
+            ),
+        )
 
 
 def _measure(replicas: int, args: argparse.Namespace, root: Path) -> Measured:
@@ -205,9 +222,12 @@ def _measure(replicas: int, args: argparse.Namespace, root: Path) -> Measured:
             database_url=schema_url(schema),
             nginx=True,
         )
+        _prefill_demo_store(cluster)
         pinned = _browsers(cluster, args.sessions)
         _seed(cluster, list(pinned), args.posts)
-        reruns, seconds, latencies = asyncio.run(_drive(cluster, list(pinned), args.seconds))
+        reruns, seconds, latencies = asyncio.run(
+            _drive(cluster, list(pinned), warmup=args.warmup, seconds=args.seconds)
+        )
         split = "/".join(str(n) for _, n in sorted(Counter(pinned.values()).items()))
         return Measured(
             replicas=replicas,
@@ -235,6 +255,7 @@ def main() -> int:
     parser.add_argument("--sessions", type=int, default=8)
     parser.add_argument("--seconds", type=float, default=20.0)
     parser.add_argument("--posts", type=int, default=20)
+    parser.add_argument("--warmup", type=float, default=3.0)
     args = parser.parse_args()
     # a TERM (timeout, Ctrl-C in a pipeline) still stops the clusters and removes their data
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))

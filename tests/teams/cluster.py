@@ -15,14 +15,21 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from xmetrics_core.client import XClient
+from xmetrics_core.connection import AuthMethod, Connection, endpoints_for
+from xmetrics_core.credentials import OAuth1Credential
+from xmetrics_core.signin import connect
+
 REPO = Path(__file__).resolve().parents[2]
 NGINX = Path("/usr/sbin/nginx")
 LIFETIME_SECONDS = 300
+REPLICA_DEMO_LAG = timedelta(days=9)
+"""How far the replicas' own (unused in team mode) Demo world is behind the shared one."""
 """No process of a test cluster outlives this, whatever happens to the test run."""
 
 
@@ -241,7 +248,10 @@ def start_cluster(
             "XMETRICS_DEMO_SANDBOX_FILE": str(sandbox_file),
             "XMETRICS_DATABASE_URL": database_url,
             "XMETRICS_DEMO_DATABASE_URL": database_url,
-            "XMETRICS_DEMO_NOW": demo_now.isoformat(),
+            # each replica's own embedded Demo world is deliberately another one (nine days
+            # earlier): in team mode everything Demo follows the shared sandbox instead
+            # (tests/teams/test_team_demo.py)
+            "XMETRICS_DEMO_NOW": (demo_now - REPLICA_DEMO_LAG).isoformat(),
             # one cookie secret for every replica (st.login, XSRF): as deploy/ does
             "STREAMLIT_SERVER_COOKIE_SECRET": os.urandom(16).hex(),
         }
@@ -253,3 +263,18 @@ def start_cluster(
         cluster.stop()
         raise
     return cluster
+
+
+def demo_connection(cluster: Cluster) -> tuple[Connection, XClient]:
+    """A connection to the shared sandbox as its Demo user (the OAuth 1.0a keys of its
+    credentials line), checked with ``GET /2/users/me`` like any sign-in, and its client."""
+    line = cluster.sandbox_line
+    credential = OAuth1Credential(
+        consumer_key=str(line["consumer_key"]),
+        consumer_secret=str(line["consumer_secret"]),
+        access_token=str(line["access_token"]),
+        access_token_secret=str(line["access_token_secret"]),
+    )
+    return connect(
+        credential, method=AuthMethod.OAUTH1_KEYS, endpoints=endpoints_for(str(line["base_url"]))
+    )
