@@ -22,7 +22,11 @@ from xmetrics_core.connection import AuthMethod, Connection, endpoints_for
 from xmetrics_core.credentials import OAuth1Credential
 from xmetrics_core.demo_history import DEMO_DAYS, floor_hour, prefill_demo_history
 from xmetrics_core.sandbox import Sandbox
-from xmetrics_core.sandbox.remote import DEMO_SANDBOX_FILE_ENV, RemoteSandbox
+from xmetrics_core.sandbox.remote import (
+    DEMO_SANDBOX_FILE_ENV,
+    RemoteSandbox,
+    SharedSandboxUnavailable,
+)
 from xmetrics_core.shared_state import team_state
 from xmetrics_core.store import Account, Store, open_store
 
@@ -62,6 +66,18 @@ def test_demo_reads_are_billed_on_the_shared_sandboxs_clock(
     assert world_now(_demo_reader(fresh_sandbox)) == shared_day
     fresh_sandbox.clock.advance(2 * 3600)
     assert world_now(_demo_reader(fresh_sandbox)) == shared_day + timedelta(hours=2)
+
+
+def test_with_the_shared_sandbox_gone_demo_reads_are_not_billed_on_another_clock(
+    fresh_sandbox: Sandbox, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    from xmetrics_ui.store import world_now
+
+    _point_replica_at(fresh_sandbox, tmp_path, monkeypatch)
+    reader = _demo_reader(fresh_sandbox)
+    fresh_sandbox.stop()
+    with pytest.raises(SharedSandboxUnavailable, match="did not answer"):
+        world_now(reader)  # save_result and the cost meter say so instead of guessing
 
 
 def test_the_import_pages_demo_exports_are_the_shared_sandboxs(
