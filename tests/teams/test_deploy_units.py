@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.teams.cluster import REPO
+from tests.teams.cluster import NGINX, REPO
 
 UNITS = REPO / "deploy" / "systemd"
 
@@ -83,3 +83,36 @@ def test_the_replica_unit_starts_streamlit_as_run_team_does():
     env = (UNITS / "team.env.example").read_text()
     for name in ("XMETRICS_STATE_URL", "XMETRICS_STATE_KEY", "STREAMLIT_SERVER_COOKIE_SECRET"):
         assert f"\n{name}=" in env, name
+
+
+def test_the_rendered_nginx_conf_is_accepted_by_nginx(tmp_path: Path):
+    """deploy/nginx_conf.py (run-team.sh's, the clusters' and compose's renderer) gives a
+    configuration Debian's nginx accepts (``nginx -t``), one upstream line per replica."""
+    if not NGINX.exists():
+        pytest.fail("Debian's nginx is not installed (/usr/sbin/nginx)", pytrace=False)
+    run_dir = tmp_path / "run"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "deploy" / "nginx_conf.py"),
+            str(run_dir),
+            "127.0.0.1:18500",
+            "127.0.0.1:18501",
+            "127.0.0.1:18502",
+        ],
+        check=True,
+        timeout=30,
+    )
+    conf = (run_dir / "nginx.conf").read_text()
+    for placeholder in ("@PREFIX@", "@LISTEN@", "@UPSTREAMS@"):
+        assert placeholder not in conf.split("\nworker_processes", 1)[1], placeholder
+    assert conf.count("max_fails=1 fail_timeout=10s;") == 2
+    checked = subprocess.run(
+        [str(NGINX), "-t", "-p", str(run_dir), "-c", str(run_dir / "nginx.conf")],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        check=False,
+    )
+    assert checked.returncode == 0, checked.stderr
+    assert "test is successful" in checked.stderr
