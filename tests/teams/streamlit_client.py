@@ -8,7 +8,8 @@ reads ``ForwardMsg`` s until the run's ``script_finished``. What the page drew c
 the raw bytes of the run's messages, so a caller can check a text is on show. No widgets are
 touched: a rerun is what a browser's reload or a widget change without new input costs.
 
-Used by ``bench/bench_replicas.py`` (sessions served per replica) and its test.
+Used by ``bench/bench_replicas.py`` (sessions served per replica) and
+``tests/teams/test_team_demo.py`` (the History page of two replicas at once).
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from streamlit.proto.BackMsg_pb2 import BackMsg
 from streamlit.proto.ClientState_pb2 import ClientState, ContextInfo
 from streamlit.proto.ForwardMsg_pb2 import ForwardMsg
 from websockets.asyncio.client import ClientConnection, connect
+from websockets.typing import Subprotocol
 
 
 class RerunFailed(RuntimeError):
@@ -56,7 +58,7 @@ class StreamlitSession:
     async def __aenter__(self) -> StreamlitSession:
         self._socket = await connect(
             self._stream_url,
-            subprotocols=["streamlit"],  # type: ignore[list-item]
+            subprotocols=[Subprotocol("streamlit")],
             additional_headers={"Cookie": self._cookie, "Origin": self._origin},
             open_timeout=self._timeout,
             max_size=None,

@@ -8,6 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -139,7 +140,10 @@ def test_both_replicas_prefill_the_shared_store_from_the_shared_sandboxs_world(
     async def both() -> list[bytes]:
         return await asyncio.gather(*(_open_history(r, b) for r, b in browsers))
 
-    for page in asyncio.run(both()):
+    # on a thread of its own: the run's Playwright (sync API) holds this thread's event loop
+    with ThreadPoolExecutor(max_workers=1) as runner:
+        pages = runner.submit(asyncio.run, both()).result(timeout=300)
+    for page in pages:
         assert NOT_FILLED not in page
 
     # what a prefill of the shared world gives, made here on a store of its own
