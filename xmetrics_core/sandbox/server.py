@@ -20,6 +20,8 @@ until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
 ``POST /2/oauth2/token``            code exchange and refresh
 ``POST /2/oauth2/revoke``           revocation
 ``GET /media/preview/:key.svg``     a video's or GIF's preview image      (previews.py)
+``GET /sandbox/world``              not X's: clock, seed, settings (app Bearer)
+``GET /sandbox/exports``            not X's: the Demo's CSV exports (app Bearer)
 ==================================  ==========================================================
 
 Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
@@ -35,7 +37,9 @@ each billed Post costs a credit. Everything is rendered at the clock's world tim
 ``x-rate-limit-*``, ``api-version`` and ``x-access-level`` headers. Every request is recorded in
 the request log with secrets redacted; werkzeug's own access log is silenced because URLs can
 carry request tokens. The preview images stand in for X's media host (``pbs.twimg.com``):
-no auth, no faults, no rate limit, like the OAuth endpoints.
+no auth, no faults, no rate limit, like the OAuth endpoints. The two ``/sandbox/`` endpoints
+are the sandbox's own (X has no such paths): what team replicas ask of the shared Demo sandbox
+(``remote.RemoteSandbox``), with the app's Bearer token, never faulted, rate-limited or billed.
 """
 
 from __future__ import annotations
