@@ -30,6 +30,7 @@ record keep the final status their batch gave (not found, not authorized, failed
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -165,9 +166,11 @@ def read_lookup(batch: Batch, body: Mapping[str, Any]) -> BatchOutcome:
         if post_id not in asked or post_id in answered:
             continue
         kind = problem_type(error)
+        if kind == FIELD_UNAUTHORIZED and post_id in outcome.field_refused:
+            continue  # X sends one per refused sub-field: the first one says it
         detail = str(error.get("detail") or error.get("title") or kind)
         if kind == FIELD_UNAUTHORIZED:
-            outcome.field_refused.setdefault(post_id, detail)
+            outcome.field_refused[post_id] = detail
         elif kind == RESOURCE_NOT_FOUND:
             outcome.final[post_id] = IdStatus(
                 id=post_id, status=PostStatus.NOT_FOUND, detail=detail
@@ -341,13 +344,16 @@ class FetchPlan:
         per invalid token; records in input order; media merged by ``media_key``."""
         posts: list[PostRecord] = []
         statuses: list[IdStatus] = []
+        records, finals, refusals = self.records.get, self.statuses.get, self.refusals.get
         for ref in self.refs:
-            record = self.records.get(ref.id)
+            record = records(ref.id)
             if record is None:
-                final = self.statuses.get(ref.id) or IdStatus(
-                    id=ref.id, status=PostStatus.FAILED, detail=NO_ANSWER_AT_ALL
+                final = finals(ref.id)
+                status, detail = (
+                    (final.status, final.detail)
+                    if final is not None
+                    else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
                 )
-                status, detail = final.status, final.detail
             else:
                 posts.append(record)
                 status, detail = status_of(
@@ -357,7 +363,7 @@ class FetchPlan:
                     user_context=user_context,
                     me_id=me_id,
                     now=self.now,
-                    refusal=self.refusals.get(ref.id),
+                    refusal=refusals(ref.id),
                 )
                 if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
                     detail = f"{detail}; {ownership_unknown}"
@@ -383,6 +389,13 @@ class FetchPlan:
         )
 
 
+@functools.cache
+def _private_groups(asked: tuple[Group, ...]) -> tuple[str, ...]:
+    """The private groups among ``asked``, by name, in order (one tuple per distinct ask:
+    :func:`status_of` runs once per Post)."""
+    return tuple(g.value for g in asked if g in PRIVATE_GROUPS)
+
+
 def status_of(
     record: PostRecord,
     ref: PostRef,
@@ -394,18 +407,18 @@ def status_of(
     refusal: str | None,
 ) -> tuple[PostStatus, str]:
     """A fetched Post's status and detail from what X returned for it."""
-    private_asked = [g for g in asked if g in PRIVATE_GROUPS]
+    private_asked = _private_groups(asked)
     if not user_context:
         return PostStatus.PUBLIC_ONLY_APP_ONLY, "app-only Bearer token: public metrics only"
     if not private_asked:
         return PostStatus.OK, ""
-    got = [g for g in private_asked if g.value in record.metrics]
-    if got:
-        missing = [g for g in private_asked if g not in got]
-        if missing == [Group.PROMOTED]:
+    metrics = record.metrics
+    missing = [name for name in private_asked if name not in metrics]
+    if len(missing) < len(private_asked):  # some private group came back
+        if missing == [Group.PROMOTED.value]:
             return PostStatus.NOT_PROMOTED, "never promoted: no promoted metrics"
         if missing:
-            return PostStatus.OK, "X did not return " + ", ".join(g.value for g in missing)
+            return PostStatus.OK, "X did not return " + ", ".join(missing)
         return PostStatus.OK, ""
     if me_id is not None and record.author_id is not None and record.author_id != me_id:
         return PostStatus.PUBLIC_ONLY_NOT_OWNER, "not your Post: X serves public metrics only"

@@ -62,6 +62,30 @@ def test_drop_closes_the_connection_without_a_response(fresh_sandbox: Sandbox) -
     assert outcomes == {("drop", 0), (None, 200)}
 
 
+def test_drop_on_a_kept_alive_connection_drops_it_and_the_next_request_opens_another(
+    fresh_sandbox: Sandbox,
+) -> None:
+    post = fresh_sandbox.world.demo_posts[1].id
+    url = fresh_sandbox.base_url + "/2/tweets"
+
+    def lookup_on(session: requests.Session) -> requests.Response:
+        return session.get(
+            url, params={"ids": post}, headers=bearer(fresh_sandbox), timeout=TIMEOUT
+        )
+
+    with requests.Session() as session:
+        assert lookup_on(session).status_code == 200  # the connection is now kept alive
+        fresh_sandbox.faults.script(Fault(kind="drop"))
+        with pytest.raises(requests.exceptions.ConnectionError):
+            lookup_on(session)
+        assert lookup_on(session).status_code == 200
+    assert fresh_sandbox.request_log.wait_until(
+        lambda log: log.count(path="/2/tweets") == 3, timeout=5
+    ), "the dropped request was never logged"
+    logged = {(e.fault, e.connection) for e in fresh_sandbox.request_log.entries()}
+    assert logged == {(None, 1), ("drop", 1), (None, 2)}, "a dropped connection is not reused"
+
+
 def test_slow_response_trips_a_client_read_timeout(fresh_sandbox: Sandbox) -> None:
     fresh_sandbox.faults.script(Fault(kind="slow", seconds=2.0))
     started = time.monotonic()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
@@ -11,7 +12,7 @@ import pytest
 import requests
 
 from tests.sandbox.helpers import TIMEOUT, bearer, get
-from xmetrics_core.sandbox import FaultConfig, Sandbox, start_sandbox
+from xmetrics_core.sandbox import FaultConfig, Sandbox, SandboxSettings, start_sandbox
 from xmetrics_core.sandbox.previews import preview_image_svg
 from xmetrics_core.sandbox.world import preview_image_path
 
@@ -83,6 +84,97 @@ def test_threads_serve_concurrent_slow_requests(fresh_sandbox: Sandbox) -> None:
         )
     assert statuses == [200] * 4
     assert time.monotonic() - started < 1.0, "four 300 ms requests should overlap"
+
+
+# -- persistent connections ------------------------------------------------------------------
+
+
+def test_sequential_requests_on_one_session_reuse_one_connection(fresh_sandbox: Sandbox) -> None:
+    post = fresh_sandbox.world.demo_posts[1].id
+    with requests.Session() as session:
+        answers = [
+            session.get(
+                fresh_sandbox.base_url + "/2/tweets",
+                params={"ids": post},
+                headers=bearer(fresh_sandbox),
+                timeout=TIMEOUT,
+            ),
+            # a form body in between must be read up to its end, not into the next request
+            session.post(
+                fresh_sandbox.base_url + "/oauth2/token",
+                data={"grant_type": "client_credentials"},
+                auth=(fresh_sandbox.demo.consumer_key, fresh_sandbox.demo.consumer_secret),
+                timeout=TIMEOUT,
+            ),
+            session.get(fresh_sandbox.base_url + "/2/nothing", timeout=TIMEOUT),
+            session.get(
+                fresh_sandbox.base_url + f"/2/tweets/{post}",
+                headers=bearer(fresh_sandbox),
+                timeout=TIMEOUT,
+            ),
+        ]
+        assert [a.status_code for a in answers] == [200, 200, 404, 200]
+        for answer in answers:
+            assert answer.headers["Content-Length"] == str(len(answer.content))
+            assert answer.headers.get("Connection", "").lower() != "close"
+    logged = [(e.status, e.connection) for e in fresh_sandbox.request_log.entries()]
+    assert logged == [(200, 1), (200, 1), (404, 1), (200, 1)]
+
+
+def test_a_client_asking_to_close_gets_its_connection_closed(fresh_sandbox: Sandbox) -> None:
+    with requests.Session() as session:
+        for _ in range(2):
+            answer = session.get(
+                fresh_sandbox.base_url + "/2/nothing",
+                headers={"Connection": "close"},
+                timeout=TIMEOUT,
+            )
+            assert answer.status_code == 404
+            assert answer.headers["Connection"] == "close"
+    assert [e.connection for e in fresh_sandbox.request_log.entries()] == [1, 2]
+
+
+def test_a_body_that_never_finishes_arriving_ends_its_connection(fresh_sandbox: Sandbox) -> None:
+    with socket.create_connection(("127.0.0.1", fresh_sandbox.port), timeout=TIMEOUT) as client:
+        client.sendall(
+            b"POST /2/nothing HTTP/1.1\r\nHost: sandbox\r\nContent-Length: 10\r\n\r\nhalf."
+        )
+        answer = b""
+        while chunk := client.recv(65536):  # the answer, then the server's close
+            answer += chunk
+    assert answer.startswith(b"HTTP/1.1 404")
+    assert [e.status for e in fresh_sandbox.request_log.entries()] == [404]
+
+
+def test_an_idle_connection_is_closed_after_the_idle_timeout() -> None:
+    settings = SandboxSettings(keep_alive_idle_seconds=0.3)
+    with (
+        start_sandbox(settings=settings) as running,
+        socket.create_connection(("127.0.0.1", running.port), timeout=TIMEOUT) as client,
+    ):
+        client.sendall(b"GET /2/nothing HTTP/1.1\r\nHost: sandbox\r\n\r\n")
+        answer = b""
+        while b"\r\n\r\n" not in answer:
+            answer += client.recv(65536)
+        assert answer.startswith(b"HTTP/1.1 404")
+        started = time.monotonic()
+        while client.recv(65536):  # the rest of the body, then the server's close
+            pass
+        assert 0.2 <= time.monotonic() - started < 3
+
+
+def test_stop_returns_at_once_with_an_idle_keep_alive_client_and_leaves_no_thread() -> None:
+    threads_before = set(threading.enumerate())
+    running = start_sandbox()
+    with requests.Session() as session:
+        answer = session.get(running.base_url + "/2/nothing", timeout=TIMEOUT)
+        assert answer.status_code == 404  # its connection now waits, idle, for a next request
+        started = time.monotonic()
+        running.stop()
+        assert time.monotonic() - started < 1.0
+        assert set(threading.enumerate()) <= threads_before
+        with pytest.raises(requests.exceptions.ConnectionError):
+            session.get(running.base_url + "/2/nothing", timeout=TIMEOUT)
 
 
 # -- the media host ---------------------------------------------------------------------------

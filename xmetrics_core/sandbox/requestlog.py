@@ -49,7 +49,9 @@ class LoggedRequest:
 
     ``auth`` is one of ``bearer``, ``oauth1``, ``oauth2_user``, ``basic``, ``none``, ``invalid``.
     ``fault`` names the injected fault (``status``, ``drop``, ``slow``, ``malformed``) or is None;
-    ``status`` is 0 when the connection was dropped without a response.
+    ``status`` is 0 when the connection was dropped without a response. ``connection`` numbers
+    the TCP connection the request came on (1, 2, … in the order the sandbox accepted them):
+    requests sharing one came over a kept-alive connection.
     """
 
     method: str
@@ -59,6 +61,7 @@ class LoggedRequest:
     user_id: str | None = None
     status: int = 0
     fault: str | None = None
+    connection: int = 0
 
 
 class RequestLog:

@@ -1,8 +1,9 @@
 """The sandbox's HTTP server: werkzeug routing on a daemon thread, and :func:`start_sandbox`.
 
-``start_sandbox()`` builds the seeded world, binds ``make_server(host, port, app,
-threaded=True)`` on 127.0.0.1 (an ephemeral port by default) and serves it on a daemon thread
-until :meth:`Sandbox.stop`. Paths are api.x.com's, so only the base URL differs:
+``start_sandbox()`` builds the seeded world, binds werkzeug's threaded server on 127.0.0.1 (an
+ephemeral port by default; a thread per connection, kept alive like X's: see
+:class:`_KeepAliveHandler`) and serves it on a daemon thread until :meth:`Sandbox.stop`.
+Paths are api.x.com's, so only the base URL differs:
 
 ==================================  ==========================================================
 ``GET /2/tweets``                   lookup 1–100 IDs                      (api.py)
@@ -45,21 +46,25 @@ are the sandbox's own (X has no such paths): what team replicas ask of the share
 from __future__ import annotations
 
 import base64
+import contextlib
 import socket
 import struct
 import threading
+import time
 import traceback
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from io import BufferedIOBase
+from typing import IO, Any, cast
 from urllib.parse import unquote, urlencode
 
 import orjson
 from werkzeug.exceptions import HTTPException, MethodNotAllowed
 from werkzeug.routing import Map, Rule
-from werkzeug.serving import BaseWSGIServer, WSGIRequestHandler, make_server
+from werkzeug.serving import ThreadedWSGIServer, WSGIRequestHandler
 from werkzeug.wrappers import Request, Response
+from werkzeug.wsgi import LimitedStream
 
 from xmetrics_core.sandbox import pages, problems
 from xmetrics_core.sandbox.accounts import (
@@ -106,6 +111,8 @@ from xmetrics_core.sandbox.world import (
 )
 
 JSON_TYPE = "application/json; charset=utf-8"
+#: The WSGI environ key holding the number of the connection a request came on.
+CONNECTION_NUMBER_KEY = "xmetrics.connection"
 HTML_TYPE = "text/html; charset=utf-8"
 #: How often the serving loop checks for stop(): bounds how long stop() takes.
 SHUTDOWN_POLL_SECONDS = 0.05
@@ -167,19 +174,124 @@ def _route_map() -> Map:
     )
 
 
-class _QuietHandler(WSGIRequestHandler):
-    """werkzeug's handler speaking HTTP/1.1, no access log (URLs may carry request tokens).
+class _KeepAliveHandler(WSGIRequestHandler):
+    """werkzeug's handler speaking HTTP/1.1 with persistent connections, like X, and no access
+    log (URLs may carry request tokens).
 
-    werkzeug still closes the connection after every answer (``Connection: close``), so each
-    request costs a new connection and server thread; X keeps connections alive."""
+    werkzeug sends ``Connection: close`` on every answer because, after each one, it discards
+    whatever the socket still holds (an unread request body), which on a kept-alive connection
+    would be the client's next request. Here ``wsgi.input`` is the request's own body, at most
+    its ``Content-Length`` bytes (werkzeug's ``LimitedStream``), so that discard stops at the
+    body and the connection can stay open: each thread then serves one connection's requests
+    in turn. Every answer has a ``Content-Length`` (werkzeug sets it for bytes bodies). A
+    request with a chunked body, or ``Connection: close``, still closes. A connection idle for
+    ``SandboxSettings.keep_alive_idle_seconds`` (the socket's timeout) is closed and its thread
+    ends; :meth:`Sandbox.stop` closes the rest at once."""
 
     protocol_version = "HTTP/1.1"
+    server: _KeepAliveServer
+    _keep_alive = False
+
+    @property
+    def timeout(self) -> float:  # type: ignore[override]
+        return self.server.idle_seconds
+
+    def make_environ(self) -> dict[str, Any]:
+        environ = super().make_environ()
+        environ[CONNECTION_NUMBER_KEY] = self.server.connection_number(self.connection)
+        return environ
+
+    def setup(self) -> None:
+        super().setup()
+        # The headers and the body are two writes: without TCP_NODELAY, Nagle holds the body
+        # until the client's delayed ACK of the headers (~40 ms) on a kept-alive connection.
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
+    def run_wsgi(self) -> None:
+        chunked = "chunked" in self.headers.get("Transfer-Encoding", "").lower()
+        self._keep_alive = not self.close_connection and not chunked
+        if not self._keep_alive:
+            super().run_wsgi()
+            return
+        connection_stream = self.rfile
+        length = self.headers.get("Content-Length", "0")
+        limit = int(length) if length.isdigit() else 0
+        body = LimitedStream(cast(IO[bytes], connection_stream), limit)
+        self.rfile = cast(BufferedIOBase, body)  # read() is all werkzeug asks of it here
+        try:
+            super().run_wsgi()
+        finally:
+            self.rfile = connection_stream
+        if not body.is_exhausted:
+            # werkzeug's discard gave up on a body still arriving: the rest of it is not a
+            # next request, so this connection cannot go on.
+            self.close_connection = True
+
+    def send_header(self, keyword: str, value: str) -> None:
+        if self._keep_alive and keyword.lower() == "connection" and value.lower() == "close":
+            return  # werkzeug's unconditional close: this connection stays open
+        super().send_header(keyword, value)
+
+    def connection_dropped(
+        self, error: BaseException, environ: Mapping[str, Any] | None = None
+    ) -> None:
+        self.close_connection = True
 
     def log_request(self, code: int | str = "-", size: int | str = "-") -> None:
         return None
 
     def log_error(self, format: str, *args: Any) -> None:  # noqa: A002
         return None
+
+
+class _KeepAliveServer(ThreadedWSGIServer):
+    """werkzeug's threaded server (a daemon thread per connection) that knows each open
+    connection and its thread, so that :meth:`close_connections` can end idle keep-alive
+    connections at once and wait for their threads (socketserver does not track daemon
+    threads)."""
+
+    def __init__(self, host: str, port: int, app: Any, *, idle_seconds: float) -> None:
+        self.idle_seconds = idle_seconds
+        self._open_lock = threading.Lock()
+        self._open: dict[socket.socket, tuple[int, threading.Thread]] = {}
+        self._accepted = 0
+        super().__init__(host, port, app, handler=_KeepAliveHandler)
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        thread = threading.Thread(
+            target=self.process_request_thread,
+            args=(request, client_address),
+            name=f"xmetrics-sandbox-{self.port}-connection",
+            daemon=True,
+        )
+        with self._open_lock:
+            self._accepted += 1
+            self._open[request] = (self._accepted, thread)
+        thread.start()
+
+    def connection_number(self, connection: socket.socket) -> int:
+        """The connection's number in accept order (1, 2, …), 0 once it is closed."""
+        with self._open_lock:
+            number, _ = self._open.get(connection, (0, None))
+        return number
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.pop(request, None)
+        super().shutdown_request(request)
+
+    def close_connections(self, *, timeout: float) -> None:
+        """Shut every open connection down and wait (up to ``timeout`` s in all) for their
+        threads: one waiting for a next request reads the end of the stream, one still
+        answering fails its write."""
+        with self._open_lock:
+            open_connections = list(self._open.items())
+        for connection, _ in open_connections:
+            with contextlib.suppress(OSError):  # its thread is closing it
+                connection.shutdown(socket.SHUT_RDWR)
+        deadline = time.monotonic() + timeout
+        for _, (_, thread) in open_connections:
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -260,12 +372,11 @@ class Sandbox:
         self._credits = _Credits(settings.credits)
         self._stopping = threading.Event()
         self._routes = _route_map()
-        self._server: BaseWSGIServer = make_server(
+        self._server = _KeepAliveServer(
             settings.host,
             settings.port,
             self._wsgi,
-            threaded=True,
-            request_handler=_QuietHandler,
+            idle_seconds=settings.keep_alive_idle_seconds,
         )
         self.port: int = self._server.server_address[1]
         self.base_url = f"http://{settings.host}:{self.port}"
@@ -303,11 +414,13 @@ class Sandbox:
         return self
 
     def stop(self) -> None:
-        """Stop serving and release the port; slow-fault sleepers wake up."""
+        """Stop serving and release the port: slow-fault sleepers wake up, kept-alive
+        connections are closed and every connection's thread has ended on return."""
         if self._stopping.is_set():
             return
         self._stopping.set()
         self._server.shutdown()
+        self._server.close_connections(timeout=5)
         self._server.server_close()
         self._thread.join(timeout=5)
 
@@ -409,6 +522,7 @@ class Sandbox:
                 user_id=outcome.auth.user_id,
                 status=0 if outcome.fault == "drop" else outcome.response.status_code,
                 fault=outcome.fault,
+                connection=environ.get(CONNECTION_NUMBER_KEY, 0),
             ),
             begun=begun,
         )

@@ -141,6 +141,8 @@ class SandboxSettings:
     analytics_max_days: int = 28
     new_post_interval_hours: float = 4.0
     api_version: str = "2.166"
+    keep_alive_idle_seconds: float = 15.0
+    """How long a kept-alive connection may sit idle before the sandbox closes it."""
 
     def __post_init__(self) -> None:
         if self.accounts < 4:
@@ -157,6 +159,8 @@ class SandboxSettings:
             raise ValueError("project_cap cannot be negative")
         if self.new_post_interval_hours <= 0:
             raise ValueError("new_post_interval_hours must be positive")
+        if self.keep_alive_idle_seconds <= 0:
+            raise ValueError("keep_alive_idle_seconds must be positive")
         merged = dict(DEFAULT_RATE_LIMITS)
         merged.update(self.rate_limits)
         object.__setattr__(self, "rate_limits", MappingProxyType(merged))
