@@ -15,11 +15,13 @@ setup: $(VENV)/.installed
 
 # Browser tests drive Debian's Chromium (never `playwright install`, which downloads a browser),
 # with Debian's colour emoji font so Posts with emoji render (and screenshot) as emoji, not boxes.
-# The team tests (tests/teams) run Debian's nginx in front of replicas sharing Redis.
-BROWSER_PACKAGES := chromium fonts-noto-color-emoji nginx redis-server
+# The team tests (tests/teams) run Debian's nginx in front of replicas sharing Redis, and check
+# deploy/systemd's units with systemd-analyze.
+BROWSER_PACKAGES := chromium fonts-noto-color-emoji nginx redis-server systemd
 chromium:
 	@{ command -v chromium >/dev/null 2>&1 && dpkg -s fonts-noto-color-emoji >/dev/null 2>&1 \
-	   && [ -x /usr/sbin/nginx ] && command -v redis-server >/dev/null 2>&1; } || { \
+	   && [ -x /usr/sbin/nginx ] && command -v redis-server >/dev/null 2>&1 \
+	   && command -v systemd-analyze >/dev/null 2>&1; } || { \
 	  if [ "$$(id -u)" = 0 ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $(BROWSER_PACKAGES); \
 	  else echo "Missing for the browser and team tests: sudo apt-get install $(BROWSER_PACKAGES) (without Chromium browser tests skip; without nginx/Redis team tests fail)"; fi; }
 	@command -v redis-server >/dev/null 2>&1 && ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1 \

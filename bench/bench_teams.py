@@ -11,9 +11,8 @@ and once, another replica's first read of the same results (it decrypts and unpi
 its later reads are memoised like the first replica's).
 
 Needs Redis on 127.0.0.1:6379 (``XMETRICS_BENCH_REDIS_URL`` elsewhere); its keys go under a
-prefix of their own and are deleted at the end. Not measured here: sessions served per
-replica with one vs two replicas (two replicas on a 2-core machine shared with other work
-would measure the machine, not the design).
+prefix of their own and are deleted at the end. Sessions served per replica with one vs two
+replicas: ``bench/bench_replicas.py``.
 
 Run: ``.venv/bin/python bench/bench_teams.py [--reads N]``.
 Ends with one line: ``BENCH teams key=value …``.

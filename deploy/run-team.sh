@@ -79,7 +79,7 @@ if [ "$demo" = 1 ]; then
   export XMETRICS_DEMO_SANDBOX_FILE="$sandbox_file"
 fi
 
-upstreams=""
+upstreams=()
 for i in $(seq 1 "$replicas"); do
   replica_port=$((port + i))
   "$streamlit" run server.py --server.headless=true --server.address=127.0.0.1 \
@@ -87,22 +87,13 @@ for i in $(seq 1 "$replicas"); do
       --server.fileWatcherType=none --server.runOnSave=false \
       >"$run_dir/replica-$i.log" 2>&1 &
   children+=($!)
-  upstreams+="        server 127.0.0.1:${replica_port} max_fails=1 fail_timeout=10s;"$'\n'
+  upstreams+=("127.0.0.1:${replica_port}")
 done
 
 if [ "$nginx" = 1 ]; then
   nginx_bin="$(command -v nginx || echo /usr/sbin/nginx)"
   [ -x "$nginx_bin" ] || { echo "run-team.sh: nginx is not installed (apt-get install nginx), or pass --no-nginx" >&2; exit 1; }
-  mkdir -p "$run_dir/logs" "$run_dir/tmp"
-  "$python" - "$run_dir" "127.0.0.1:$port" "$upstreams" <<'PY'
-import sys
-from pathlib import Path
-run_dir, listen, upstreams = sys.argv[1:4]
-text = Path("deploy/nginx.conf").read_text(encoding="utf-8")
-text = text.replace("@PREFIX@", run_dir).replace("@LISTEN@", listen)
-text = text.replace("@UPSTREAMS@\n", upstreams)
-Path(run_dir, "nginx.conf").write_text(text, encoding="utf-8")
-PY
+  "$python" deploy/nginx_conf.py "$run_dir" "127.0.0.1:$port" "${upstreams[@]}"
   "$nginx_bin" -p "$run_dir" -c "$run_dir/nginx.conf" -g 'daemon off;' &
   children+=($!)
   echo "xmetrics for a team: $public_url (nginx on 127.0.0.1:$port, $replicas replicas on $((port + 1))…$((port + replicas)))"

@@ -17,7 +17,8 @@ the user's real one) is filled with what a collector *would* have read over the 
 Idempotent: read times are whole UTC hours, and a time whose snapshots the store already
 holds (for those Posts, by that account) is skipped without a request; a result saved twice
 is stored once anyway (the store's fingerprint). So a second start reads nothing, and a
-restart hours later reads only the hours since. Bounded: at most ``max_reads`` fetches
+restart hours later reads only the hours since. Replicas of a team sharing one store take a
+lock around it (``exclusive``), so the second replica's prefill is such a second start. Bounded: at most ``max_reads`` fetches
 (default :data:`MAX_FETCHES`), a few seconds (``bench/bench_demo_history.py`` measures it).
 
 Never imports streamlit; the dashboard runs :func:`prefill_demo_history` once per server on
@@ -29,6 +30,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Iterable, Mapping
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Final
@@ -152,6 +154,7 @@ def prefill_demo_history(
     max_fetches: int = MAX_FETCHES,
     schedule: Iterable[Cadence] = DEMO_SCHEDULE,
     progress: ProgressCallback | None = None,
+    exclusive: AbstractContextManager[object] | None = None,
 ) -> PrefillOutcome:
     """Fill ``store`` (the Demo's) with the Demo's Posts read at past world times.
 
@@ -161,7 +164,36 @@ def prefill_demo_history(
     :class:`~xmetrics_core.store.StoreError` when the store refuses a write and
     :class:`~xmetrics_core.errors.XApiError` when the twin does (neither should happen; the
     caller shows it and the dashboard goes on without the Demo's history).
+
+    ``exclusive``: a lock held from before the store is asked what it holds until the last
+    save (team mode: ``RedisStateStore.exclusive``, one for every replica sharing the store).
+    Replicas then prefill one after the other, and each one after the first finds every read
+    time held and reads nothing: the store is filled once for the team.
     """
+    with exclusive if exclusive is not None else nullcontext():
+        return _prefill(
+            store,
+            now=now,
+            seed=seed,
+            settings=settings,
+            days=days,
+            max_fetches=max_fetches,
+            schedule=schedule,
+            progress=progress,
+        )
+
+
+def _prefill(
+    store: Store,
+    *,
+    now: datetime,
+    seed: int,
+    settings: SandboxSettings,
+    days: int,
+    max_fetches: int,
+    schedule: Iterable[Cadence],
+    progress: ProgressCallback | None,
+) -> PrefillOutcome:
     began = time.perf_counter()
     end = floor_hour(now)
     start = end - timedelta(days=days)

@@ -31,9 +31,10 @@ import hmac
 import logging
 import pickle
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Final, Generic, TypeVar
+from typing import Any, Final, Generic, TypeVar
 
 import redis
 from cachetools import LRUCache
@@ -41,7 +42,7 @@ from cryptography.fernet import Fernet, InvalidToken
 from redis.maint_notifications import MaintNotificationsConfig
 
 from xmetrics_core.errors import ConfigurationError, InputError
-from xmetrics_core.state import StateStore
+from xmetrics_core.state import ResultCache, StateStore
 
 STATE_URL_ENV: Final = "XMETRICS_STATE_URL"
 STATE_KEY_ENV: Final = "XMETRICS_STATE_KEY"
@@ -131,6 +132,34 @@ class RedisStateStore:
             self._redis.delete(self._k(key))
         except redis.RedisError as exc:
             raise _unavailable(exc) from None
+
+    @contextmanager
+    def exclusive(self, name: str, *, hold_seconds: float, wait_seconds: float) -> Iterator[None]:
+        """Hold the team-wide lock ``name`` for the block: redis-py's ``Lock`` (``SET NX PX``
+        with a random token, released by a script only by its holder), waiting up to
+        ``wait_seconds`` for it; a holder that dies frees it after ``hold_seconds``.
+        SharedStateUnavailable when Redis does not answer or the wait runs out."""
+        lock = self._redis.lock(
+            f"{self._prefix}lock:{name}",
+            timeout=hold_seconds,
+            blocking_timeout=wait_seconds,
+            sleep=0.2,
+        )
+        try:
+            acquired = lock.acquire()
+        except redis.RedisError as exc:
+            raise _unavailable(exc) from None
+        if not acquired:
+            raise SharedStateUnavailable(
+                f"another replica held the team's {name!r} lock for over {wait_seconds:.0f} s"
+            )
+        try:
+            yield
+        finally:
+            try:
+                lock.release()
+            except redis.RedisError:  # expired (held too long) or Redis away: it ends by itself
+                log.warning("the team's %r lock had already ended", name)
 
     def ping(self) -> None:
         """Raise SharedStateUnavailable unless Redis answers (checked at start)."""
@@ -292,6 +321,14 @@ class TeamState:
 
     store: EncryptedStateStore
     redis: RedisStateStore
+
+    def result_cache(self, *, ttl_seconds: float) -> ResultCache[Any]:
+        """The replicas' one result cache: pickled, encrypted, and a Redis outage a miss."""
+        return ResultCache(
+            ttl_seconds=ttl_seconds,
+            store=BestEffortStateStore(store=PickledStateStore(store=self.store)),
+            generations=BestEffortStateStore(store=PickledStateStore(store=self.store)),
+        )
 
 
 def state_key(settings: Mapping[str, str]) -> str:

@@ -18,6 +18,7 @@ import streamlit as st
 
 from xmetrics_core.connection import Connection
 from xmetrics_core.references import ParsedReferences
+from xmetrics_core.sandbox.remote import SharedSandboxUnavailable
 from xmetrics_core.store import PeriodSpend, ReadPlan, Spend, StoreError
 from xmetrics_ui.store import (
     dashboard_store,
@@ -96,7 +97,11 @@ def _estimate(
     if store is None:
         return store_problem(demo=is_demo(connection))
     account = reading_account(connection)
-    now = world_now(connection)
+    try:
+        now = world_now(connection)
+    except SharedSandboxUnavailable as exc:  # team mode: the Demo's clock is the shared one
+        alert("warning", f"The cost meter waits for the Demo's sandbox: {exc}")
+        return None
     try:
         plan = store.plan_reads(parsed.ids, account=account, now=now, prices=prices())
         spend = store.spend(now=now, account=account, prices=prices())

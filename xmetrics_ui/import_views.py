@@ -34,9 +34,10 @@ from xmetrics_core.imports import (
 from xmetrics_core.imports.saving import save_imports
 from xmetrics_core.labels import escape_markdown
 from xmetrics_core.models import FetchResult
+from xmetrics_core.sandbox.remote import RemoteSandbox
 from xmetrics_core.store import Account, StoreError
 from xmetrics_ui import views
-from xmetrics_ui.session import current_connection, demo_sandbox
+from xmetrics_ui.session import current_connection, demo_app, demo_world_now
 from xmetrics_ui.store import dashboard_store, show_store_problem
 from xmetrics_ui.ui import alert, offer_download
 
@@ -113,13 +114,7 @@ def _read(
     connection = current_connection()
     uses_demo = demo or (connection is not None and connection.method is AuthMethod.DEMO)
     if demo:
-        sandbox = demo_sandbox()
-        demo_user = sandbox.world.user(sandbox.demo.demo_user_id)
-        account: Account | None = (
-            None
-            if demo_user is None
-            else Account(user_id=demo_user.id, username=demo_user.username)
-        )
+        account: Account | None = demo_account()
     else:
         account = _store_account(connection)
     saved = _save(imported, demo=uses_demo, account=account)
@@ -133,16 +128,29 @@ def _read(
     )
 
 
+def demo_account() -> Account | None:
+    """The account the Demo's exports are filed under: the Demo user of the sandbox the
+    Demo signs in to (the team's shared one in team mode)."""
+    app = demo_app()
+    if isinstance(app, RemoteSandbox):
+        world = app.world()
+        return Account(user_id=world.demo_user_id, username=world.demo_username)
+    user = app.world.user(app.demo.demo_user_id)
+    return None if user is None else Account(user_id=user.id, username=user.username)
+
+
 @st.cache_data(ttl=600, show_spinner=False)
-def _demo_files(hour: str) -> dict[str, bytes]:
-    del hour  # the cache key: the sandbox's world hour
-    return demo_sandbox().demo_exports()
+def _demo_files(base_url: str, hour: str) -> dict[str, bytes]:
+    del base_url, hour  # the cache key: the sandbox and its world hour
+    return demo_app().demo_exports()
 
 
 def demo_files() -> dict[str, bytes]:
-    """The Demo account's exports in all four formats, written by the sandbox from its
-    world at its clock (file name → bytes)."""
-    return _demo_files(demo_sandbox().clock.now().strftime("%Y-%m-%d %H"))
+    """The Demo account's exports in all four formats, written by the sandbox the Demo
+    signs in to (the team's shared one in team mode) from its world at its clock (file name
+    → bytes)."""
+    app = demo_app()
+    return _demo_files(app.base_url, demo_world_now(app).strftime("%Y-%m-%d %H"))
 
 
 def uploader_and_demo() -> ImportedFiles | None:

@@ -49,7 +49,6 @@ from xmetrics_core.remembered import (
 )
 from xmetrics_core.sandbox import Sandbox, SandboxSettings, Tier, start_sandbox
 from xmetrics_core.sandbox.remote import RemoteSandbox
-from xmetrics_core.shared_state import BestEffortStateStore, PickledStateStore
 from xmetrics_core.signin import PendingSignIns, build_client, connect, finish_oauth1
 from xmetrics_core.state import MemoryStateStore, ResultCache, StateStore
 from xmetrics_ui.team import shared_demo_sandbox, shared_state
@@ -128,17 +127,19 @@ def demo_app() -> Sandbox | RemoteSandbox:
     return demo_sandbox() if shared is None else shared
 
 
+def demo_world_now(app: Sandbox | RemoteSandbox) -> datetime:
+    """The Demo's world time: ``app``'s clock (the shared sandbox's asked over HTTP;
+    SharedSandboxUnavailable when it does not answer)."""
+    return app.now() if isinstance(app, RemoteSandbox) else app.clock.now()
+
+
 @st.cache_resource
 def result_cache() -> ResultCache[Any]:
     """Fetched results for every session of this server, keyed by credential first (in
     team mode: encrypted in the shared Redis, for every replica)."""
     team = shared_state()
     if team is not None:  # a Redis outage makes a miss (fetch again), never an error
-        return ResultCache(
-            ttl_seconds=RESULT_TTL_SECONDS,
-            store=BestEffortStateStore(store=PickledStateStore(store=team.store)),
-            generations=BestEffortStateStore(store=PickledStateStore(store=team.store)),
-        )
+        return team.result_cache(ttl_seconds=RESULT_TTL_SECONDS)
     return ResultCache(ttl_seconds=RESULT_TTL_SECONDS, max_entries=RESULT_MAX_ENTRIES)
 
 

@@ -10,12 +10,14 @@ for :data:`RETRY_SECONDS`, so a page does not wait on it again at every rerun; p
 say so (:func:`show_store_problem`) and work on without history.
 
 The Demo's store is filled once per server on a background thread
-(``xmetrics_core.demo_history``) from a twin of the Demo's sandbox, starting the first time
-it is opened.
+(``xmetrics_core.demo_history``) from a twin of the Demo's sandbox (in team mode, of the
+team's shared sandbox, under a team-wide lock, so the shared store is filled once), starting
+the first time it is opened.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import os
 import threading
@@ -30,9 +32,11 @@ import streamlit as st
 from xmetrics_core.catalogue import Group
 from xmetrics_core.connection import Connection
 from xmetrics_core.demo_history import PrefillOutcome, prefill_demo_history
-from xmetrics_core.errors import XApiError
+from xmetrics_core.errors import InputError, XApiError
 from xmetrics_core.models import FetchResult, IdStatus, PostRecord, PostStatus
 from xmetrics_core.sandbox import Sandbox
+from xmetrics_core.sandbox.remote import RemoteSandbox, SharedSandboxUnavailable
+from xmetrics_core.shared_state import TeamState
 from xmetrics_core.store import (
     DATABASE_URL_ENV,
     DEMO_DATABASE_URL_ENV,
@@ -44,7 +48,8 @@ from xmetrics_core.store import (
     database_url_from_env,
     open_store,
 )
-from xmetrics_ui.session import demo_sandbox
+from xmetrics_ui.session import demo_app, demo_world_now
+from xmetrics_ui.team import shared_state
 from xmetrics_ui.ui import alert
 
 log = logging.getLogger("xmetrics.app")
@@ -161,12 +166,13 @@ def reading_account(connection: Connection) -> Account:
 
 
 def world_now(connection: Connection) -> datetime:
-    """The cost ledger's "now": the Demo's sandbox clock for its reads, else the real time
-    (a day of the Demo is a day of its world)."""
+    """The cost ledger's "now": the Demo's sandbox clock for its reads (the team's shared
+    sandbox in team mode: every replica bills the Demo's reads on the same day), else the
+    real time (a day of the Demo is a day of its world)."""
     if is_demo(connection):
-        sandbox = demo_sandbox()
-        if connection.endpoints.api_base_url.rstrip("/") == sandbox.base_url:
-            return sandbox.clock.now()
+        app = demo_app()
+        if connection.endpoints.api_base_url.rstrip("/") == app.base_url.rstrip("/"):
+            return demo_world_now(app)
     return datetime.now(UTC)
 
 
@@ -205,14 +211,18 @@ def save_result(connection: Connection, result: FetchResult) -> SaveOutcome | No
     store = dashboard_store(demo=demo)
     if store is None:
         return None
-    when = world_now(connection) if demo else (result.fetched_at or datetime.now(UTC))
     try:
+        when = world_now(connection) if demo else (result.fetched_at or datetime.now(UTC))
         return store.save(
             result, source="dashboard", account=reading_account(connection), fetched_at=when
         )
     except StoreError as exc:
         log.warning("a fetch was not saved: %s", exc.message)
         alert("warning", f"This fetch was not kept in the history: {exc.message}")
+        return None
+    except SharedSandboxUnavailable as exc:
+        log.warning("a Demo fetch was not saved: %s", exc)
+        alert("warning", f"This fetch was not kept in the history: {exc}")
         return None
 
 
@@ -238,16 +248,46 @@ class DemoPrefill:
         return self.finished.wait(timeout)
 
 
-def _run_prefill(state: DemoPrefill, store: Store, sandbox: Sandbox) -> None:
+#: How long one replica may hold the team's prefill lock (a dead holder's ends then), and
+#: how long another waits for it.
+PREFILL_LOCK_SECONDS: Final = 600.0
+
+
+def prefill_lock_name(store_url: str) -> str:
+    """The team-wide lock of the Demo prefill of the store at ``store_url`` (hashed: a URL
+    may hold a password)."""
+    return f"demo-prefill:{hashlib.sha256(store_url.encode()).hexdigest()[:16]}"
+
+
+def _run_prefill(
+    state: DemoPrefill, store: Store, app: Sandbox | RemoteSandbox, team: TeamState | None
+) -> None:
     try:
+        if isinstance(app, RemoteSandbox):
+            # the team's shared world, prefilled by one replica at a time (the later ones find
+            # every read time held and read nothing)
+            world = app.world()
+            now, seed, settings = world.now, world.seed, world.settings
+        else:
+            now, seed, settings = app.clock.now(), app.seed, app.settings
+        exclusive = (
+            None
+            if team is None
+            else team.redis.exclusive(
+                prefill_lock_name(store.url),
+                hold_seconds=PREFILL_LOCK_SECONDS,
+                wait_seconds=PREFILL_LOCK_SECONDS,
+            )
+        )
         state.outcome = prefill_demo_history(
             store,
-            now=sandbox.clock.now(),
-            seed=sandbox.seed,
-            settings=sandbox.settings,
+            now=now,
+            seed=seed,
+            settings=settings,
             progress=state.progress,
+            exclusive=exclusive,
         )
-    except (StoreError, XApiError) as exc:
+    except (StoreError, XApiError, InputError) as exc:
         state.error = str(exc)
         log.warning("the Demo's history was not filled: %s", exc)
     except Exception as exc:  # a background thread has no page to report to: log it all
@@ -262,7 +302,7 @@ def _demo_prefill(url: str, _store: Store) -> DemoPrefill:
     state = DemoPrefill()
     state.thread = threading.Thread(
         target=_run_prefill,
-        args=(state, _store, demo_sandbox()),
+        args=(state, _store, demo_app(), shared_state()),
         name="xmetrics-demo-history",
         daemon=True,
     )

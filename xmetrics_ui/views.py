@@ -385,9 +385,10 @@ def refused(exc: Unauthorized) -> NoReturn:
     st.rerun()
 
 
-def _result_key(
+def posts_result_key(
     connection: Connection, parsed: ParsedReferences, groups: tuple[Group, ...]
 ) -> tuple[Any, ...]:
+    """The result cache's key of a Posts page fetch (the benchmark of replicas seeds it)."""
     return cache_key(
         connection,
         "posts",
@@ -412,7 +413,7 @@ def run_fetch(
     if not groups:
         alert("warning", "Choose at least one metric group.")
         return
-    key = _result_key(connection, parsed, groups)
+    key = posts_result_key(connection, parsed, groups)
     cache = result_cache()
     result = None if refresh else cache.get(key)
     if result is None:
@@ -457,7 +458,7 @@ def current_result(connection: Connection) -> Shown | None:
         parsed = _parse(query.paste)
     except InputTooLarge:
         return None
-    key = _result_key(connection, parsed, query.groups)
+    key = posts_result_key(connection, parsed, query.groups)
     st.session_state[RESULT_KEY] = key
     result = result_cache().get(key)
     if result is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import time
 from datetime import UTC, datetime, timedelta
 
@@ -17,6 +18,8 @@ from xmetrics_core.sandbox.settings import (
     USAGE_TWEETS,
     USER_TWEETS,
     USERS_ME,
+    settings_from_json,
+    settings_to_json,
 )
 
 
@@ -131,3 +134,18 @@ def test_protocol_time_is_real_time_plus_advances_whatever_the_world_time() -> N
 
 def test_clock_defaults_to_the_real_time() -> None:
     assert abs(SandboxClock().now() - datetime.now(UTC)) < timedelta(seconds=5)
+
+
+def test_settings_survive_their_json_form_for_a_twin_in_another_process():
+    settings = SandboxSettings(
+        tier="enterprise",
+        credits=12,
+        demo_posts=45,
+        rate_limits={TWEETS_LOOKUP: (None, 7)},
+        unpromoted_promoted_metrics="empty",
+    )
+    data = json.loads(json.dumps(settings_to_json(settings)))
+    assert settings_from_json(data) == settings
+    assert settings_from_json({**data, "a_later_setting": 1}) == settings  # ignored
+    with pytest.raises(ValueError, match="tier"):
+        settings_from_json({**data, "tier": "gold"})

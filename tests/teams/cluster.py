@@ -1,6 +1,7 @@
 """A team deployment on loopback, for the team tests: one shared Demo sandbox process, N
 ``streamlit run server.py`` replicas sharing Redis (and PostgreSQL for the history), and
-optionally Debian's nginx in front. Every process is bounded by ``timeout`` and stopped by
+optionally Debian's nginx in front (``deploy/nginx.conf`` rendered by
+``deploy/nginx_conf.py``, as ``deploy/run-team.sh`` does). Every process is bounded by ``timeout`` and stopped by
 :meth:`Cluster.stop` (TERM to its process group, then KILL)."""
 
 from __future__ import annotations
@@ -14,13 +15,21 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+from xmetrics_core.client import XClient
+from xmetrics_core.connection import AuthMethod, Connection, endpoints_for
+from xmetrics_core.credentials import OAuth1Credential
+from xmetrics_core.signin import connect
+
 REPO = Path(__file__).resolve().parents[2]
+NGINX = Path("/usr/sbin/nginx")
 LIFETIME_SECONDS = 300
+REPLICA_DEMO_LAG = timedelta(days=9)
+"""How far the replicas' own (unused in team mode) Demo world is behind the shared one."""
 """No process of a test cluster outlives this, whatever happens to the test run."""
 
 
@@ -108,18 +117,19 @@ def _first_line(process: Process, *, deadline_seconds: float = 60) -> str:
     raise RuntimeError(f"{process.name} printed nothing:\n{process.log()}")
 
 
-def wait_healthy(replica: Replica, *, deadline_seconds: float = 90) -> None:
+def wait_healthy(process: Process, base_url: str, *, deadline_seconds: float = 90) -> None:
+    """Until ``base_url`` (a replica, or nginx in front of them) answers its health check."""
     deadline = time.monotonic() + deadline_seconds
     while time.monotonic() < deadline:
-        if replica.process.poll() is not None:
-            raise RuntimeError(f"{replica.name} exited early:\n{replica.log()}")
+        if process.process.poll() is not None:
+            raise RuntimeError(f"{process.name} exited early:\n{process.log()}")
         try:
-            with urlopen(f"{replica.base_url}_stcore/health", timeout=2) as answer:
+            with urlopen(f"{base_url}_stcore/health", timeout=2) as answer:
                 if answer.read() == b"ok":
                     return
         except (URLError, OSError):
             time.sleep(0.3)
-    raise RuntimeError(f"{replica.name} did not become healthy:\n{replica.log()}")
+    raise RuntimeError(f"{process.name} did not become healthy:\n{process.log()}")
 
 
 def start_replica(cluster: Cluster, name: str, port: int) -> Replica:
@@ -146,8 +156,39 @@ def start_replica(cluster: Cluster, name: str, port: int) -> Replica:
     )
     replica = Replica(name=name, process=started.process, log_path=started.log_path, port=port)
     cluster.replicas.append(replica)
-    wait_healthy(replica)
+    wait_healthy(replica, replica.base_url)
     return replica
+
+
+def start_nginx(cluster: Cluster) -> Process:
+    """Debian's nginx on ``cluster.nginx_port`` in front of every replica, unprivileged."""
+    if not NGINX.exists():
+        raise RuntimeError(
+            "Debian's nginx is not installed (/usr/sbin/nginx): apt-get install nginx "
+            "(`make test` and .ci/run install it)"
+        )
+    assert cluster.nginx_port is not None
+    run_dir = cluster.root / "nginx"
+    subprocess.run(
+        [
+            sys.executable,
+            str(REPO / "deploy" / "nginx_conf.py"),
+            str(run_dir),
+            f"127.0.0.1:{cluster.nginx_port}",
+            *[f"127.0.0.1:{replica.port}" for replica in cluster.replicas],
+        ],
+        check=True,
+        timeout=30,
+    )
+    nginx = _spawn(
+        "nginx",
+        [str(NGINX), "-p", str(run_dir), "-c", str(run_dir / "nginx.conf"), "-g", "daemon off;"],
+        root=cluster.root,
+        env=cluster.env,
+    )
+    cluster.others.append(nginx)
+    wait_healthy(nginx, cluster.nginx_url)
+    return nginx
 
 
 def start_cluster(
@@ -158,15 +199,17 @@ def start_cluster(
     state_key: str,
     state_prefix: str,
     database_url: str,
+    nginx: bool = False,
 ) -> Cluster:
     """The shared sandbox, ``replicas`` replicas (and nginx), all healthy; stop() on failure."""
     ports = [free_port() for _ in range(replicas)]
-    nginx_port: int | None = None
+    nginx_port = free_port() if nginx else None
     demo_now = datetime.now(UTC).replace(microsecond=0)
     base_env = {
         key: value for key, value in os.environ.items() if not key.startswith(("X_", "XMETRICS_"))
     }
     base_env["PYTHONUNBUFFERED"] = "1"
+    root.mkdir(parents=True, exist_ok=True)
     cluster = Cluster(root=root, env={}, demo_now=demo_now, nginx_port=nginx_port)
     try:
         redirect_uris = [f"http://127.0.0.1:{port}/" for port in ports]
@@ -205,13 +248,33 @@ def start_cluster(
             "XMETRICS_DEMO_SANDBOX_FILE": str(sandbox_file),
             "XMETRICS_DATABASE_URL": database_url,
             "XMETRICS_DEMO_DATABASE_URL": database_url,
-            "XMETRICS_DEMO_NOW": demo_now.isoformat(),
+            # each replica's own embedded Demo world is deliberately another one (nine days
+            # earlier): in team mode everything Demo follows the shared sandbox instead
+            # (tests/teams/test_team_demo.py)
+            "XMETRICS_DEMO_NOW": (demo_now - REPLICA_DEMO_LAG).isoformat(),
             # one cookie secret for every replica (st.login, XSRF): as deploy/ does
             "STREAMLIT_SERVER_COOKIE_SECRET": os.urandom(16).hex(),
         }
         for index, port in enumerate(ports):
             start_replica(cluster, f"replica-{'ab'[index] if index < 2 else index}", port)
+        if nginx:
+            start_nginx(cluster)
     except BaseException:
         cluster.stop()
         raise
     return cluster
+
+
+def demo_connection(cluster: Cluster) -> tuple[Connection, XClient]:
+    """A connection to the shared sandbox as its Demo user (the OAuth 1.0a keys of its
+    credentials line), checked with ``GET /2/users/me`` like any sign-in, and its client."""
+    line = cluster.sandbox_line
+    credential = OAuth1Credential(
+        consumer_key=str(line["consumer_key"]),
+        consumer_secret=str(line["consumer_secret"]),
+        access_token=str(line["access_token"]),
+        access_token_secret=str(line["access_token_secret"]),
+    )
+    return connect(
+        credential, method=AuthMethod.OAUTH1_KEYS, endpoints=endpoints_for(str(line["base_url"]))
+    )

@@ -7,21 +7,50 @@ credentials as one JSON line; saved to a file, ``XMETRICS_DEMO_SANDBOX_FILE`` na
 :class:`RemoteSandbox` is what a replica knows of it: the base URL, the demo credentials and
 the app's tier, and the redirect URIs it was started with (it cannot register new ones from
 afar, so a dashboard URL it was not started with is refused in words).
+
+What replicas must agree on besides the sign-in is read from the shared sandbox over HTTP
+(its own ``/sandbox/…`` endpoints, with the app's Bearer token): :meth:`RemoteSandbox.world`
+(its clock's world time, for the cost ledger of Demo reads, and the seed and settings a
+twin of its world is built from, for the Demo's history prefill) and
+:meth:`RemoteSandbox.demo_exports` (the Import page's Demo exports).
 """
 
 from __future__ import annotations
 
+import base64
+import binascii
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, Final, cast, get_args
 
-from xmetrics_core.errors import ConfigurationError
+import requests
+
+from xmetrics_core.errors import ConfigurationError, InputError
 from xmetrics_core.sandbox.accounts import DemoCredentials
-from xmetrics_core.sandbox.settings import Tier
+from xmetrics_core.sandbox.settings import SandboxSettings, Tier, settings_from_json
 
 DEMO_SANDBOX_FILE_ENV: Final = "XMETRICS_DEMO_SANDBOX_FILE"
+#: (connect, read) seconds for the shared sandbox's own endpoints (loopback or a LAN).
+TIMEOUT: Final = (3.05, 15.0)
+
+
+class SharedSandboxUnavailable(InputError):
+    """The shared Demo sandbox did not answer (or answered nonsense): said in words."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class SandboxWorld:
+    """The shared sandbox's world as ``/sandbox/world`` describes it."""
+
+    now: datetime
+    """Its clock's world time (aware, UTC)."""
+    seed: int
+    settings: SandboxSettings
+    demo_user_id: str
+    demo_username: str
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -42,6 +71,53 @@ class RemoteSandbox:
                 f"the shared Demo sandbox does not accept {uri} as a sign-in callback: start it "
                 f"with --redirect-uri {uri} (the address people open the dashboard at)"
             )
+
+    def _get(self, path: str) -> dict[str, Any]:
+        try:
+            answer = requests.get(
+                f"{self.base_url}{path}",
+                headers={"Authorization": f"Bearer {self.demo.bearer_token}"},
+                timeout=TIMEOUT,
+            )
+            answer.raise_for_status()
+            data = answer.json()
+        except (requests.RequestException, ValueError) as exc:
+            raise SharedSandboxUnavailable(
+                f"the shared Demo sandbox at {self.base_url} did not answer ({type(exc).__name__})"
+            ) from None
+        if not isinstance(data, dict):
+            raise SharedSandboxUnavailable(f"the shared Demo sandbox sent no object for {path}")
+        return data
+
+    def world(self) -> SandboxWorld:
+        """The shared sandbox's clock, seed and settings (one request)."""
+        data = self._get("/sandbox/world")
+        try:
+            return SandboxWorld(
+                now=datetime.fromisoformat(str(data["now"])),
+                seed=int(data["seed"]),
+                settings=settings_from_json(data["settings"]),
+                demo_user_id=str(data["demo_user_id"]),
+                demo_username=str(data["demo_username"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise SharedSandboxUnavailable(
+                f"the shared Demo sandbox described its world wrongly ({exc!s:.60})"
+            ) from None
+
+    def now(self) -> datetime:
+        """The shared sandbox's world time: "now" for the Demo's reads (one request)."""
+        return self.world().now
+
+    def demo_exports(self) -> dict[str, bytes]:
+        """The Demo account's four CSV exports at the shared sandbox's clock: name → bytes."""
+        data = self._get("/sandbox/exports")
+        try:
+            return {
+                str(name): base64.b64decode(str(text), validate=True) for name, text in data.items()
+            }
+        except (binascii.Error, ValueError):
+            raise SharedSandboxUnavailable("the shared Demo sandbox sent broken exports") from None
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> RemoteSandbox:

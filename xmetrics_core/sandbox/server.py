@@ -21,6 +21,8 @@ Paths are api.x.com's, so only the base URL differs:
 ``POST /2/oauth2/token``            code exchange and refresh
 ``POST /2/oauth2/revoke``           revocation
 ``GET /media/preview/:key.svg``     a video's or GIF's preview image      (previews.py)
+``GET /sandbox/world``              not X's: clock, seed, settings (app Bearer)
+``GET /sandbox/exports``            not X's: the Demo's CSV exports (app Bearer)
 ==================================  ==========================================================
 
 Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
@@ -36,7 +38,9 @@ each billed Post costs a credit. Everything is rendered at the clock's world tim
 ``x-rate-limit-*``, ``api-version`` and ``x-access-level`` headers. Every request is recorded in
 the request log with secrets redacted; werkzeug's own access log is silenced because URLs can
 carry request tokens. The preview images stand in for X's media host (``pbs.twimg.com``):
-no auth, no faults, no rate limit, like the OAuth endpoints.
+no auth, no faults, no rate limit, like the OAuth endpoints. The two ``/sandbox/`` endpoints
+are the sandbox's own (X has no such paths): what team replicas ask of the shared Demo sandbox
+(``remote.RemoteSandbox``), with the app's Bearer token, never faulted, rate-limited or billed.
 """
 
 from __future__ import annotations
@@ -96,6 +100,7 @@ from xmetrics_core.sandbox.settings import (
     SandboxClock,
     SandboxSettings,
     Tier,
+    settings_to_json,
 )
 from xmetrics_core.sandbox.usage import UsageMeter, usage_tweets
 from xmetrics_core.sandbox.world import (
@@ -112,6 +117,9 @@ HTML_TYPE = "text/html; charset=utf-8"
 #: How often the serving loop checks for stop(): bounds how long stop() takes.
 SHUTDOWN_POLL_SECONDS = 0.05
 DEFAULT_OAUTH2_SCOPES = ("tweet.read", "users.read", "offline.access")
+
+SANDBOX_WORLD_PATH = "/sandbox/world"
+SANDBOX_EXPORTS_PATH = "/sandbox/exports"
 
 V2_ENDPOINTS = frozenset(
     {
@@ -152,6 +160,10 @@ def _route_map() -> Map:
             Rule("/i/oauth2/authorize", endpoint="oauth2_authorize", methods=["GET", "POST"]),
             Rule("/2/oauth2/token", endpoint="oauth2_token", methods=["POST"]),
             Rule("/2/oauth2/revoke", endpoint="oauth2_revoke", methods=["POST"]),
+            # the sandbox's own (X has no such paths): what team replicas need of the
+            # shared Demo sandbox (xmetrics_core.sandbox.remote), with the app's Bearer token
+            Rule(SANDBOX_WORLD_PATH, endpoint="sandbox_world", methods=["GET"]),
+            Rule(SANDBOX_EXPORTS_PATH, endpoint="sandbox_exports", methods=["GET"]),
             Rule(
                 f"{PREVIEW_IMAGE_PREFIX}<media_key>{PREVIEW_IMAGE_SUFFIX}",
                 endpoint="media_preview",
@@ -528,6 +540,8 @@ class Sandbox:
             return self._v2(request, environ, endpoint, str(arguments.get("resource_id", "")))
         if endpoint == "media_preview":
             return self._media_preview(str(arguments["media_key"]))
+        if endpoint in ("sandbox_world", "sandbox_exports"):
+            return self._sandbox_own(request, endpoint)
         handlers = {
             "app_only_token": self._app_only_token,
             "oauth1_request_token": self._oauth1_request_token,
@@ -560,6 +574,28 @@ class Sandbox:
             content_type=SVG_CONTENT_TYPE,
         )
         return _Outcome(response=response, auth=_NO_AUTH)
+
+    # -- the sandbox's own endpoints ------------------------------------------------------------
+    def _sandbox_own(self, request: Request, endpoint: str) -> _Outcome:
+        """``/sandbox/world`` (the clock's world time, the seed and the settings: what a twin
+        of this world needs) or ``/sandbox/exports`` (the Demo account's four CSV exports at
+        the clock, base64); the app's Bearer token only, like X's app-only endpoints."""
+        auth = self._authenticate(request)
+        if auth.kind != "bearer":
+            return _Outcome(response=_json(401, problems.unauthorized()), auth=auth)
+        if endpoint == "sandbox_world":
+            user = self.world.user(self.world.demo_user_id)
+            body: dict[str, object] = {
+                "now": self.clock.now().isoformat(),
+                "seed": self.seed,
+                "settings": settings_to_json(self.settings),
+                "demo_user_id": self.world.demo_user_id,
+                "demo_username": user.username if user is not None else "",
+            }
+        else:
+            files = self.demo_exports()
+            body = {name: base64.b64encode(data).decode("ascii") for name, data in files.items()}
+        return _Outcome(response=_json(200, body), auth=auth)
 
     # -- v2 -----------------------------------------------------------------------------------
     def _v2(

@@ -52,13 +52,14 @@ The :class:`SandboxClock` keeps two times:
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from types import MappingProxyType
-from typing import Literal
+from typing import Any, Literal
 
 #: Endpoint keys used by the rate limiter and the settings.
 TWEETS_LOOKUP = "GET /2/tweets"
@@ -168,6 +169,25 @@ class SandboxSettings:
         """The window's request budget for one endpoint and caller kind (None: refused)."""
         app_limit, user_limit = self.rate_limits[endpoint]
         return user_limit if user_context else app_limit
+
+
+def settings_to_json(settings: SandboxSettings) -> dict[str, object]:
+    """``settings`` as a JSON object (the shared sandbox's ``/sandbox/world``)."""
+    data = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    data["rate_limits"] = {name: list(limits) for name, limits in settings.rate_limits.items()}
+    return data
+
+
+def settings_from_json(data: Mapping[str, Any]) -> SandboxSettings:
+    """The settings :func:`settings_to_json` wrote (ValueError/TypeError when malformed;
+    names this version does not know are ignored)."""
+    known = {f.name for f in dataclasses.fields(SandboxSettings)}
+    values = {name: value for name, value in data.items() if name in known}
+    limits = values.get("rate_limits", {})
+    if not isinstance(limits, Mapping):
+        raise TypeError("rate_limits is not an object")
+    values["rate_limits"] = {name: tuple(pair) for name, pair in limits.items()}
+    return SandboxSettings(**values)
 
 
 class SandboxClock:
