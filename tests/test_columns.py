@@ -6,18 +6,20 @@ from __future__ import annotations
 import pickle
 import threading
 from collections.abc import Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 import orjson
 import pandas as pd
 import pytest
+from record_parser import merge_media, posts_from_json
 
 from xmetrics_core.client import XClient
 from xmetrics_core.columns import MediaRecords, PostRecords
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
 from xmetrics_core.frames import all_frames
 from xmetrics_core.models import FetchResult, IdStatus, PostStatus
-from xmetrics_core.parsing import merge_media, posts_from_json, result_from_json, result_from_pages
+from xmetrics_core.parsing import result_from_json, result_from_pages
 from xmetrics_core.retry import RetryPolicy
 from xmetrics_core.transport import HttpRequest, HttpResponse, RequestsTransport
 
@@ -244,3 +246,52 @@ def test_records_are_built_on_access_and_read_like_a_tuple() -> None:
         posts.columns = None  # type: ignore[misc]
     with pytest.raises(IndexError):
         posts[5]
+
+
+def test_a_fetch_through_the_client_keeps_the_answers_as_columns_with_the_record_frames(
+    clean: Any,
+) -> None:
+    """The request path's own result (fetch plan, public-only fallbacks for others' Posts):
+    its Posts and media are views over the answers' columns, equal to the records the record
+    parser reads from the same answers, and every frame equals the one built from those
+    records."""
+    demo = clean.demo
+    ids = [p.id for p in clean.world.posts] + list(clean.world.deleted_ids)
+    recording = RecordingTransport()
+    with XClient(
+        credential=OAuth1Credential(
+            consumer_key=demo.consumer_key,
+            consumer_secret=demo.consumer_secret,
+            access_token=demo.access_token,
+            access_token_secret=demo.access_token_secret,
+        ),
+        base_url=clean.base_url,
+        clock=clean.clock.now,
+        retry=RetryPolicy(sleep=lambda _: None, random=lambda: 0.5),
+        transport=recording,
+    ) as client:
+        fetched = client.fetch_posts(ids)
+    assert isinstance(fetched.posts, PostRecords) and isinstance(fetched.media, MediaRecords)
+    statuses = {s.status for s in fetched.statuses}
+    assert {PostStatus.OK, PostStatus.PUBLIC_ONLY_NOT_OWNER, PostStatus.NOT_FOUND} <= statuses
+    assert len(fetched.media) > 0
+
+    pages = [orjson.loads(body) for body in recording.lookups]
+    parsed = {
+        p.id: p
+        for p in posts_from_json(
+            [i for page in pages for i in page.get("data") or () if isinstance(i, dict)]
+        )
+    }
+    posts = tuple(parsed[s.id] for s in fetched.statuses if s.id in parsed)
+    media_json = [m for page in pages for m in (page.get("includes") or {}).get("media") or ()]
+    media = merge_media(media_json, posts)
+    assert tuple(fetched.posts) == posts
+    assert tuple(fetched.media) == media
+    records = replace(fetched, posts=posts, media=media)
+    assert fetched == records
+    expected = all_frames(records)
+    built = all_frames(fetched)
+    assert list(built) == list(expected)
+    for name, frame in expected.items():
+        pd.testing.assert_frame_equal(built[name], frame, obj=name)

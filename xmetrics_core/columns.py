@@ -288,6 +288,18 @@ class PostColumns:
             ),
         )
 
+    def take(self, rows: Sequence[int]) -> PostColumns:
+        """These rows, in this order (a row may repeat)."""
+        index = np.fromiter(rows, dtype=np.intp, count=len(rows))
+        return PostColumns(
+            ids=tuple(map(self.ids.__getitem__, rows)),
+            texts=self.texts.take(pa.array(index)),
+            author_ids=tuple(map(self.author_ids.__getitem__, rows)),
+            created_at=tuple(map(self.created_at.__getitem__, rows)),
+            media_keys=tuple(map(self.media_keys.__getitem__, rows)),
+            groups=tuple(group.take(index) for group in self.groups),
+        )
+
     @classmethod
     def concat(cls, parts: Sequence[PostColumns]) -> PostColumns:
         return cls(
