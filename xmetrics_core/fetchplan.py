@@ -23,9 +23,16 @@ Without retries the ``GET /2/tweets`` calls number exactly
 the IDs refused again without promoted: at most ``ceil(N/100) + 1`` for N unique IDs when
 E = 0 (:func:`lookup_call_count`).
 
-**Statuses.** :func:`status_of` decides each fetched Post's status from what came back, the
-credential's kind, the owner (``author_id == me.id``) and the 30-day window; IDs without a
-record keep the final status their batch gave (not found, not authorized, failed).
+**Answers.** :func:`read_lookup` reduces each answer to columns as it comes
+(``parsing.answer_columns``, the one parse of X's JSON) and reconciles its IDs with them and
+X's ``errors[]``; :meth:`FetchPlan.result` takes the Posts in paste order from the answers'
+columns and merges their media (``parsing.media_of_answers``), so the result's ``posts`` /
+``media`` are ``columns.PostRecords`` / ``MediaRecords`` views and frames read the columns.
+
+**Statuses.** :func:`status_of` decides each fetched Post's status from what came back (the
+groups the columns hold for it, its author, its time), the credential's kind, the owner
+(``author_id == me.id``) and the 30-day window; IDs without a Post keep the final status
+their batch gave (not found, not authorized, failed).
 """
 
 from __future__ import annotations
@@ -40,6 +47,7 @@ from typing import Any, Final
 
 import numpy as np
 
+from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import ALL_GROUPS, PRIVATE_GROUPS, Group
 from xmetrics_core.columns import GROUP_KEYS, MediaRecords, PostColumns, PostRecords
 from xmetrics_core.errors import (
@@ -352,58 +360,59 @@ class FetchPlan:
         per invalid token; Posts in input order and media merged by ``media_key``, both
         read-only views over the answers' columns (``columns.PostRecords`` /
         ``MediaRecords``)."""
-        answered = PostColumns.concat([a.posts for a in self.answers])
-        returned = _returned_groups(answered, self.asked)
-        authors, created = answered.author_ids, answered.created_at
-        rows: list[int] = []
-        statuses: list[IdStatus] = []
-        rows_of, finals, refusals = self.rows.get, self.statuses.get, self.refusals.get
-        for ref in self.refs:
-            row = rows_of(ref.id)
-            if row is None:
-                final = finals(ref.id)
-                status, detail = (
-                    (final.status, final.detail)
-                    if final is not None
-                    else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
+        with collector_paused():  # statuses and columns of many Posts (see bulk)
+            answered = PostColumns.concat([a.posts for a in self.answers])
+            returned = _returned_groups(answered, self.asked)
+            authors, created = answered.author_ids, answered.created_at
+            rows: list[int] = []
+            statuses: list[IdStatus] = []
+            rows_of, finals, refusals = self.rows.get, self.statuses.get, self.refusals.get
+            for ref in self.refs:
+                row = rows_of(ref.id)
+                if row is None:
+                    final = finals(ref.id)
+                    status, detail = (
+                        (final.status, final.detail)
+                        if final is not None
+                        else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
+                    )
+                else:
+                    rows.append(row)
+                    status, detail = status_of(
+                        ref,
+                        returned=returned[row],
+                        author_id=authors[row],
+                        created_at=created[row],
+                        asked=self.asked,
+                        user_context=user_context,
+                        me_id=me_id,
+                        now=self.now,
+                        refusal=refusals(ref.id),
+                    )
+                    if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
+                        detail = f"{detail}; {ownership_unknown}"
+                statuses.append(
+                    IdStatus(
+                        id=ref.id,
+                        status=status,
+                        detail=detail,
+                        source=ref.source,
+                        position=ref.position,
+                    )
                 )
-            else:
-                rows.append(row)
-                status, detail = status_of(
-                    ref,
-                    returned=returned[row],
-                    author_id=authors[row],
-                    created_at=created[row],
-                    asked=self.asked,
-                    user_context=user_context,
-                    me_id=me_id,
-                    now=self.now,
-                    refusal=refusals(ref.id),
-                )
-                if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
-                    detail = f"{detail}; {ownership_unknown}"
-            statuses.append(
-                IdStatus(
-                    id=ref.id,
-                    status=status,
-                    detail=detail,
-                    source=ref.source,
-                    position=ref.position,
-                )
+            statuses.extend(map(IdStatus.invalid, invalid))
+            posts = answered.take(rows)
+            media = media_of_answers([a.media for a in self.answers], posts)
+            return FetchResult(
+                posts=PostRecords(posts),
+                media=MediaRecords(media),
+                statuses=tuple(statuses),
+                groups=self.asked,
+                rate_limit=rate_limit,
+                api_calls=api_calls,
+                retries=retries,
+                fetched_at=self.now,
             )
-        statuses.extend(map(IdStatus.invalid, invalid))
-        posts = answered.take(rows)
-        media = media_of_answers([a.media for a in self.answers], posts)
-        return FetchResult(
-            posts=PostRecords(posts),
-            media=MediaRecords(media),
-            statuses=tuple(statuses),
-            groups=self.asked,
-            rate_limit=rate_limit,
-            api_calls=api_calls,
-            retries=retries,
-            fetched_at=self.now,
-        )
 
 
 def _returned_groups(posts: PostColumns, asked: tuple[Group, ...]) -> list[frozenset[str]]:

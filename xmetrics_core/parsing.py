@@ -265,7 +265,8 @@ def answer_columns(
     repeated string (author IDs, media keys and types) once across answers."""
     strings: dict[Any, Any] = {} if shared is None else shared
     items, media = _page_items(page, ids)
-    return AnswerColumns(posts=_post_part(items, strings), media=_media_part(media, strings))
+    with collector_paused():
+        return AnswerColumns(posts=_post_part(items, strings), media=_media_part(media, strings))
 
 
 class _Answers:
