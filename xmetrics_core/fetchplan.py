@@ -65,6 +65,7 @@ from xmetrics_core.models import (
     PostRef,
     PostStatus,
     RateLimitState,
+    checked_status,
 )
 from xmetrics_core.parsing import AnswerColumns, answer_columns, media_of_answers
 from xmetrics_core.references import within_private_window
@@ -362,7 +363,10 @@ class FetchPlan:
         ``MediaRecords``)."""
         with collector_paused():  # statuses and columns of many Posts (see bulk)
             answered = PostColumns.concat([a.posts for a in self.answers])
-            returned = _returned_groups(answered, self.asked)
+            decided = [
+                _groups_status(returned, self.asked, user_context)
+                for returned in _returned_groups(answered, self.asked)
+            ]
             authors, created = answered.author_ids, answered.created_at
             rows: list[int] = []
             statuses: list[IdStatus] = []
@@ -378,28 +382,17 @@ class FetchPlan:
                     )
                 else:
                     rows.append(row)
-                    status, detail = status_of(
+                    status, detail = decided[row] or _public_only_status(
                         ref,
-                        returned=returned[row],
                         author_id=authors[row],
                         created_at=created[row],
-                        asked=self.asked,
-                        user_context=user_context,
                         me_id=me_id,
                         now=self.now,
                         refusal=refusals(ref.id),
                     )
                     if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
                         detail = f"{detail}; {ownership_unknown}"
-                statuses.append(
-                    IdStatus(
-                        id=ref.id,
-                        status=status,
-                        detail=detail,
-                        source=ref.source,
-                        position=ref.position,
-                    )
-                )
+                statuses.append(checked_status(ref.id, status, detail, ref.source, ref.position))
             statuses.extend(map(IdStatus.invalid, invalid))
             posts = answered.take(rows)
             media = media_of_answers([a.media for a in self.answers], posts)
@@ -451,18 +444,45 @@ def status_of(
 ) -> tuple[PostStatus, str]:
     """A fetched Post's status and detail from what X returned for it: the metric groups
     that came back (``returned``, by name), its author and its creation time."""
+    decided = _groups_status(frozenset(returned), asked, user_context)
+    if decided is not None:
+        return decided
+    return _public_only_status(
+        ref, author_id=author_id, created_at=created_at, me_id=me_id, now=now, refusal=refusal
+    )
+
+
+@functools.cache
+def _groups_status(
+    returned: frozenset[str], asked: tuple[Group, ...], user_context: bool
+) -> tuple[PostStatus, str] | None:
+    """The status the credential and the groups that came back decide alone (the same for
+    every Post with these groups: cached), or None when no private group came back."""
     private_asked = _private_groups(asked)
     if not user_context:
         return PostStatus.PUBLIC_ONLY_APP_ONLY, "app-only Bearer token: public metrics only"
     if not private_asked:
         return PostStatus.OK, ""
     missing = [name for name in private_asked if name not in returned]
-    if len(missing) < len(private_asked):  # some private group came back
-        if missing == [Group.PROMOTED.value]:
-            return PostStatus.NOT_PROMOTED, "never promoted: no promoted metrics"
-        if missing:
-            return PostStatus.OK, "X did not return " + ", ".join(missing)
-        return PostStatus.OK, ""
+    if len(missing) == len(private_asked):
+        return None
+    if missing == [Group.PROMOTED.value]:
+        return PostStatus.NOT_PROMOTED, "never promoted: no promoted metrics"
+    if missing:
+        return PostStatus.OK, "X did not return " + ", ".join(missing)
+    return PostStatus.OK, ""
+
+
+def _public_only_status(
+    ref: PostRef,
+    *,
+    author_id: str | None,
+    created_at: datetime | None,
+    me_id: str | None,
+    now: datetime,
+    refusal: str | None,
+) -> tuple[PostStatus, str]:
+    """Why a Post asked for private groups came back with public metrics only."""
     if me_id is not None and author_id is not None and author_id != me_id:
         return PostStatus.PUBLIC_ONLY_NOT_OWNER, "not your Post: X serves public metrics only"
     created = created_at or ref.created_at

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from itertools import count, repeat
 from operator import attrgetter
 from types import MappingProxyType
 from typing import final
@@ -403,20 +404,25 @@ _SET_STATUS_ID, _SET_STATUS, _SET_DETAIL, _SET_SOURCE, _SET_POSITION = (
 )
 
 
+def checked_status(
+    post_id: str, status: PostStatus, detail: str, source: str, position: int
+) -> IdStatus:
+    """``IdStatus(id=, status=, detail=, source=, position=)``, positional, the slots set
+    directly (see :func:`checked_post`): one per Post of a fetch."""
+    made = object.__new__(IdStatus)
+    _SET_STATUS_ID(made, post_id)
+    _SET_STATUS(made, status)
+    _SET_DETAIL(made, detail)
+    _SET_SOURCE(made, source)
+    _SET_POSITION(made, position)
+    return made
+
+
 def ok_statuses(post_ids: Sequence[str]) -> tuple[IdStatus, ...]:
     """``IdStatus(id=i, status=OK, source=i, position=n)`` for each ID in order, the slots
-    set directly (see :func:`checked_post`): a parsed answer's 100,000 statuses."""
-    statuses = []
-    new = object.__new__
-    for position, post_id in enumerate(post_ids):
-        status = new(IdStatus)
-        _SET_STATUS_ID(status, post_id)
-        _SET_STATUS(status, PostStatus.OK)
-        _SET_DETAIL(status, "")
-        _SET_SOURCE(status, post_id)
-        _SET_POSITION(status, position)
-        statuses.append(status)
-    return tuple(statuses)
+    set directly (:func:`checked_status`): a parsed answer's 100,000 statuses."""
+    ok = PostStatus.OK
+    return tuple(map(checked_status, post_ids, repeat(ok), repeat(""), post_ids, count()))
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
