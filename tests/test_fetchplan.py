@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -24,7 +25,7 @@ from xmetrics_core.fetchplan import (
     read_lookup,
     status_of,
 )
-from xmetrics_core.models import PostRecord, PostRef, PostStatus
+from xmetrics_core.models import PostRef, PostStatus
 from xmetrics_core.references import TWITTER_EPOCH_MS
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -157,7 +158,7 @@ def test_never_promoted_posts_answered_empty_are_asked_again_without_promoted() 
     (retry,) = waves[1]
     assert retry.stage is Stage.WITHOUT_PROMOTED
     assert set(retry.ids) == silent and Group.PROMOTED not in retry.groups
-    assert set(plan.records) == {r.id for r in posts}
+    assert set(plan.rows) == {r.id for r in posts}
     assert plan.total_batches == 2 == lookup_call_count(private=5, other=0, refused=0, empty=2)
 
 
@@ -216,31 +217,35 @@ def test_a_failed_batch_says_why_for_every_id(error: Exception, words: str) -> N
     assert all(words in s.detail for s in outcome.final.values())
 
 
-def record(*groups: Group, author: str = ME) -> PostRecord:
-    return PostRecord(
-        id="1", author_id=author, metrics={g.value: {"like_count": 1} for g in groups}
-    )
+def came_back(*groups: Group, author: str = ME) -> dict[str, object]:
+    """What X returned for a Post, as :func:`status_of` reads it: groups, author, no time."""
+    return {"returned": {g.value for g in groups}, "author_id": author, "created_at": None}
 
 
 @pytest.mark.parametrize(
     ("post", "user_context", "created_days_ago", "expected"),
     [
-        (record(*ALL_GROUPS), True, 1, PostStatus.OK),
-        (record(Group.PUBLIC, Group.NON_PUBLIC, Group.ORGANIC), True, 1, PostStatus.NOT_PROMOTED),
-        (record(Group.PUBLIC, author="7"), True, 1, PostStatus.PUBLIC_ONLY_NOT_OWNER),
-        (record(Group.PUBLIC), True, 40, PostStatus.PUBLIC_ONLY_TOO_OLD),
-        (record(Group.PUBLIC), True, 1, PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED),
-        (record(Group.PUBLIC), False, 1, PostStatus.PUBLIC_ONLY_APP_ONLY),
+        (came_back(*ALL_GROUPS), True, 1, PostStatus.OK),
+        (
+            came_back(Group.PUBLIC, Group.NON_PUBLIC, Group.ORGANIC),
+            True,
+            1,
+            PostStatus.NOT_PROMOTED,
+        ),
+        (came_back(Group.PUBLIC, author="7"), True, 1, PostStatus.PUBLIC_ONLY_NOT_OWNER),
+        (came_back(Group.PUBLIC), True, 40, PostStatus.PUBLIC_ONLY_TOO_OLD),
+        (came_back(Group.PUBLIC), True, 1, PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED),
+        (came_back(Group.PUBLIC), False, 1, PostStatus.PUBLIC_ONLY_APP_ONLY),
     ],
 )
 def test_each_fetched_post_gets_the_status_that_explains_it(
-    post: PostRecord, user_context: bool, created_days_ago: int, expected: PostStatus
+    post: dict[str, Any], user_context: bool, created_days_ago: int, expected: PostStatus
 ) -> None:
     created = NOW - timedelta(days=created_days_ago)
     ref = PostRef(id="1", source="1", position=0, created_at=created)
     status, detail = status_of(
-        post,
         ref,
+        **post,
         asked=ALL_GROUPS,
         user_context=user_context,
         me_id=ME,

@@ -11,7 +11,6 @@ import pytest
 from xmetrics_core.catalogue import Group
 from xmetrics_core.models import PostStatus
 from xmetrics_core.parsing import (
-    merge_media,
     parse_created_at,
     post_from_json,
     posts_from_json,
@@ -72,28 +71,38 @@ def test_parsed_records_do_not_change_when_the_raw_json_does() -> None:
 
 
 def test_media_sent_twice_is_merged_and_lists_every_carrying_post_in_post_order() -> None:
-    posts = posts_from_json(
+    result = result_from_pages(
         [
-            {"id": "1", "attachments": {"media_keys": ["7_b"]}},
-            {"id": "2", "attachments": {"media_keys": ["7_a", "7_b"]}},
+            {
+                "data": [
+                    {"id": "1", "attachments": {"media_keys": ["7_b"]}},
+                    {"id": "2", "attachments": {"media_keys": ["7_a", "7_b"]}},
+                ],
+                "includes": {
+                    "media": [
+                        {"media_key": "7_a", "type": "photo"},
+                        {"media_key": "7_b", "type": "video", "public_metrics": {"view_count": 5}},
+                        {"media_key": "7_z", "type": "video", "duration_ms": 1000},
+                    ]
+                },
+            },
+            {  # the same key again in a later answer (one copy per batch)
+                "includes": {
+                    "media": [
+                        {
+                            "media_key": "7_b",
+                            "type": None,
+                            "duration_ms": 2000,
+                            "organic_metrics": {"view_count": 4},
+                            "public_metrics": {"view_count": 6},
+                        },
+                        {"type": "video"},
+                    ]
+                }
+            },
         ]
     )
-    media = merge_media(
-        [
-            {"media_key": "7_a", "type": "photo"},
-            {"media_key": "7_b", "type": "video", "public_metrics": {"view_count": 5}},
-            {"media_key": "7_z", "type": "video", "duration_ms": 1000},
-            {
-                "media_key": "7_b",
-                "type": None,
-                "duration_ms": 2000,
-                "organic_metrics": {"view_count": 4},
-                "public_metrics": {"view_count": 6},
-            },
-            {"type": "video"},
-        ],
-        posts,
-    )
+    media = result.media
     assert [m.media_key for m in media] == ["7_b", "7_a", "7_z"]
     shared = media[0]
     assert shared.type == "video" and shared.duration_ms == 2000

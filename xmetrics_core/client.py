@@ -207,7 +207,7 @@ class XClient:
                 if isinstance(item, dict) and "id" in item and str(item["id"]) not in seen:
                     seen.add(str(item["id"]))
                     fresh.append(item)
-            posts.extend(posts_from_json(fresh, owned=True))
+            posts.extend(posts_from_json(fresh))
             meta = body.get("meta") or {}
             next_token = meta.get("next_token") if isinstance(meta, dict) else None
             if not next_token or next_token == token:

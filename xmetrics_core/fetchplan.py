@@ -23,22 +23,33 @@ Without retries the ``GET /2/tweets`` calls number exactly
 the IDs refused again without promoted: at most ``ceil(N/100) + 1`` for N unique IDs when
 E = 0 (:func:`lookup_call_count`).
 
-**Statuses.** :func:`status_of` decides each fetched Post's status from what came back, the
-credential's kind, the owner (``author_id == me.id``) and the 30-day window; IDs without a
-record keep the final status their batch gave (not found, not authorized, failed).
+**Answers.** :func:`read_lookup` reduces each answer to columns as it comes
+(``parsing.answer_columns``, the one parse of X's JSON) and reconciles its IDs with them and
+X's ``errors[]``; :meth:`FetchPlan.result` takes the Posts in paste order from the answers'
+columns and merges their media (``parsing.media_of_answers``), so the result's ``posts`` /
+``media`` are ``columns.PostRecords`` / ``MediaRecords`` views and frames read the columns.
+
+**Statuses.** :func:`status_of` decides each fetched Post's status from what came back (the
+groups the columns hold for it, its author, its time), the credential's kind, the owner
+(``author_id == me.id``) and the 30-day window; IDs without a Post keep the final status
+their batch gave (not found, not authorized, failed).
 """
 
 from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import Enum
 from typing import Any, Final
 
+import numpy as np
+
+from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import ALL_GROUPS, PRIVATE_GROUPS, Group
+from xmetrics_core.columns import GROUP_KEYS, MediaRecords, PostColumns, PostRecords
 from xmetrics_core.errors import (
     PaymentRequired,
     RateLimited,
@@ -54,8 +65,9 @@ from xmetrics_core.models import (
     PostRef,
     PostStatus,
     RateLimitState,
+    checked_status,
 )
-from xmetrics_core.parsing import merge_media, posts_from_json
+from xmetrics_core.parsing import AnswerColumns, answer_columns, media_of_answers
 from xmetrics_core.references import within_private_window
 
 BATCH_SIZE: Final = 100
@@ -133,8 +145,8 @@ class BatchOutcome:
     """What one batch's answer says about each of its IDs."""
 
     batch: Batch
-    posts: list[PostRecord] = field(default_factory=list)
-    media: list[Mapping[str, Any]] = field(default_factory=list)
+    answer: AnswerColumns | None = None
+    """The answer's Posts (the IDs asked only) and media as columns; None without one."""
     field_refused: dict[str, str] = field(default_factory=dict)
     """ID → X's detail, for IDs that came back only as Field Authorization Errors."""
     final: dict[str, IdStatus] = field(default_factory=dict)
@@ -142,23 +154,21 @@ class BatchOutcome:
     empty: list[str] = field(default_factory=list)
     """IDs that came back with neither data nor an error."""
 
+    @property
+    def posts(self) -> Sequence[PostRecord]:
+        """The Posts that came back, as records built from the columns on access."""
+        return () if self.answer is None else PostRecords(self.answer.posts)
+
 
 def read_lookup(batch: Batch, body: Mapping[str, Any]) -> BatchOutcome:
     """Reconcile one ``GET /2/tweets`` answer with the IDs asked: every ID ends as a Post,
-    a field refusal, a final status (X's ``errors[]``) or "empty". ``body`` is handed over
-    (the request path decoded it for this call alone): its objects become the records'."""
-    outcome = BatchOutcome(batch=batch)
+    a field refusal, a final status (X's ``errors[]``) or "empty". The answer's Posts (those
+    asked for) and media are reduced to columns right away (``parsing.answer_columns``, the
+    parse every raw answer goes through), so ``body`` can go as soon as this returns."""
     asked = set(batch.ids)
-    items = [
-        item
-        for item in body.get("data") or []
-        if isinstance(item, dict) and str(item.get("id")) in asked
-    ]
-    outcome.posts.extend(posts_from_json(items, owned=True))  # the request path's own JSON
-    answered = {post.id for post in outcome.posts}
-    includes = body.get("includes") or {}
-    if isinstance(includes, dict):
-        outcome.media = [m for m in includes.get("media") or [] if isinstance(m, dict)]
+    answer = answer_columns(body, ids=asked)
+    outcome = BatchOutcome(batch=batch, answer=answer)
+    answered = set(answer.posts.ids)
     for error in body.get("errors") or []:
         if not isinstance(error, dict) or error.get("section", "data") != "data":
             continue
@@ -257,10 +267,14 @@ class FetchPlan:
         self._public_pool: list[str] = []
         self._retry_pool: list[str] = []
         self._feeding = 0
-        self.records: dict[str, PostRecord] = {}
+        self.answers: list[AnswerColumns] = []
+        """Every answer's columns, in the order they came."""
+        self.rows: dict[str, int] = {}
+        """ID → its Post's row in the answers' Posts one after the other (the last copy)."""
+        self._answered = 0
+        """Rows in ``answers`` so far."""
         self.statuses: dict[str, IdStatus] = {}
         self.refusals: dict[str, str] = {}
-        self.media: list[Mapping[str, Any]] = []
         self.done_batches = 0
         self.total_batches = 0
 
@@ -284,11 +298,14 @@ class FetchPlan:
         batch = outcome.batch
         if batch.stage is not Stage.PUBLIC:
             self._feeding -= 1
-        for post in outcome.posts:
-            self.records[post.id] = post
-            self.statuses.pop(post.id, None)
+        if outcome.answer is not None:
+            ids = outcome.answer.posts.ids
+            start, self._answered = self._answered, self._answered + len(ids)
+            self.rows.update(zip(ids, range(start, self._answered), strict=True))
+            for post_id in ids:
+                self.statuses.pop(post_id, None)
+            self.answers.append(outcome.answer)
         self.statuses.update(outcome.final)
-        self.media.extend(outcome.media)
         self.refusals.update(outcome.field_refused)
         if batch.stage is Stage.PUBLIC:
             self._unanswered(outcome.empty)
@@ -341,52 +358,69 @@ class FetchPlan:
         retries: int,
     ) -> FetchResult:
         """The :class:`FetchResult`: one status per unique ID (input order), then one INVALID
-        per invalid token; records in input order; media merged by ``media_key``."""
-        posts: list[PostRecord] = []
-        statuses: list[IdStatus] = []
-        records, finals, refusals = self.records.get, self.statuses.get, self.refusals.get
-        for ref in self.refs:
-            record = records(ref.id)
-            if record is None:
-                final = finals(ref.id)
-                status, detail = (
-                    (final.status, final.detail)
-                    if final is not None
-                    else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
-                )
-            else:
-                posts.append(record)
-                status, detail = status_of(
-                    record,
-                    ref,
-                    asked=self.asked,
-                    user_context=user_context,
-                    me_id=me_id,
-                    now=self.now,
-                    refusal=refusals(ref.id),
-                )
-                if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
-                    detail = f"{detail}; {ownership_unknown}"
-            statuses.append(
-                IdStatus(
-                    id=ref.id,
-                    status=status,
-                    detail=detail,
-                    source=ref.source,
-                    position=ref.position,
-                )
+        per invalid token; Posts in input order and media merged by ``media_key``, both
+        read-only views over the answers' columns (``columns.PostRecords`` /
+        ``MediaRecords``)."""
+        with collector_paused():  # statuses and columns of many Posts (see bulk)
+            answered = PostColumns.concat([a.posts for a in self.answers])
+            decided = [
+                _groups_status(returned, self.asked, user_context)
+                for returned in _returned_groups(answered, self.asked)
+            ]
+            authors, created = answered.author_ids, answered.created_at
+            rows: list[int] = []
+            statuses: list[IdStatus] = []
+            rows_of, finals, refusals = self.rows.get, self.statuses.get, self.refusals.get
+            for ref in self.refs:
+                row = rows_of(ref.id)
+                if row is None:
+                    final = finals(ref.id)
+                    status, detail = (
+                        (final.status, final.detail)
+                        if final is not None
+                        else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
+                    )
+                else:
+                    rows.append(row)
+                    status, detail = decided[row] or _public_only_status(
+                        ref,
+                        author_id=authors[row],
+                        created_at=created[row],
+                        me_id=me_id,
+                        now=self.now,
+                        refusal=refusals(ref.id),
+                    )
+                    if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
+                        detail = f"{detail}; {ownership_unknown}"
+                statuses.append(checked_status(ref.id, status, detail, ref.source, ref.position))
+            statuses.extend(map(IdStatus.invalid, invalid))
+            posts = answered.take(rows)
+            media = media_of_answers([a.media for a in self.answers], posts)
+            return FetchResult(
+                posts=PostRecords(posts),
+                media=MediaRecords(media),
+                statuses=tuple(statuses),
+                groups=self.asked,
+                rate_limit=rate_limit,
+                api_calls=api_calls,
+                retries=retries,
+                fetched_at=self.now,
             )
-        statuses.extend(map(IdStatus.invalid, invalid))
-        return FetchResult(
-            posts=tuple(posts),
-            media=merge_media(self.media, posts, owned=True),
-            statuses=tuple(statuses),
-            groups=self.asked,
-            rate_limit=rate_limit,
-            api_calls=api_calls,
-            retries=retries,
-            fetched_at=self.now,
-        )
+
+
+def _returned_groups(posts: PostColumns, asked: tuple[Group, ...]) -> list[frozenset[str]]:
+    """Each Post's private groups that came back (a few distinct sets, shared), read from
+    the group columns' presence in C-level passes."""
+    private = [g.value for g in asked if g in PRIVATE_GROUPS]
+    present = [posts.groups[GROUP_KEYS.index(name)].present for name in private]
+    codes = np.zeros(len(posts), dtype=np.intp)
+    for bit, has in enumerate(present):
+        codes |= has.astype(np.intp) << bit
+    sets = [
+        frozenset(name for bit, name in enumerate(private) if code >> bit & 1)
+        for code in range(1 << len(private))
+    ]
+    return list(map(sets.__getitem__, codes.tolist()))
 
 
 @functools.cache
@@ -397,32 +431,61 @@ def _private_groups(asked: tuple[Group, ...]) -> tuple[str, ...]:
 
 
 def status_of(
-    record: PostRecord,
     ref: PostRef,
     *,
+    returned: Collection[str],
+    author_id: str | None,
+    created_at: datetime | None,
     asked: tuple[Group, ...],
     user_context: bool,
     me_id: str | None,
     now: datetime,
     refusal: str | None,
 ) -> tuple[PostStatus, str]:
-    """A fetched Post's status and detail from what X returned for it."""
+    """A fetched Post's status and detail from what X returned for it: the metric groups
+    that came back (``returned``, by name), its author and its creation time."""
+    decided = _groups_status(frozenset(returned), asked, user_context)
+    if decided is not None:
+        return decided
+    return _public_only_status(
+        ref, author_id=author_id, created_at=created_at, me_id=me_id, now=now, refusal=refusal
+    )
+
+
+@functools.cache
+def _groups_status(
+    returned: frozenset[str], asked: tuple[Group, ...], user_context: bool
+) -> tuple[PostStatus, str] | None:
+    """The status the credential and the groups that came back decide alone (the same for
+    every Post with these groups: cached), or None when no private group came back."""
     private_asked = _private_groups(asked)
     if not user_context:
         return PostStatus.PUBLIC_ONLY_APP_ONLY, "app-only Bearer token: public metrics only"
     if not private_asked:
         return PostStatus.OK, ""
-    metrics = record.metrics
-    missing = [name for name in private_asked if name not in metrics]
-    if len(missing) < len(private_asked):  # some private group came back
-        if missing == [Group.PROMOTED.value]:
-            return PostStatus.NOT_PROMOTED, "never promoted: no promoted metrics"
-        if missing:
-            return PostStatus.OK, "X did not return " + ", ".join(missing)
-        return PostStatus.OK, ""
-    if me_id is not None and record.author_id is not None and record.author_id != me_id:
+    missing = [name for name in private_asked if name not in returned]
+    if len(missing) == len(private_asked):
+        return None
+    if missing == [Group.PROMOTED.value]:
+        return PostStatus.NOT_PROMOTED, "never promoted: no promoted metrics"
+    if missing:
+        return PostStatus.OK, "X did not return " + ", ".join(missing)
+    return PostStatus.OK, ""
+
+
+def _public_only_status(
+    ref: PostRef,
+    *,
+    author_id: str | None,
+    created_at: datetime | None,
+    me_id: str | None,
+    now: datetime,
+    refusal: str | None,
+) -> tuple[PostStatus, str]:
+    """Why a Post asked for private groups came back with public metrics only."""
+    if me_id is not None and author_id is not None and author_id != me_id:
         return PostStatus.PUBLIC_ONLY_NOT_OWNER, "not your Post: X serves public metrics only"
-    created = record.created_at or ref.created_at
+    created = created_at or ref.created_at
     if created is None or not within_private_window(created, now):
         return PostStatus.PUBLIC_ONLY_TOO_OLD, "older than 30 days: X serves public metrics only"
     return PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED, refusal or "X refused the private metrics"

@@ -66,12 +66,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from itertools import chain, pairwise
-from operator import attrgetter, itemgetter
-from typing import Any, Final, cast
+from operator import attrgetter
+from typing import Any, Final
 
 import numpy as np
 import numpy.typing as npt
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import (
@@ -88,14 +90,14 @@ from xmetrics_core.catalogue import (
     split_fields,
     total_metric,
 )
-from xmetrics_core.models import (
-    FetchResult,
-    IdStatus,
-    MediaRecord,
-    PostRecord,
-    PostStatus,
-    group_column,
+from xmetrics_core.columns import (
+    GroupColumns,
+    MediaColumns,
+    PostColumns,
+    media_columns,
+    post_columns,
 )
+from xmetrics_core.models import FetchResult, IdStatus, PostStatus
 from xmetrics_core.references import ParsedReferences
 
 # -- column names that are ours (metric columns are Metric.path) ------------------------------
@@ -311,6 +313,16 @@ def _attr(values: Sequence[Any], name: str) -> list[Any]:
     return list(map(attrgetter(name), values))
 
 
+def _str_array(values: Sequence[Any]) -> Any:
+    """Strings (None: missing) as the ``str`` dtype's Arrow array, converted by Arrow in one
+    pass; anything else than strings and None as pandas converts it."""
+    try:
+        arrow = pa.array(values, type=pa.large_string())
+    except (pa.ArrowInvalid, pa.ArrowTypeError):
+        return pd.array(values, dtype=_STR)
+    return pd.array(arrow, dtype=_STR)
+
+
 def _int_array(values: Sequence[int | None]) -> pd.arrays.IntegerArray:
     """Nullable Int64 array from Python ints and Nones (None → <NA>, never 0)."""
     return _int_from_float(np.array(values, dtype=np.float64))
@@ -324,78 +336,27 @@ def _int_from_float(values: FloatMatrix) -> pd.arrays.IntegerArray:
     return pd.arrays.IntegerArray(data, missing)
 
 
-def _field_values(
-    groups: Sequence[Mapping[str, int | None]], fields: Sequence[str]
-) -> npt.NDArray[np.float64]:
-    """Every field of every group, row-major, as a flat float64 array (NaN where missing).
-
-    The fast path reads each group's fields with one C-level ``itemgetter`` call; a sub-key
-    X left out (or a null, or an odd value) falls back to ``.get`` for these groups.
-    """
-    getter = itemgetter(*fields)
-    rows: Iterable[Iterable[int | None]] = (
-        map(getter, groups) if len(fields) > 1 else ((getter(v),) for v in groups)
-    )
-    try:
-        counts = np.fromiter(
-            chain.from_iterable(rows), dtype=np.int64, count=len(groups) * len(fields)
-        )
-        return counts.astype(np.float64)
-    except (KeyError, TypeError, ValueError, OverflowError):  # missing sub-key, null, odd value
-        slow = [tuple(v.get(f) for f in fields) for v in groups]
-        return np.array(slow, dtype=np.float64).ravel()
-
-
-def _group_block(
-    groups: Sequence[Mapping[str, int | None] | None], fields: Sequence[str]
-) -> FloatMatrix:
-    """One metric group's fields for every record (rows) as float64; NaN where missing
-    (a record without the group has a row of NaN)."""
-    shape = (len(groups), len(fields))
-    if None not in groups:  # the usual case: every record has the group, no row selection
-        present = cast(Sequence[Mapping[str, int | None]], groups)
-        return _field_values(present, fields).reshape(shape)
-    block = np.full(shape, np.nan)
-    rows = [i for i, values in enumerate(groups) if values is not None]
-    if rows:
-        chosen = [values for values in groups if values is not None]
-        block[rows] = _field_values(chosen, fields).reshape(len(rows), len(fields))
-    return block
-
-
-def _metric_matrix(
-    records: Sequence[PostRecord] | Sequence[MediaRecord], metrics: Sequence[Metric]
-) -> FloatMatrix:
-    """records × metrics as float64, NaN where X left a value out (or sent null).
-
-    ``metrics`` must come grouped by group (the catalogue's order is). Counts are far
-    below 2**53, so float64 holds them exactly.
-    """
-    by_group: dict[str, list[str]] = {}
+def _metric_columns(groups: Sequence[GroupColumns], metrics: Sequence[Metric]) -> dict[str, object]:
+    """Each metric's column (Int64, <NA> where X sent null or left the value out), read from
+    the groups' columns (``ALL_GROUPS`` order): the counts are the columns' own (no copy)."""
+    by_group = dict(zip((g.value for g in ALL_GROUPS), groups, strict=True))
+    columns: dict[str, object] = {}
     for m in metrics:
-        by_group.setdefault(m.group.value, []).append(m.field)
-    if [f"{g}.{f}" for g, fields in by_group.items() for f in fields] != [m.path for m in metrics]:
-        raise ValueError("metrics must be grouped by group")
-    blocks = [
-        _group_block(group_column(records, group), fields) for group, fields in by_group.items()
-    ]
-    return np.hstack(blocks) if blocks else np.empty((len(records), 0))
+        values, missing = by_group[m.group.value].column(m.field)
+        columns[m.path] = pd.arrays.IntegerArray(values, missing)
+    return columns
 
 
-def _metric_columns(matrix: FloatMatrix, metrics: Sequence[Metric]) -> dict[str, object]:
-    return {m.path: _int_from_float(matrix[:, i]) for i, m in enumerate(metrics)}
-
-
-def _post_table(posts: Sequence[PostRecord]) -> pd.DataFrame:
-    """Post records as columns: id, created_at, author_id, text, media_keys, metric paths."""
+def _post_table(posts: PostColumns) -> pd.DataFrame:
+    """Post columns as a frame: id, created_at, author_id, text, media_keys, metric paths."""
     return pd.DataFrame(
         {
-            ID: pd.array(_attr(posts, "id"), dtype=_STR),
-            CREATED_AT: pd.DatetimeIndex(_attr(posts, "created_at"), dtype=_TIME),
-            AUTHOR_ID: pd.array(_attr(posts, "author_id"), dtype=_STR),
-            TEXT: pd.array(_attr(posts, "text"), dtype=_STR),
-            MEDIA_KEYS: pd.array(list(map(" ".join, _attr(posts, "media_keys"))), dtype=_STR),
-            **_metric_columns(_metric_matrix(posts, POST_METRICS), POST_METRICS),
+            ID: _str_array(posts.ids),
+            CREATED_AT: pd.DatetimeIndex(posts.created_at, dtype=_TIME),
+            AUTHOR_ID: _str_array(posts.author_ids),
+            TEXT: _str_array(posts.texts),
+            MEDIA_KEYS: _str_array(list(map(" ".join, posts.media_keys))),
+            **_metric_columns(posts.groups, POST_METRICS),
         },
         copy=False,
     )
@@ -411,49 +372,49 @@ def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
     kinds = _attr(statuses, "status")
     return pd.DataFrame(
         {
-            ID: pd.array(_attr(statuses, "id"), dtype=_STR),
-            SOURCE: pd.array(_attr(statuses, "source"), dtype=_STR),
+            ID: _str_array(_attr(statuses, "id")),
+            SOURCE: _str_array(_attr(statuses, "source")),
             POSITION: _known_positions(statuses),
-            STATUS: pd.array(list(map(_STATUS_VALUE.__getitem__, kinds)), dtype=_STR),
-            STATUS_LABEL: pd.array(list(map(_STATUS_LABEL_OF.__getitem__, kinds)), dtype=_STR),
-            DETAIL: pd.array(_attr(statuses, "detail"), dtype=_STR),
+            STATUS: _str_array(list(map(_STATUS_VALUE.__getitem__, kinds))),
+            STATUS_LABEL: _str_array(list(map(_STATUS_LABEL_OF.__getitem__, kinds))),
+            DETAIL: _str_array(_attr(statuses, "detail")),
         },
         copy=False,
     )
 
 
-def _carriers(result: FetchResult) -> dict[str, str]:
-    """media_key → the Posts carrying it, space-joined: pasted Posts first (result order),
-    then any others the media record names."""
+def _carriers(posts: PostColumns, media: MediaColumns) -> list[str]:
+    """For each media row, the Posts carrying it, space-joined: pasted Posts first (result
+    order), then any others the media record names."""
+    if media.post_ids_from_posts:  # the parser's: post_ids are the pasted Posts already
+        return list(map(" ".join, map(dict.fromkeys, media.post_ids)))
     pasted: dict[str, list[str]] = {}
-    for post in result.posts:
-        for key in post.media_keys:
-            pasted.setdefault(key, []).append(post.id)
+    for post_id, keys in zip(posts.ids, posts.media_keys, strict=True):
+        for key in keys:
+            pasted.setdefault(key, []).append(post_id)
     joined: dict[str, str] = {}
-    for media in result.media:
-        key, named = media.media_key, media.post_ids
+    for key, named in zip(media.keys, media.post_ids, strict=True):
         from_posts = pasted.get(key, [])
         if len(named) == 1 and from_posts == [named[0]] and key not in joined:
             joined[key] = named[0]  # the usual case: one Post carries it, both sides agree
         else:
             earlier = joined.get(key, "").split()
             joined[key] = " ".join(dict.fromkeys([*from_posts, *earlier, *named]))
-    return joined
+    return list(map(joined.__getitem__, media.keys))
 
 
 def _media_table(result: FetchResult) -> pd.DataFrame:
-    media = result.media
-    carriers = _carriers(result)
-    keys = _attr(media, "media_key")
+    media = media_columns(result.media)
+    carriers = _carriers(post_columns(result.posts), media)
     return pd.DataFrame(
         {
-            MEDIA_KEY: pd.array(keys, dtype=_STR),
-            MEDIA_TYPE: pd.array(_attr(media, "type"), dtype=_STR),
-            DURATION_MS: _int_array(_attr(media, "duration_ms")),
-            PREVIEW_IMAGE_URL: pd.array(_attr(media, "preview_image_url"), dtype=_STR),
-            URL: pd.array(_attr(media, "url"), dtype=_STR),
-            POST_IDS: pd.array(list(map(carriers.__getitem__, keys)), dtype=_STR),
-            **_metric_columns(_metric_matrix(media, MEDIA_METRICS), MEDIA_METRICS),
+            MEDIA_KEY: _str_array(media.keys),
+            MEDIA_TYPE: _str_array(media.types),
+            DURATION_MS: _int_array(media.durations),
+            PREVIEW_IMAGE_URL: _str_array(media.preview_image_urls),
+            URL: _str_array(media.urls),
+            POST_IDS: _str_array(carriers),
+            **_metric_columns(media.groups, MEDIA_METRICS),
         },
         copy=False,
     )
@@ -478,11 +439,26 @@ def _with_schema(frame: pd.DataFrame, schema: Mapping[str, object]) -> pd.DataFr
 def _categorical_take(
     values: pd.Series, positions: npt.NDArray[np.signedinteger[Any]]
 ) -> pd.Categorical:
-    """``values[positions]`` as a categorical (int32 codes, one copy of each distinct string)."""
-    codes, uniques = pd.factorize(values)
-    return pd.Categorical.from_codes(
-        codes.astype(np.int32)[positions], categories=pd.Index(uniques)
+    """``values[positions]`` as a categorical (int32 codes, one copy of each distinct string).
+
+    Strings without missing values are encoded by Arrow (``dictionary_encode``: codes and
+    distinct values in first-seen order, what ``pd.factorize`` gives, at half its cost)."""
+    array = values.array
+    uniques: pd.Index
+    if isinstance(array, pd.arrays.ArrowStringArray) and len(array) and not values.hasnans:
+        encoded = pc.dictionary_encode(pa.array(array))
+        if isinstance(encoded, pa.ChunkedArray):
+            encoded = encoded.combine_chunks()
+        codes = encoded.indices.to_numpy().astype(np.int32)
+        uniques = pd.Index(pd.array(encoded.dictionary, dtype=values.dtype))
+    else:
+        factorized, uniques = pd.factorize(values)
+        codes = factorized.astype(np.int32)
+    categorical: pd.Categorical = pd.Categorical.from_codes(
+        codes[positions],
+        categories=uniques,
     )
+    return categorical
 
 
 def _with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
@@ -835,7 +811,7 @@ def posts_frame(result: FetchResult) -> pd.DataFrame:
     * engagement_rate = engagements / impressions; NaN when impressions are 0 or missing;
     * reposts_and_quotes = retweet_count + quote_count (public); <NA> if either is.
     """
-    return _posts_from(_post_table(result.posts), _status_table(result.statuses))
+    return _posts_from(_post_table(post_columns(result.posts)), _status_table(result.statuses))
 
 
 def with_derived_post_metrics(posts: pd.DataFrame) -> pd.DataFrame:
@@ -856,7 +832,7 @@ def metrics_long_frame(result: FetchResult) -> pd.DataFrame:
     (the catalogue's label), ``value`` (Int64). Rows run Post by Post (result order),
     metrics in catalogue order. A value X did not return has no row (never a 0).
     """
-    return _metrics_long_from(_post_table(result.posts))
+    return _metrics_long_from(_post_table(post_columns(result.posts)))
 
 
 def media_frame(result: FetchResult) -> pd.DataFrame:
@@ -908,7 +884,7 @@ def split_frame(result: FetchResult, *, per_post: bool) -> pd.DataFrame:
     and ``sum_matches`` is False if any Post's check fails, else ``<NA>`` if any is
     unknown, else True.
     """
-    per_post_rows = _split_per_post(_post_table(result.posts))
+    per_post_rows = _split_per_post(_post_table(post_columns(result.posts)))
     return per_post_rows if per_post else _split_all_posts(per_post_rows)
 
 
@@ -994,7 +970,7 @@ def _all_frames(result: FetchResult, *, paste: ParsedReferences | None) -> dict[
     quartiles = _quartiles_from(media_table)
     media = _media_from(media_table)
     del media_table
-    records = _post_table(result.posts)
+    records = _post_table(post_columns(result.posts))
     metrics_long = _metrics_long_from(records)
     split_per_post = _split_per_post(records)
     split_all_posts = _split_all_posts(split_per_post)

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
+from itertools import count, repeat
 from operator import attrgetter
 from types import MappingProxyType
 from typing import final
@@ -398,6 +399,32 @@ class IdStatus:
         )
 
 
+_SET_STATUS_ID, _SET_STATUS, _SET_DETAIL, _SET_SOURCE, _SET_POSITION = (
+    _slot_setter(IdStatus, f.name) for f in fields(IdStatus)
+)
+
+
+def checked_status(
+    post_id: str, status: PostStatus, detail: str, source: str, position: int
+) -> IdStatus:
+    """``IdStatus(id=, status=, detail=, source=, position=)``, positional, the slots set
+    directly (see :func:`checked_post`): one per Post of a fetch."""
+    made = object.__new__(IdStatus)
+    _SET_STATUS_ID(made, post_id)
+    _SET_STATUS(made, status)
+    _SET_DETAIL(made, detail)
+    _SET_SOURCE(made, source)
+    _SET_POSITION(made, position)
+    return made
+
+
+def ok_statuses(post_ids: Sequence[str]) -> tuple[IdStatus, ...]:
+    """``IdStatus(id=i, status=OK, source=i, position=n)`` for each ID in order, the slots
+    set directly (:func:`checked_status`): a parsed answer's 100,000 statuses."""
+    ok = PostStatus.OK
+    return tuple(map(checked_status, post_ids, repeat(ok), repeat(""), post_ids, count()))
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateLimitState:
     """X's ``x-rate-limit-*`` headers from the most recent response."""
@@ -415,10 +442,12 @@ class RateLimitState:
 class FetchResult:
     """Everything one fetch produced; nothing pasted is lost."""
 
-    posts: tuple[PostRecord, ...] = ()
-    """Posts with metrics, in the order their IDs were pasted."""
-    media: tuple[MediaRecord, ...] = ()
-    """Deduplicated by ``media_key``."""
+    posts: Sequence[PostRecord] = ()
+    """Posts with metrics, in the order their IDs were pasted: a tuple of records, or (a
+    parsed answer, ``parsing.result_from_json``) a read-only ``columns.PostRecords`` that
+    builds each record from columns on access and equals the tuple of the same records."""
+    media: Sequence[MediaRecord] = ()
+    """Deduplicated by ``media_key`` (a tuple, or a ``columns.MediaRecords``)."""
     statuses: tuple[IdStatus, ...] = ()
     """One per unique valid ID, in paste order, then one per invalid token."""
     groups: tuple[Group, ...] = ()

@@ -6,6 +6,7 @@ import threading
 import time
 from urllib.parse import parse_qsl, urlsplit
 
+import orjson
 import pytest
 import redis
 import requests
@@ -15,9 +16,13 @@ from tests.sandbox.flows import submit
 from tests.sandbox.helpers import TIMEOUT
 from xmetrics_core.access import AccessMemory, AnalyticsAccess
 from xmetrics_core.browser_session import BrowserSessions, new_browser_id
+from xmetrics_core.catalogue import Group
+from xmetrics_core.columns import PostRecords
 from xmetrics_core.connection import AuthMethod, Connection, endpoints_for
 from xmetrics_core.credentials import BearerCredential
 from xmetrics_core.errors import ConfigurationError
+from xmetrics_core.models import FetchResult
+from xmetrics_core.parsing import result_from_json
 from xmetrics_core.remembered import BrowserRememberedConnections
 from xmetrics_core.sandbox import Sandbox
 from xmetrics_core.shared_state import (
@@ -134,6 +139,33 @@ def test_the_result_cache_and_access_memory_are_shared_by_two_replicas(
     assert cache_a.get(("fp-alice", "https://api", "q")) is None
     access_a.remember("fp-alice", AnalyticsAccess.NOT_ENROLLED)
     assert access_b.get("fp-alice") is AnalyticsAccess.NOT_ENROLLED
+
+
+def test_a_parsed_result_kept_as_columns_comes_back_from_another_replica_equal(
+    redis_url: str, state_prefix: str, state_key: str
+):
+    page = {
+        "data": [
+            {
+                "id": "1",
+                "attachments": {"media_keys": ["7_1"]},
+                "public_metrics": {"like_count": 3},
+            },
+            {"id": "2", "public_metrics": {"like_count": 5, "reply_count": 1}},
+        ],
+        "includes": {"media": [{"media_key": "7_1", "type": "video", "duration_ms": 900}]},
+    }
+    parsed = result_from_json([orjson.dumps(page)])
+    assert isinstance(parsed.posts, PostRecords)
+    encrypted = EncryptedStateStore(store=_redis(redis_url, state_prefix), key=state_key)
+    replicas = [
+        ResultCache(ttl_seconds=60, store=PickledStateStore(store=encrypted)) for _ in range(2)
+    ]
+    replicas[0].put(("fp-alice", "q"), parsed)
+    restored = replicas[1].get(("fp-alice", "q"))
+    assert isinstance(restored, FetchResult) and restored == parsed
+    assert [p.value(Group.PUBLIC, "like_count") for p in restored.posts] == [3, 5]
+    assert restored.media[0].post_ids == ("1",)
 
 
 def _consent(sandbox: Sandbox, url: str) -> dict[str, str]:

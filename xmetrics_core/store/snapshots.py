@@ -224,7 +224,8 @@ class _Planned:
 
 def plan_rows(result: FetchResult, account: Account) -> _Planned:
     """Everything a save writes, as plain values, computed outside any transaction."""
-    records = {post.id: post for post in result.posts}
+    posts = tuple(result.posts)  # a fetch's posts build each record on access: build once
+    records = {post.id: post for post in posts}
     snapshot_posts: list[str] = []
     snapshot_status: list[int] = []
     snapshot_detail: list[str | None] = []
@@ -236,7 +237,7 @@ def plan_rows(result: FetchResult, account: Account) -> _Planned:
         snapshot_posts.append(status.id)
         snapshot_status.append(STATUS_CODES[status.status])
         snapshot_detail.append(status.detail or None)
-    for post in result.posts:  # a record without a status (should not happen): X returned it
+    for post in posts:  # a record without a status (should not happen): X returned it
         if post.id not in seen:
             seen.add(post.id)
             snapshot_posts.append(post.id)
@@ -270,7 +271,7 @@ def plan_rows(result: FetchResult, account: Account) -> _Planned:
     media_metric_rows, media_extra = _metric_values(media_records, _MEDIA_LAYOUT)
     read_posts = [
         (post.id, post.author_id is not None and post.author_id == account.user_id)
-        for post in {p.id: p for p in result.posts}.values()
+        for post in records.values()
     ]
     return _Planned(
         post_ids=sorted(post_info),
