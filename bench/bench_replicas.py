@@ -51,12 +51,16 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-import redis  # noqa: E402
 import requests  # noqa: E402
 from cryptography.fernet import Fernet  # noqa: E402
 
 from tests.store.conftest import postgres_admin, schema_url  # noqa: E402
-from tests.teams.cluster import Cluster, demo_connection, start_cluster  # noqa: E402
+from tests.teams.cluster import (  # noqa: E402
+    Cluster,
+    demo_connection,
+    drop_team_resources,
+    start_cluster,
+)
 from tests.teams.conftest import REDIS_URL  # noqa: E402
 from tests.teams.streamlit_client import StreamlitSession  # noqa: E402
 from xmetrics_core.browser_session import BROWSER_COOKIE, BrowserSessions, StoredQuery  # noqa: E402
@@ -240,14 +244,7 @@ def _measure(replicas: int, args: argparse.Namespace, root: Path) -> Measured:
     finally:
         if cluster is not None:
             cluster.stop()
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+        drop_team_resources(redis_url=REDIS_URL, prefix=prefix, admin=admin, schema=schema)
 
 
 def main() -> int:

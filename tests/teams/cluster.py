@@ -20,6 +20,9 @@ from pathlib import Path
 from urllib.error import URLError
 from urllib.request import urlopen
 
+import redis
+import sqlalchemy as sa
+
 from xmetrics_core.client import XClient
 from xmetrics_core.connection import AuthMethod, Connection, endpoints_for
 from xmetrics_core.credentials import OAuth1Credential
@@ -278,3 +281,16 @@ def demo_connection(cluster: Cluster) -> tuple[Connection, XClient]:
     return connect(
         credential, method=AuthMethod.OAUTH1_KEYS, endpoints=endpoints_for(str(line["base_url"]))
     )
+
+
+def drop_team_resources(*, redis_url: str, prefix: str, admin: sa.Engine, schema: str) -> None:
+    """Remove what a test or bench cluster left: its Redis keys (under ``prefix``) and its
+    PostgreSQL schema; ``admin`` is disposed."""
+    client = redis.Redis.from_url(redis_url, socket_timeout=3)
+    keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
+    if keys:
+        client.delete(*keys)
+    client.close()
+    with admin.connect() as connection:
+        connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
+    admin.dispose()

@@ -17,7 +17,7 @@ import redis
 from cryptography.fernet import Fernet
 
 from tests.store.conftest import postgres_admin, require_postgres, schema_url
-from tests.teams.cluster import Cluster, start_cluster
+from tests.teams.cluster import Cluster, drop_team_resources, start_cluster
 
 REDIS_URL = os.environ.get("XMETRICS_TEST_REDIS_URL", "redis://127.0.0.1:6379/15")
 
@@ -105,11 +105,4 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
         yield running
     finally:
         running.stop()
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+        drop_team_resources(redis_url=REDIS_URL, prefix=prefix, admin=admin, schema=schema)

@@ -23,13 +23,12 @@ from urllib.error import URLError
 from urllib.request import urlopen
 
 import pytest
-import redis
 import requests
 from cryptography.fernet import Fernet
 from playwright.sync_api import Playwright, expect
 
 from tests.store.conftest import postgres_admin, require_postgres, schema_url
-from tests.teams.cluster import REPO
+from tests.teams.cluster import REPO, drop_team_resources
 from tests.teams.conftest import REDIS_URL, require_redis
 
 NGINX = Path("/usr/sbin/nginx")
@@ -152,14 +151,7 @@ def deployment(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Deployment]
                 os.killpg(process.pid, signal.SIGKILL)
                 process.wait(timeout=10)
         log.close()
-        client = redis.Redis.from_url(REDIS_URL, socket_timeout=3)
-        keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
-        if keys:
-            client.delete(*keys)
-        client.close()
-        with admin.connect() as connection:
-            connection.exec_driver_sql(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE')
-        admin.dispose()
+        drop_team_resources(redis_url=REDIS_URL, prefix=prefix, admin=admin, schema=schema)
 
 
 def _replica_of(answer: requests.Response) -> str:
