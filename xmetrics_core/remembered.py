@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -76,11 +76,7 @@ class RememberedConnections:
             return ()
         if not isinstance(raw, dict) or raw.get("format") != _REMEMBER_FORMAT:
             return ()
-        found: list[RememberedConnection] = []
-        for entry in raw.get("connections", []):
-            with contextlib.suppress(ConfigurationError, ValueError, KeyError, TypeError):
-                found.append(RememberedConnection(connection=_connection_from_json(entry)))
-        return tuple(found)
+        return _remembered_from_json(raw.get("connections", []))
 
     def save(self, connection: Connection) -> None:
         """Add or replace the entry for this connection's account."""
@@ -146,6 +142,15 @@ REMEMBERED_IN_BROWSER_TTL_SECONDS = 30 * 24 * 60 * 60
 """Team mode: a browser's remembered connections last 30 days after they were last saved."""
 
 
+def _remembered_from_json(entries: Iterable[Any]) -> tuple[RememberedConnection, ...]:
+    """The entries that still read as connections (a damaged or outdated one is left out)."""
+    found: list[RememberedConnection] = []
+    for entry in entries:
+        with contextlib.suppress(ConfigurationError, ValueError, KeyError, TypeError):
+            found.append(RememberedConnection(connection=_connection_from_json(entry)))
+    return tuple(found)
+
+
 class BrowserRememberedConnections:
     """Team mode's "Remember": the same interface as :class:`RememberedConnections`, kept per
     browser in the team's shared (encrypted) state instead of one file per server.
@@ -181,11 +186,7 @@ class BrowserRememberedConnections:
             entries = json.loads(raw.decode("utf-8"))["connections"] if raw else []
         except (ValueError, KeyError, TypeError):
             return ()
-        found: list[RememberedConnection] = []
-        for entry in entries:
-            with contextlib.suppress(ConfigurationError, ValueError, KeyError, TypeError):
-                found.append(RememberedConnection(connection=_connection_from_json(entry)))
-        return tuple(found)
+        return _remembered_from_json(entries)
 
     def save(self, connection: Connection) -> None:
         """Add or replace the entry for this connection's account."""
