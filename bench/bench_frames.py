@@ -11,10 +11,12 @@ and goes on a shared machine weighs on both sides of the ratio alike:
 * **ours, end to end** (``ours_s``): bytes → ``FetchResult`` → every frame, through the
   request path's own functions after HTTP, as ``XClient.fetch_posts`` runs them: a
   ``fetchplan.FetchPlan`` over the Posts' references (the owner's recent Posts, every group
-  asked: 1,000 batches of 100, one answer each); each answer decoded by orjson as the
-  transport decodes it, reconciled by ``fetchplan.read_lookup`` (which reduces it to columns
-  with ``parsing.answer_columns``, the one parse of X's JSON: only one answer's decoded JSON
-  is alive at a time) and kept by ``FetchPlan.absorb``; then ``FetchPlan.result`` (statuses
+  asked: 1,000 batches of 100, one answer each); each answer's bytes read into columns by
+  ``parsing.decode_lookup`` as the client has the request path do it (X's usual answer
+  decoded by msgspec straight into typed structs, any other through orjson and
+  ``parsing.answer_columns``: only one answer's decoded objects are alive at a time),
+  reconciled by ``fetchplan.read_lookup`` and kept by ``FetchPlan.absorb``; then
+  ``FetchPlan.result`` (statuses
   read from the columns, Posts in paste order, media merged by
   ``parsing.media_of_answers``; ``posts`` / ``media`` are ``columns.PostRecords`` /
   ``MediaRecords`` views) → ``frames.all_frames`` (all seven frames: posts, statuses,
@@ -67,6 +69,7 @@ from xmetrics_core.catalogue import ALL_GROUPS, QUARTILES, Group, Level, fields_
 from xmetrics_core.fetchplan import FetchPlan, read_lookup  # noqa: E402
 from xmetrics_core.frames import all_frames  # noqa: E402
 from xmetrics_core.models import FetchResult, PostRef, RateLimitState  # noqa: E402
+from xmetrics_core.parsing import decode_lookup  # noqa: E402
 from xmetrics_core.references import references_from, snowflake_time  # noqa: E402
 
 RawPage = dict[str, Any]
@@ -168,7 +171,8 @@ def references(n_posts: int) -> list[PostRef]:
 def to_fetch_result(raw: Sequence[bytes], refs: Sequence[PostRef]) -> FetchResult:
     """Raw answers → FetchResult the way ``XClient.fetch_posts`` reads its answers: the fetch
     plan's batches (all sent at once: no refusals, so no fallback batches), each answer
-    decoded with orjson and reconciled (``read_lookup`` → ``absorb``) as it comes, then the
+    decoded (``parsing.decode_lookup``, what the client gives the request path) and
+    reconciled (``read_lookup`` → ``absorb``) as it comes, then the
     plan's result: one OK status per Post (the owner's recent Posts, every group back)."""
     now = (snowflake_time(refs[0].id) or EPOCH) + timedelta(days=1)
     plan = FetchPlan(refs, asked=ALL_GROUPS, now=now)
@@ -176,7 +180,8 @@ def to_fetch_result(raw: Sequence[bytes], refs: Sequence[PostRef]) -> FetchResul
     if len(batches) != len(raw):
         raise ValueError(f"{len(raw)} answers for {len(batches)} batches")
     for batch, body in zip(batches, raw, strict=True):
-        if plan.absorb(read_lookup(batch, orjson.loads(body))):
+        answer = decode_lookup(body)
+        if answer is None or plan.absorb(read_lookup(batch, answer)):
             raise ValueError("a synthetic answer left a Post without its metrics")
     return plan.result(
         invalid=(),

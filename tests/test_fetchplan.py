@@ -7,6 +7,7 @@ import math
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import orjson
 import pytest
 
 from xmetrics_core.catalogue import ALL_GROUPS, Group
@@ -26,6 +27,7 @@ from xmetrics_core.fetchplan import (
     status_of,
 )
 from xmetrics_core.models import PostRef, PostStatus
+from xmetrics_core.parsing import decode_lookup, lookup_answer
 from xmetrics_core.references import TWITTER_EPOCH_MS
 
 NOW = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
@@ -65,7 +67,7 @@ def answer(batch: Batch, *, refused: set[str] = frozenset(), empty: set[str] = f
             continue
         groups = {g.value: {"like_count": 1} for g in batch.groups}
         data.append({"id": post_id, "author_id": ME, **groups})
-    return read_lookup(batch, {"data": data, "errors": errors})
+    return read_lookup(batch, lookup_answer({"data": data, "errors": errors}))
 
 
 def run(plan: FetchPlan, answer_of, sent_after: list[int] | None = None) -> list[list[Batch]]:
@@ -166,7 +168,7 @@ def test_an_empty_public_answer_marks_the_post_failed() -> None:
     posts = refs(3, days_ago=90)
     plan = FetchPlan(posts, asked=ALL_GROUPS, now=NOW)
     (batch,) = plan.start()
-    plan.absorb(read_lookup(batch, {"data": [{"id": posts[0].id}]}))
+    plan.absorb(read_lookup(batch, lookup_answer({"data": [{"id": posts[0].id}]})))
     result = plan.result(
         invalid=(), user_context=True, me_id=ME, rate_limit=None, api_calls=1, retries=0
     )  # type: ignore[arg-type]
@@ -178,8 +180,7 @@ def test_an_empty_public_answer_marks_the_post_failed() -> None:
 def test_read_lookup_reconciles_every_id_with_xs_errors() -> None:
     batch = Batch(ids=("1", "2", "3", "4", "5"), groups=ALL_GROUPS, stage=Stage.PRIVATE)
     problems = "https://api.x.com/2/problems"
-    outcome = read_lookup(
-        batch,
+    raw = orjson.dumps(
         {
             "data": [{"id": "1"}, {"id": "99"}, "junk"],
             "errors": [
@@ -193,8 +194,11 @@ def test_read_lookup_reconciles_every_id_with_xs_errors() -> None:
                     "section": "includes",
                 },
             ],
-        },
+        }
     )
+    answer = decode_lookup(raw)  # "junk" in data: the general parse, not the typed one
+    assert answer is not None
+    outcome = read_lookup(batch, answer)
     assert [p.id for p in outcome.posts] == ["1"]
     assert outcome.final["2"].status is PostStatus.NOT_FOUND and outcome.final["2"].detail == "gone"
     assert outcome.final["3"].status is PostStatus.NOT_AUTHORIZED

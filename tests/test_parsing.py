@@ -6,15 +6,23 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import numpy as np
+import orjson
 import pytest
+from shared_paths import shared_folder
 
-from xmetrics_core.catalogue import Group
+from xmetrics_core.catalogue import ALL_GROUPS, Group, Level, fields_of
+from xmetrics_core.columns import MediaRecords, PostRecords
 from xmetrics_core.models import PostStatus
 from xmetrics_core.parsing import (
+    decode_lookup,
+    lookup_answer,
+    media_of_answers,
     parse_created_at,
     post_from_json,
     posts_from_json,
     result_from_pages,
+    typed_lookup,
 )
 
 
@@ -155,3 +163,154 @@ def test_raw_answers_parse_like_their_decoded_pages() -> None:
     assert result_from_json(raw, groups=(Group.PUBLIC,)) == result_from_pages(
         pages, groups=(Group.PUBLIC,)
     )
+
+
+# -- raw answers: the typed decoder for X's usual answer, the general parse for the rest -----
+
+_RECORDINGS = shared_folder("x-api") / "recordings"
+
+
+def _usual_answer() -> dict[str, Any]:
+    """An answer as X sends a lookup with every group: two Posts with every group (one with
+    a video), one public-only, an error for a fourth ID."""
+    post_groups = {g.value: dict.fromkeys(fields_of(Level.POST, g), 5) for g in ALL_GROUPS}
+    media_groups = {g.value: dict.fromkeys(fields_of(Level.MEDIA, g), 9) for g in ALL_GROUPS}
+    return {
+        "data": [
+            {
+                "id": "10",
+                "text": "a video 🍿",
+                "author_id": "42",
+                "created_at": "2026-11-30T10:00:00.000Z",
+                "edit_history_tweet_ids": ["10"],
+                "attachments": {"media_keys": ["13_1"]},
+                **post_groups,
+            },
+            {"id": "11", "text": "own", "author_id": "42", **post_groups},
+            {
+                "id": "12",
+                "text": "not ours",
+                "author_id": "7",
+                "public_metrics": post_groups["public_metrics"],
+            },
+        ],
+        "includes": {
+            "media": [
+                {"media_key": "13_1", "type": "video", "duration_ms": 8000, **media_groups},
+                {"media_key": "3_9", "type": "photo", "url": "https://pbs.twimg.com/x.jpg"},
+            ],
+            "users": [{"id": "42", "username": "demo"}],
+        },
+        "errors": [
+            {"resource_id": "13", "type": "https://api.twitter.com/2/problems/resource-not-found"}
+        ],
+    }
+
+
+def _assert_same_columns(raw: bytes) -> None:
+    """``decode_lookup`` of the bytes reads like the general parse of the decoded JSON."""
+    decoded = decode_lookup(raw)
+    general = lookup_answer(orjson.loads(raw))
+    assert decoded is not None
+    for answer in (decoded, general):
+        assert isinstance(answer.columns.posts.groups[0].values, np.ndarray)
+    assert list(PostRecords(decoded.columns.posts)) == list(PostRecords(general.columns.posts))
+    merged = [
+        list(MediaRecords(media_of_answers([a.columns.media], a.columns.posts)))
+        for a in (decoded, general)
+    ]
+    assert merged[0] == merged[1]
+    assert decoded.errors == general.errors
+
+
+def test_the_usual_answer_takes_the_typed_decoder_and_reads_like_the_general_parse() -> None:
+    raw = orjson.dumps(_usual_answer())
+    typed = typed_lookup(raw, ids=None, shared={})
+    assert typed is not None
+    posts = list(PostRecords(typed.columns.posts))
+    assert [p.id for p in posts] == ["10", "11", "12"]
+    assert posts[0].media_keys == ("13_1",) and posts[0].created_at is not None
+    assert posts[2].metrics.get("non_public_metrics") is None
+    _assert_same_columns(raw)
+
+
+def _with(change: Any) -> bytes:
+    answer = _usual_answer()
+    change(answer)
+    return orjson.dumps(answer)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda a: a["data"][0]["public_metrics"].update(like_count=None), id="null"),
+        pytest.param(lambda a: a["data"][0]["public_metrics"].pop("like_count"), id="left-out"),
+        pytest.param(lambda a: a["data"][0]["public_metrics"].update(new_count=1), id="new-key"),
+        pytest.param(lambda a: a["data"][1]["organic_metrics"].update(like_count="3"), id="text"),
+        pytest.param(lambda a: a["data"][1]["organic_metrics"].update(like_count=4.5), id="float"),
+        pytest.param(lambda a: a["data"][1]["organic_metrics"].update(like_count=True), id="bool"),
+        pytest.param(lambda a: a["data"][1]["organic_metrics"].update(like_count=2**63), id="huge"),
+        pytest.param(lambda a: a["data"][0].update(id=10), id="int-id"),
+        pytest.param(lambda a: a["data"][0].update(text=None), id="null-text"),
+        pytest.param(lambda a: a["data"][0].update(author_id=42), id="int-author"),
+        pytest.param(lambda a: a["data"].append("junk"), id="junk-post"),
+        pytest.param(lambda a: a["data"][0].pop("id"), id="no-id"),
+        pytest.param(lambda a: a["includes"]["media"][0].pop("media_key"), id="no-media-key"),
+        pytest.param(lambda a: a["includes"]["media"][0].update(duration_ms="8s"), id="duration"),
+        pytest.param(lambda a: a["includes"]["media"][1].update(url=3), id="media-url"),
+        pytest.param(lambda a: a["data"][0]["attachments"].update(media_keys=[3]), id="int-key"),
+        pytest.param(lambda a: a.update(data={"id": "10"}), id="data-object"),
+    ],
+)
+def test_answers_outside_the_usual_shape_take_the_general_parse(change: Any) -> None:
+    raw = _with(change)
+    assert typed_lookup(raw, ids=None, shared={}) is None
+    _assert_same_columns(raw)
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        pytest.param(lambda a: a["data"][0].update(created_at="yesterday"), id="garbled-time"),
+        pytest.param(
+            lambda a: a["data"][0].update(created_at="2026-11-30T12:00:00+02:00"), id="offset"
+        ),
+        pytest.param(lambda a: a["data"][0].pop("attachments"), id="no-attachments"),
+        pytest.param(lambda a: a["includes"]["media"][0].pop("type"), id="no-media-type"),
+        pytest.param(lambda a: a.pop("includes"), id="no-includes"),
+        pytest.param(lambda a: a.update(data=None, errors=[1, {"title": "x"}]), id="no-data"),
+    ],
+)
+def test_usual_variations_stay_on_the_typed_decoder_and_read_alike(change: Any) -> None:
+    raw = _with(change)
+    assert typed_lookup(raw, ids=None, shared={}) is not None
+    _assert_same_columns(raw)
+
+
+@pytest.mark.parametrize("raw", [b"", b"[]", b"<html>", b'{"data": [', b"null"])
+def test_a_body_that_is_not_a_json_object_decodes_to_none(raw: bytes) -> None:
+    assert decode_lookup(raw) is None
+
+
+def _recorded_answers() -> list[bytes]:
+    """Every recorded answer with Posts (tweepy's cassettes, twarc-csv's lines)."""
+    answers: list[Any] = []
+    for path in sorted(_RECORDINGS.glob("tweepy/*.decoded.json")):
+        interactions = orjson.loads(path.read_bytes())["interactions"]
+        answers.extend(i["body"] for i in interactions if isinstance(i.get("body"), dict))
+    for path in sorted(_RECORDINGS.glob("twarc-csv/*.json*")):
+        text = path.read_text(encoding="utf-8")
+        if path.suffix == ".jsonl":
+            answers.extend(orjson.loads(line) for line in text.splitlines() if line.strip())
+        else:
+            answers.append(orjson.loads(text))
+    return [orjson.dumps(a) for a in answers if isinstance(a, dict) and "data" in a]
+
+
+def test_recorded_answers_read_alike_through_either_path() -> None:
+    if not _RECORDINGS.is_dir():
+        pytest.skip(f"the recordings are not beside the repository ({_RECORDINGS})")
+    answers = _recorded_answers()
+    assert len(answers) >= 10
+    for raw in answers:
+        _assert_same_columns(raw)

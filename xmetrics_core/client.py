@@ -47,7 +47,7 @@ from xmetrics_core.fetchplan import (
     timeline_params,
 )
 from xmetrics_core.models import FetchResult, PostRecord, PostRef, RateLimitState
-from xmetrics_core.parsing import posts_from_json, result_from_pages
+from xmetrics_core.parsing import decode_lookup, posts_from_json, result_from_pages
 from xmetrics_core.references import ParsedReferences, references_from
 from xmetrics_core.retry import RetryPolicy
 from xmetrics_core.transport import CallTally, Transport, XApi
@@ -298,9 +298,11 @@ class XClient:
     def _run_batch(self, batch: Batch, tally: CallTally) -> BatchOutcome:
         """One ``GET /2/tweets`` call; a failure after retries becomes FAILED statuses."""
         try:
-            body = self.api.get_json("/2/tweets", batch.params, tally=tally)
+            answer = self.api.get_decoded(
+                "/2/tweets", batch.params, decode=decode_lookup, tally=tally
+            )
         except Unauthorized:
             raise
         except XApiError as error:
             return failed_batch(batch, error)
-        return read_lookup(batch, body)
+        return read_lookup(batch, answer)

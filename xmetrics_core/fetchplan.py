@@ -23,9 +23,9 @@ Without retries the ``GET /2/tweets`` calls number exactly
 the IDs refused again without promoted: at most ``ceil(N/100) + 1`` for N unique IDs when
 E = 0 (:func:`lookup_call_count`).
 
-**Answers.** :func:`read_lookup` reduces each answer to columns as it comes
-(``parsing.answer_columns``, the one parse of X's JSON) and reconciles its IDs with them and
-X's ``errors[]``; :meth:`FetchPlan.result` takes the Posts in paste order from the answers'
+**Answers.** Each answer comes reduced to columns (``parsing.decode_lookup`` reads its bytes:
+the typed decoder for X's usual answer, else ``parsing.answer_columns``, with the same
+columns); :func:`read_lookup` reconciles its IDs with them and X's ``errors[]``; :meth:`FetchPlan.result` takes the Posts in paste order from the answers'
 columns and merges their media (``parsing.media_of_answers``), so the result's ``posts`` /
 ``media`` are ``columns.PostRecords`` / ``MediaRecords`` views and frames read the columns.
 
@@ -39,11 +39,11 @@ from __future__ import annotations
 
 import functools
 import math
-from collections.abc import Collection, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Any, Final
+from typing import Final
 
 import numpy as np
 
@@ -67,7 +67,7 @@ from xmetrics_core.models import (
     RateLimitState,
     checked_status,
 )
-from xmetrics_core.parsing import AnswerColumns, answer_columns, media_of_answers
+from xmetrics_core.parsing import AnswerColumns, LookupAnswer, media_of_answers
 from xmetrics_core.references import within_private_window
 
 BATCH_SIZE: Final = 100
@@ -160,17 +160,22 @@ class BatchOutcome:
         return () if self.answer is None else PostRecords(self.answer.posts)
 
 
-def read_lookup(batch: Batch, body: Mapping[str, Any]) -> BatchOutcome:
+def read_lookup(batch: Batch, answer: LookupAnswer) -> BatchOutcome:
     """Reconcile one ``GET /2/tweets`` answer with the IDs asked: every ID ends as a Post,
-    a field refusal, a final status (X's ``errors[]``) or "empty". The answer's Posts (those
-    asked for) and media are reduced to columns right away (``parsing.answer_columns``, the
-    parse every raw answer goes through), so ``body`` can go as soon as this returns."""
+    a field refusal, a final status (X's ``errors[]``) or "empty". The answer comes already
+    reduced to columns (``parsing.decode_lookup`` from the raw bytes, ``parsing.lookup_answer``
+    from decoded JSON), so its JSON is gone before this runs; Posts not asked for are left
+    out."""
     asked = set(batch.ids)
-    answer = answer_columns(body, ids=asked)
-    outcome = BatchOutcome(batch=batch, answer=answer)
-    answered = set(answer.posts.ids)
-    for error in body.get("errors") or []:
-        if not isinstance(error, dict) or error.get("section", "data") != "data":
+    columns = answer.columns
+    returned = columns.posts.ids
+    if not asked.issuperset(returned):
+        kept = [row for row, post_id in enumerate(returned) if post_id in asked]
+        columns = replace(columns, posts=columns.posts.take(kept))
+    outcome = BatchOutcome(batch=batch, answer=columns)
+    answered = set(columns.posts.ids)
+    for error in answer.errors:
+        if error.get("section", "data") != "data":
             continue
         post_id = str(error.get("resource_id") or error.get("value") or "")
         if post_id not in asked or post_id in answered:

@@ -8,24 +8,35 @@ timelines) all read X's JSON through it, and :func:`media_of_answers` merges eve
 media. Records (:class:`~xmetrics_core.models.PostRecord`,
 :class:`~xmetrics_core.models.MediaRecord`) are built from the columns. Metric groups are X's
 verbatim: a sub-key X left out stays absent; a value that is not an int (or null) becomes None.
+
+**Raw answers.** :func:`decode_lookup` reads an answer's bytes: X's usual lookup answer is
+decoded straight into typed structs (msgspec; no dict per Post, media object or metric group)
+and read into the same columns; any other answer (a count that is null or not an int, a
+sub-key X left out or added, an ID that is not a string, …) raises msgspec's validation
+error and goes through orjson and :func:`answer_columns`, whose checks keep such values as the
+record parser does. Both give the same columns (``tests/test_parsing.py``).
 """
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Container, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, repeat
 from operator import attrgetter, itemgetter, methodcaller
-from typing import Any
+from typing import Any, Final
 
+import msgspec
 import numpy as np
 import orjson
 
 from xmetrics_core.bulk import collector_paused
-from xmetrics_core.catalogue import Group, Level
+from xmetrics_core.catalogue import ALL_GROUPS, Group, Level, fields_of
 from xmetrics_core.columns import (
     ABSENT,
+    GROUP_KEYS,
+    VALUE,
     GroupColumns,
     MediaColumns,
     MediaRecords,
@@ -269,6 +280,192 @@ def answer_columns(
         return AnswerColumns(posts=_post_part(items, strings), media=_media_part(media, strings))
 
 
+@dataclass(frozen=True, slots=True, kw_only=True)
+class LookupAnswer:
+    """One ``GET /2/tweets`` answer as the fetch plan reconciles it: its Posts and media as
+    columns, and X's ``errors[]`` objects (anything else in the list is dropped)."""
+
+    columns: AnswerColumns
+    errors: tuple[Mapping[str, Any], ...] = ()
+
+
+def lookup_answer(
+    page: Mapping[str, Any],
+    *,
+    ids: Container[str] | None = None,
+    shared: dict[Any, Any] | None = None,
+) -> LookupAnswer:
+    """A decoded answer as a :class:`LookupAnswer` (:func:`answer_columns` and its errors)."""
+    errors = page.get("errors")
+    return LookupAnswer(
+        columns=answer_columns(page, ids=ids, shared=shared),
+        errors=tuple(e for e in errors if isinstance(e, dict)) if isinstance(errors, list) else (),
+    )
+
+
+def decode_lookup(
+    raw: bytes,
+    *,
+    ids: Container[str] | None = None,
+    shared: dict[Any, Any] | None = None,
+) -> LookupAnswer | None:
+    """An answer's raw bytes as a :class:`LookupAnswer` (None when they are not a JSON
+    object): the usual answer through the typed decoder, any other through orjson and
+    :func:`lookup_answer`; the same columns either way."""
+    strings: dict[Any, Any] = {} if shared is None else shared
+    typed = typed_lookup(raw, ids=ids, shared=strings)
+    if typed is not None:
+        return typed
+    try:
+        page = orjson.loads(raw)
+    except orjson.JSONDecodeError:
+        return None
+    return lookup_answer(page, ids=ids, shared=strings) if isinstance(page, dict) else None
+
+
+# -- the typed decoder: X's usual answer, straight from bytes to columns ------------------------
+
+
+def _group_struct(level: Level, group: Group) -> type[msgspec.Struct]:
+    """A metric group with exactly the catalogue's sub-keys, each an int: anything else fails
+    validation (and the answer takes the general parse)."""
+    return msgspec.defstruct(
+        f"{level.value.title()}{group.name.title().replace('_', '')}",
+        [(name, int) for name in fields_of(level, group)],
+        forbid_unknown_fields=True,
+        gc=False,
+    )
+
+
+def _group_fields(level: Level) -> list[tuple[str, Any, None]]:
+    return [
+        (key, _group_struct(level, g) | None, None)
+        for key, g in zip(GROUP_KEYS, ALL_GROUPS, strict=True)
+    ]
+
+
+class _Attachments(msgspec.Struct, gc=False):
+    media_keys: list[str] | None = None
+
+
+_TypedPost = msgspec.defstruct(
+    "TypedPost",
+    [
+        ("id", str),
+        ("text", str, ""),
+        ("author_id", str | None, None),
+        ("created_at", str | None, None),
+        ("attachments", _Attachments | None, None),
+        *_group_fields(Level.POST),
+    ],
+    gc=False,
+)
+_TypedMedia = msgspec.defstruct(
+    "TypedMedia",
+    [
+        ("media_key", str),
+        ("type", str | None, None),
+        ("duration_ms", int | None, None),
+        ("preview_image_url", str | None, None),
+        ("url", str | None, None),
+        *_group_fields(Level.MEDIA),
+    ],
+    gc=False,
+)
+
+
+class _TypedIncludes(msgspec.Struct, gc=False):
+    media: list[_TypedMedia] | None = None  # type: ignore[valid-type]
+
+
+class _TypedAnswer(msgspec.Struct, gc=False):
+    data: list[_TypedPost] | None = None  # type: ignore[valid-type]
+    includes: _TypedIncludes | None = None
+    errors: list[Any] | None = None
+
+
+_LOOKUP_DECODER: Final = msgspec.json.Decoder(_TypedAnswer)
+_NO_KEYS: Final[tuple[str, ...]] = ()
+
+
+def _typed_groups(items: Sequence[Any], level: Level) -> tuple[GroupColumns, ...] | None:
+    """The four groups of typed items as columns (a group may be absent on some items);
+    None when a count does not fit int64."""
+    n = len(items)
+    blocks: list[GroupColumns] = []
+    for key, group in zip(GROUP_KEYS, ALL_GROUPS, strict=True):
+        names = fields_of(level, group)
+        column = list(map(attrgetter(key), items))
+        sent = [g for g in column if g is not None]
+        get = attrgetter(*names)
+        counts = map(get, sent) if len(names) == 1 else chain.from_iterable(map(get, sent))
+        try:
+            flat = np.frombuffer(array("q", list(counts)), dtype=np.int64)
+        except OverflowError:
+            return None
+        block = flat.reshape(len(sent), len(names)).T
+        if len(sent) == n:
+            blocks.append(
+                GroupColumns(
+                    fields=names,
+                    present=np.ones(n, dtype=bool),
+                    values=block,
+                    state=np.zeros((len(names), n), dtype=np.uint8),
+                )
+            )
+            continue
+        out = GroupColumns.empty(names, n)
+        present = np.fromiter((g is not None for g in column), dtype=bool, count=n)
+        out.present[:] = present
+        out.values[:, present] = block
+        out.state[:, present] = VALUE
+        blocks.append(out)
+    return tuple(blocks)
+
+
+def typed_lookup(
+    raw: bytes, *, ids: Container[str] | None, shared: dict[Any, Any]
+) -> LookupAnswer | None:
+    """The usual answer decoded into typed structs and read into columns with the checks
+    :func:`answer_columns` makes; None for any other answer."""
+    try:
+        answer = _LOOKUP_DECODER.decode(raw)
+    except msgspec.DecodeError:  # not the usual answer (or not JSON): the general parse
+        return None
+    data: list[Any] = answer.data or []
+    items = data if ids is None else [p for p in data if p.id in ids]
+    media = (answer.includes.media if answer.includes is not None else None) or []
+    with collector_paused():
+        post_groups = _typed_groups(items, Level.POST)
+        media_groups = _typed_groups(media, Level.MEDIA)
+        if post_groups is None or media_groups is None:
+            return None
+        authors = list(map(attrgetter("author_id"), items))
+        keys = [
+            _NO_KEYS if a is None or a.media_keys is None else tuple(a.media_keys)
+            for a in map(attrgetter("attachments"), items)
+        ]
+        posts = PostColumns(
+            ids=tuple(map(attrgetter("id"), items)),
+            texts=text_array(list(map(attrgetter("text"), items))),
+            author_ids=tuple(map(shared.setdefault, authors, authors)),
+            created_at=_created_column(list(map(attrgetter("created_at"), items))),
+            media_keys=tuple(map(tuple, map(map, repeat(shared.setdefault), keys, keys))),
+            groups=post_groups,
+        )
+        media_keys = list(map(attrgetter("media_key"), media))
+        fields = {name: list(map(attrgetter(name), media)) for name in _MEDIA_FIELDS}
+        if None not in fields["type"]:
+            fields["type"] = list(map(shared.setdefault, fields["type"], fields["type"]))
+        parts = MediaPart(
+            keys=list(map(shared.setdefault, media_keys, media_keys)),
+            fields=fields,
+            groups=media_groups,
+        )
+    errors = tuple(e for e in answer.errors or () if isinstance(e, dict))
+    return LookupAnswer(columns=AnswerColumns(posts=posts, media=parts), errors=errors)
+
+
 class _Answers:
     """Answers reduced to columns one at a time: each answer's objects can go as soon as it
     has been added."""
@@ -280,6 +477,11 @@ class _Answers:
 
     def add(self, page: Mapping[str, Any]) -> None:
         self.answers.append(answer_columns(page, shared=self.shared))
+
+    def add_raw(self, raw: bytes) -> None:
+        answer = decode_lookup(raw, shared=self.shared)
+        if answer is not None:
+            self.answers.append(answer.columns)
 
     def result(self, groups: Sequence[Group]) -> FetchResult:
         posts = PostColumns.concat([a.posts for a in self.answers])
@@ -316,11 +518,11 @@ def result_from_pages(
 
 def result_from_json(raw_pages: Iterable[bytes], *, groups: Sequence[Group] = ()) -> FetchResult:
     """:func:`result_from_pages` for raw JSON bytes, as X sends them (one answer per item),
-    decoded with orjson like the request path does. Each answer is reduced to columns as
-    soon as it is decoded, so only one answer's JSON objects are alive at a time."""
+    read like the request path reads them (:func:`decode_lookup`); an item that is not a
+    JSON object is skipped. Each answer is reduced to columns as soon as it is decoded, so
+    only one answer's decoded objects are alive at a time."""
     answers = _Answers()
     with collector_paused():
-        for page in map(orjson.loads, raw_pages):
-            if isinstance(page, dict):
-                answers.add(page)
+        for raw in raw_pages:
+            answers.add_raw(raw)
         return answers.result(groups)

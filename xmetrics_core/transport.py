@@ -39,7 +39,7 @@ import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 from urllib.parse import urlencode, urlsplit
 
 import orjson
@@ -91,9 +91,20 @@ RECONNECT = "reconnect your X account (sign in again) to get a new token"
 FORM_HEADERS: Mapping[str, str] = {"Content-Type": "application/x-www-form-urlencoded"}
 
 JsonObject = dict[str, Any]
+DecodedT = TypeVar("DecodedT")
+"""What a caller's ``decode`` makes of a 2xx body (:meth:`XApi.get_decoded`)."""
 
 
 # -- the HTTP layer ----------------------------------------------------------------------------
+
+
+def json_object_of(body: bytes) -> JsonObject | None:
+    """``body`` as a JSON object, or None when it is not one (truncated, HTML, a list)."""
+    try:
+        decoded = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        return None
+    return decoded if isinstance(decoded, dict) else None
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -129,11 +140,7 @@ class HttpResponse:
 
     def json_object(self) -> JsonObject | None:
         """The body as a JSON object, or None when it is not one (truncated, HTML, a list)."""
-        try:
-            body = orjson.loads(self.body)
-        except orjson.JSONDecodeError:
-            return None
-        return body if isinstance(body, dict) else None
+        return json_object_of(self.body)
 
     @property
     def text(self) -> str:
@@ -433,6 +440,20 @@ class XApi:
         """
         return self.request_json("GET", path, params, tally=tally)
 
+    def get_decoded(
+        self,
+        path: str,
+        params: Mapping[str, str] | None = None,
+        *,
+        decode: Callable[[bytes], DecodedT | None],
+        tally: CallTally | None = None,
+    ) -> DecodedT:
+        """:meth:`get_json` for a caller that reads the answer's bytes itself: ``decode``
+        turns a 2xx body into its value (None: not what X sends, an
+        :class:`~xmetrics_core.errors.InvalidResponse`, retried like a 5xx). The lookups use it
+        to decode X's JSON straight into columns (``parsing.decode_lookup``)."""
+        return self._request("GET", path, params, tally=tally, decode=decode)
+
     def request_json(
         self,
         method: str,
@@ -442,6 +463,19 @@ class XApi:
         tally: CallTally | None = None,
     ) -> JsonObject:
         """One API request with auth, timeouts, retries and refresh; the JSON object."""
+        return self._request(method, path, params, tally=tally, decode=json_object_of)
+
+    def _request(
+        self,
+        method: str,
+        path: str,
+        params: Mapping[str, str] | None,
+        *,
+        tally: CallTally | None,
+        decode: Callable[[bytes], DecodedT | None],
+    ) -> DecodedT:
+        """The one request path: auth, timeouts, retries, refresh, rate limits; the 2xx
+        body through ``decode``."""
         tally = tally or CallTally()
         url = f"{self.base_url}{path}"
         attempts = 0
@@ -474,9 +508,9 @@ class XApi:
                     attempts -= 1
                     continue
                 if 200 <= status < 300:
-                    body = response.json_object()
-                    if body is not None:
-                        return body
+                    decoded = decode(response.body)
+                    if decoded is not None:
+                        return decoded
                     error = InvalidResponse(
                         f"X answered {status} with a body that is not a JSON object "
                         f"({request.where})",

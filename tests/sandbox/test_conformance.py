@@ -23,6 +23,7 @@ from urllib.parse import parse_qsl, urlsplit
 import pytest
 import requests
 from jsonschema import Draft7Validator
+from shared_paths import shared_folder
 
 from tests.sandbox.helpers import (
     ALL_MEDIA_FIELDS,
@@ -35,19 +36,7 @@ from tests.sandbox.helpers import (
 )
 from xmetrics_core.sandbox import Post, Sandbox, SandboxSettings
 
-
-def _shared() -> Path:
-    """``shared/x-api`` beside the repository or beside one of its parent folders (a git
-    worktree such as ``/work/wt/issue-11`` sits one level deeper than the main checkout)."""
-    repo = Path(__file__).resolve().parents[2]
-    for folder in (repo, *repo.parents):
-        candidate = folder / "shared" / "x-api"
-        if candidate.is_dir():
-            return candidate
-    return repo.parent / "shared" / "x-api"
-
-
-SHARED = _shared()
+SHARED = shared_folder("x-api")
 SPEC = SHARED / "openapi.json"
 RECORDINGS = SHARED / "recordings"
 
