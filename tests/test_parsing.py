@@ -172,7 +172,8 @@ _RECORDINGS = shared_folder("x-api") / "recordings"
 
 def _usual_answer() -> dict[str, Any]:
     """An answer as X sends a lookup with every group: two Posts with every group (one with
-    a video), one public-only, an error for a fourth ID."""
+    a video; the other without a link, so X leaves ``url_link_clicks`` out), one public-only,
+    an error for a fourth ID."""
     post_groups = {g.value: dict.fromkeys(fields_of(Level.POST, g), 5) for g in ALL_GROUPS}
     media_groups = {g.value: dict.fromkeys(fields_of(Level.MEDIA, g), 9) for g in ALL_GROUPS}
     return {
@@ -186,7 +187,15 @@ def _usual_answer() -> dict[str, Any]:
                 "attachments": {"media_keys": ["13_1"]},
                 **post_groups,
             },
-            {"id": "11", "text": "own", "author_id": "42", **post_groups},
+            {
+                "id": "11",
+                "text": "own",
+                "author_id": "42",
+                **{
+                    key: {k: v for k, v in group.items() if k != "url_link_clicks"}
+                    for key, group in post_groups.items()
+                },
+            },
             {
                 "id": "12",
                 "text": "not ours",
@@ -230,6 +239,8 @@ def test_the_usual_answer_takes_the_typed_decoder_and_reads_like_the_general_par
     posts = list(PostRecords(typed.columns.posts))
     assert [p.id for p in posts] == ["10", "11", "12"]
     assert posts[0].media_keys == ("13_1",) and posts[0].created_at is not None
+    assert posts[1].value(Group.NON_PUBLIC, "impression_count") == 5
+    assert "url_link_clicks" not in posts[1].metrics["non_public_metrics"]
     assert posts[2].metrics.get("non_public_metrics") is None
     _assert_same_columns(raw)
 
@@ -243,8 +254,6 @@ def _with(change: Any) -> bytes:
 @pytest.mark.parametrize(
     "change",
     [
-        pytest.param(lambda a: a["data"][0]["public_metrics"].update(like_count=None), id="null"),
-        pytest.param(lambda a: a["data"][0]["public_metrics"].pop("like_count"), id="left-out"),
         pytest.param(lambda a: a["data"][0]["public_metrics"].update(new_count=1), id="new-key"),
         pytest.param(lambda a: a["data"][1]["organic_metrics"].update(like_count="3"), id="text"),
         pytest.param(lambda a: a["data"][1]["organic_metrics"].update(like_count=4.5), id="float"),
@@ -271,6 +280,8 @@ def test_answers_outside_the_usual_shape_take_the_general_parse(change: Any) -> 
 @pytest.mark.parametrize(
     "change",
     [
+        pytest.param(lambda a: a["data"][0]["public_metrics"].update(like_count=None), id="null"),
+        pytest.param(lambda a: a["data"][0]["public_metrics"].pop("like_count"), id="left-out"),
         pytest.param(lambda a: a["data"][0].update(created_at="yesterday"), id="garbled-time"),
         pytest.param(
             lambda a: a["data"][0].update(created_at="2026-11-30T12:00:00+02:00"), id="offset"

@@ -36,12 +36,15 @@ from xmetrics_core.catalogue import ALL_GROUPS, Group, Level, fields_of
 from xmetrics_core.columns import (
     ABSENT,
     GROUP_KEYS,
+    NULL,
     VALUE,
     GroupColumns,
+    Int64Matrix,
     MediaColumns,
     MediaRecords,
     PostColumns,
     PostRecords,
+    StateMatrix,
     concat_groups,
     group_parts,
     text_array,
@@ -327,11 +330,12 @@ def decode_lookup(
 
 
 def _group_struct(level: Level, group: Group) -> type[msgspec.Struct]:
-    """A metric group with exactly the catalogue's sub-keys, each an int: anything else fails
+    """A metric group with the catalogue's sub-keys, each a count, null or left out (X leaves
+    ``url_link_clicks`` out for a Post without a link): any other sub-key or value fails
     validation (and the answer takes the general parse)."""
     return msgspec.defstruct(
         f"{level.value.title()}{group.name.title().replace('_', '')}",
-        [(name, int) for name in fields_of(level, group)],
+        [(name, int | None | msgspec.UnsetType, msgspec.UNSET) for name in fields_of(level, group)],
         forbid_unknown_fields=True,
         gc=False,
     )
@@ -388,9 +392,26 @@ _LOOKUP_DECODER: Final = msgspec.json.Decoder(_TypedAnswer)
 _NO_KEYS: Final[tuple[str, ...]] = ()
 
 
+def _counts_and_states(values: list[Any]) -> tuple[Int64Matrix, StateMatrix | None] | None:
+    """Counts as int64 and, when any is null or left out, each cell's state (VALUE, NULL,
+    ABSENT); None when a count does not fit int64."""
+    try:
+        try:  # array("q") takes ints only: a null or an unset sub-key raises TypeError
+            return np.frombuffer(array("q", values), dtype=np.int64), None
+        except TypeError:
+            states = [VALUE if type(v) is int else NULL if v is None else ABSENT for v in values]
+            counts = [v if type(v) is int else 0 for v in values]
+            return (
+                np.frombuffer(array("q", counts), dtype=np.int64),
+                np.array(states, dtype=np.uint8),
+            )
+    except OverflowError:
+        return None
+
+
 def _typed_groups(items: Sequence[Any], level: Level) -> tuple[GroupColumns, ...] | None:
-    """The four groups of typed items as columns (a group may be absent on some items);
-    None when a count does not fit int64."""
+    """The four groups of typed items as columns (a group may be absent on some items, a
+    sub-key null or left out); None when a count does not fit int64."""
     n = len(items)
     blocks: list[GroupColumns] = []
     for key, group in zip(GROUP_KEYS, ALL_GROUPS, strict=True):
@@ -398,19 +419,22 @@ def _typed_groups(items: Sequence[Any], level: Level) -> tuple[GroupColumns, ...
         column = list(map(attrgetter(key), items))
         sent = [g for g in column if g is not None]
         get = attrgetter(*names)
-        counts = map(get, sent) if len(names) == 1 else chain.from_iterable(map(get, sent))
-        try:
-            flat = np.frombuffer(array("q", list(counts)), dtype=np.int64)
-        except OverflowError:
+        read = _counts_and_states(
+            list(map(get, sent) if len(names) == 1 else chain.from_iterable(map(get, sent)))
+        )
+        if read is None:
             return None
+        flat, flat_states = read
         block = flat.reshape(len(sent), len(names)).T
+        states = (
+            np.zeros(block.shape, dtype=np.uint8)
+            if flat_states is None
+            else flat_states.reshape(len(sent), len(names)).T
+        )
         if len(sent) == n:
             blocks.append(
                 GroupColumns(
-                    fields=names,
-                    present=np.ones(n, dtype=bool),
-                    values=block,
-                    state=np.zeros((len(names), n), dtype=np.uint8),
+                    fields=names, present=np.ones(n, dtype=bool), values=block, state=states
                 )
             )
             continue
@@ -418,7 +442,7 @@ def _typed_groups(items: Sequence[Any], level: Level) -> tuple[GroupColumns, ...
         present = np.fromiter((g is not None for g in column), dtype=bool, count=n)
         out.present[:] = present
         out.values[:, present] = block
-        out.state[:, present] = VALUE
+        out.state[:, present] = states
         blocks.append(out)
     return tuple(blocks)
 

@@ -11,8 +11,9 @@ Two sources of faults apply to requests whose path starts with ``path_prefix`` (
 Fault kinds: ``status`` (429 with proper rate-limit headers resetting in ``reset_in`` s, 500 or
 503), ``drop`` (the TCP connection is closed with no response; the client sees a connection
 error), ``slow`` (the response waits ``seconds``; use it against a client read timeout) and
-``malformed`` (200 with a truncated JSON body). ``latency_ms`` (+ uniform jitter) is added to
-every matching request.
+``malformed`` (200 with a truncated JSON body). ``latency_ms`` (+ uniform jitter) applies to
+every matching request: its answer leaves no sooner than that after the request arrived (the
+server's work happens within it, as on X's fleet; a ``slow`` fault comes on top).
 """
 
 from __future__ import annotations

@@ -26,8 +26,9 @@ Paths are api.x.com's, so only the base URL differs:
 ==================================  ==========================================================
 
 Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
-Order of checks on a v2 call: fault injection first (latency, dropped connection, slow response;
-faults.py — the OAuth endpoints are never faulted), authentication (401 ``about:blank``), a
+Order of checks on a v2 call: fault injection first (dropped connection, slow response;
+faults.py — the OAuth endpoints are never faulted; injected latency is the least time from a
+request's arrival to its answer, the answer being worked out within it), authentication (401 ``about:blank``), a
 scripted or seeded 429/500/503, endpoint auth kind (403 ``unsupported-authentication``), OAuth
 2.0 scopes (403 ``Forbidden``), the tier (403 ``client-forbidden`` for the analytics endpoints on
 pay-per-use), rate limit (429, ratelimit.py), credits (402), the monthly project cap on Post
@@ -53,7 +54,7 @@ import threading
 import time
 import traceback
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from io import BufferedIOBase
 from typing import IO, Any, cast
@@ -76,7 +77,7 @@ from xmetrics_core.sandbox.accounts import (
 )
 from xmetrics_core.sandbox.analytics import AnalyticsRenderer
 from xmetrics_core.sandbox.api import ApiAnswer, ApiRenderer, Caller
-from xmetrics_core.sandbox.faults import Fault, FaultInjector
+from xmetrics_core.sandbox.faults import Fault, FaultDecision, FaultInjector
 from xmetrics_core.sandbox.oauth1 import SandboxOAuth1, SandboxValidator
 from xmetrics_core.sandbox.oauth2 import AuthorizeError, SandboxOAuth2
 from xmetrics_core.sandbox.previews import (
@@ -313,6 +314,8 @@ class _Outcome:
     response: Response
     auth: _Auth
     fault: str | None = None
+    answer_after: float = 0.0
+    """Seconds after the request arrived before the answer may leave (injected latency)."""
 
 
 class _Credits:
@@ -503,6 +506,7 @@ class Sandbox:
 
     # -- WSGI ---------------------------------------------------------------------------------
     def _wsgi(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
+        arrived = time.monotonic()
         begun = self.request_log.begin()
         request = Request(environ)
         params = _params(request)
@@ -526,6 +530,9 @@ class Sandbox:
             ),
             begun=begun,
         )
+        remaining = outcome.answer_after - (time.monotonic() - arrived)
+        if remaining > 0:
+            self._stopping.wait(remaining)
         return outcome.response(environ, start_response)
 
     def _dispatch(self, request: Request, environ: dict[str, Any]) -> _Outcome:
@@ -601,20 +608,36 @@ class Sandbox:
     def _v2(
         self, request: Request, environ: dict[str, Any], endpoint: str, argument: str
     ) -> _Outcome:
+        """A v2 call. Its answer leaves no sooner than the injected latency after the request
+        arrived (``_Outcome.answer_after``, waited in :meth:`_wsgi`): the sandbox works it out
+        within that time, as X's servers work on concurrent requests in parallel, so the
+        emulator's one process does not queue its own work behind the latency."""
         query = {k: request.args.getlist(k) for k in request.args}
         decision = self.faults.decide(
             method=request.method,
             path=request.path,
             query={k: ",".join(v) for k, v in query.items()},
         )
-        if decision.latency_seconds:
-            self._stopping.wait(decision.latency_seconds)
         fault = decision.fault
         if fault is not None and fault.kind == "drop":
+            self._stopping.wait(decision.latency_seconds)
             _drop_connection(environ)
             return _Outcome(
                 response=Response(b"", status=500), auth=_Auth(kind="none"), fault="drop"
             )
+        outcome = self._v2_answer(request, endpoint, argument, query, decision)
+        slow = fault.seconds if fault is not None and fault.kind == "slow" else 0.0
+        return replace(outcome, answer_after=decision.latency_seconds + slow)
+
+    def _v2_answer(
+        self,
+        request: Request,
+        endpoint: str,
+        argument: str,
+        query: dict[str, list[str]],
+        decision: FaultDecision,
+    ) -> _Outcome:
+        fault = decision.fault
         if fault is not None and fault.kind == "slow":
             self._stopping.wait(fault.seconds)
 
