@@ -68,7 +68,7 @@ from xmetrics_core.models import (
     checked_status,
 )
 from xmetrics_core.parsing import AnswerColumns, LookupAnswer, media_of_answers
-from xmetrics_core.references import within_private_window
+from xmetrics_core.references import private_window_start, within_private_window
 
 BATCH_SIZE: Final = 100
 """``GET /2/tweets`` takes 1–100 IDs (FACTS §3)."""
@@ -262,8 +262,11 @@ class FetchPlan:
         self.asked = asked
         self.now = now
         self.private = any(g in PRIVATE_GROUPS for g in asked)
+        oldest = private_window_start(now)
         self.recent = [
-            r.id for r in refs if self.private and within_private_window(r.created_at, now)
+            r.id
+            for r in refs
+            if self.private and r.created_at is not None and r.created_at >= oldest
         ]
         recent = set(self.recent)
         self.older = [r.id for r in refs if r.id not in recent]

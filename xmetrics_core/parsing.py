@@ -392,6 +392,16 @@ _LOOKUP_DECODER: Final = msgspec.json.Decoder(_TypedAnswer)
 _NO_KEYS: Final[tuple[str, ...]] = ()
 
 
+_GROUP_READERS: Final = {
+    level: [
+        (key, fields_of(level, group), attrgetter(*fields_of(level, group)))
+        for key, group in zip(GROUP_KEYS, ALL_GROUPS, strict=True)
+    ]
+    for level in Level
+}
+"""Per level, each group's JSON key, the catalogue's sub-keys and a getter of their values."""
+
+
 def _counts_and_states(values: list[Any]) -> tuple[Int64Matrix, StateMatrix | None] | None:
     """Counts as int64 and, when any is null or left out, each cell's state (VALUE, NULL,
     ABSENT); None when a count does not fit int64."""
@@ -414,11 +424,9 @@ def _typed_groups(items: Sequence[Any], level: Level) -> tuple[GroupColumns, ...
     sub-key null or left out); None when a count does not fit int64."""
     n = len(items)
     blocks: list[GroupColumns] = []
-    for key, group in zip(GROUP_KEYS, ALL_GROUPS, strict=True):
-        names = fields_of(level, group)
+    for key, names, get in _GROUP_READERS[level]:
         column = list(map(attrgetter(key), items))
         sent = [g for g in column if g is not None]
-        get = attrgetter(*names)
         read = _counts_and_states(
             list(map(get, sent) if len(names) == 1 else chain.from_iterable(map(get, sent)))
         )

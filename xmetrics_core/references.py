@@ -119,6 +119,11 @@ def snowflake_time(post_id: int | str) -> datetime | None:
     return datetime.fromtimestamp(millis / 1000, tz=UTC)
 
 
+def private_window_start(now: datetime) -> datetime:
+    """The oldest creation time whose Post can still have private metrics at ``now``."""
+    return now - timedelta(days=PRIVATE_METRICS_WINDOW_DAYS)
+
+
 def within_private_window(created_at: datetime | None, now: datetime) -> bool:
     """True when a Post created at ``created_at`` can still have private metrics at ``now``.
 
@@ -126,7 +131,7 @@ def within_private_window(created_at: datetime | None, now: datetime) -> bool:
     """
     if created_at is None:
         return False
-    return now - created_at <= timedelta(days=PRIVATE_METRICS_WINDOW_DAYS)
+    return created_at >= private_window_start(now)
 
 
 def id_problem(candidate: str) -> str | None:
