@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 import requests
@@ -120,6 +121,28 @@ def test_latency_is_added(fresh_sandbox: Sandbox) -> None:
     started = time.monotonic()
     assert lookup(fresh_sandbox).status_code == 200
     assert time.monotonic() - started >= 0.15
+
+
+def test_the_answer_is_worked_out_within_the_latency_not_after_it(fresh_sandbox: Sandbox) -> None:
+    fresh_sandbox.faults.configure(FaultConfig(latency_ms=3000))
+    today = fresh_sandbox.clock.now().date()
+    billed = fresh_sandbox.usage.billed_on(today)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(lookup, fresh_sandbox, timeout=10)
+        deadline = time.monotonic() + 2.5
+        while fresh_sandbox.usage.billed_on(today) == billed and time.monotonic() < deadline:
+            time.sleep(0.01)
+        assert fresh_sandbox.usage.billed_on(today) == billed + 1, "not billed within 2.5 s"
+        assert not answer.done(), "the answer left before the latency was over"
+        assert answer.result().status_code == 200
+
+
+def test_a_slow_fault_comes_on_top_of_the_latency(fresh_sandbox: Sandbox) -> None:
+    fresh_sandbox.faults.configure(FaultConfig(latency_ms=200))
+    fresh_sandbox.faults.script(Fault(kind="slow", seconds=0.3))
+    started = time.monotonic()
+    assert lookup(fresh_sandbox).status_code == 200
+    assert time.monotonic() - started >= 0.5
 
 
 def test_seeded_rates_are_deterministic_and_close_to_the_rate(fresh_sandbox: Sandbox) -> None:

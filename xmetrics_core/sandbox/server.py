@@ -517,6 +517,9 @@ class Sandbox:
             outcome = _Outcome(
                 response=_json(500, problems.server_error(500)), auth=_Auth(kind="none")
             )
+        remaining = outcome.answer_after - (time.monotonic() - arrived)
+        if remaining > 0:
+            self._stopping.wait(remaining)
         self.request_log.append(
             LoggedRequest(
                 method=request.method,
@@ -530,9 +533,6 @@ class Sandbox:
             ),
             begun=begun,
         )
-        remaining = outcome.answer_after - (time.monotonic() - arrived)
-        if remaining > 0:
-            self._stopping.wait(remaining)
         return outcome.response(environ, start_response)
 
     def _dispatch(self, request: Request, environ: dict[str, Any]) -> _Outcome:
@@ -609,8 +609,8 @@ class Sandbox:
         self, request: Request, environ: dict[str, Any], endpoint: str, argument: str
     ) -> _Outcome:
         """A v2 call. Its answer leaves no sooner than the injected latency after the request
-        arrived (``_Outcome.answer_after``, waited in :meth:`_wsgi`): the sandbox works it out
-        within that time, as X's servers work on concurrent requests in parallel, so the
+        arrived (``_Outcome.answer_after``, waited in :meth:`_wsgi` before it is logged as
+        done): the sandbox works it out (auth, billing, the body) within that time, as X's servers work on concurrent requests in parallel, so the
         emulator's one process does not queue its own work behind the latency."""
         query = {k: request.args.getlist(k) for k in request.args}
         decision = self.faults.decide(
