@@ -15,9 +15,9 @@ import pytest
 from record_parser import merge_media, posts_from_json
 
 from xmetrics_core.client import XClient
-from xmetrics_core.columns import MediaRecords, PostRecords
+from xmetrics_core.columns import MediaRecords, PostRecords, StatusRecords
 from xmetrics_core.credentials import BearerCredential, Credential, OAuth1Credential
-from xmetrics_core.frames import all_frames
+from xmetrics_core.frames import all_frames, statuses_frame
 from xmetrics_core.models import FetchResult, IdStatus, PostStatus
 from xmetrics_core.parsing import result_from_json, result_from_pages
 from xmetrics_core.retry import RetryPolicy
@@ -246,6 +246,24 @@ def test_records_are_built_on_access_and_read_like_a_tuple() -> None:
         posts.columns = None  # type: ignore[misc]
     with pytest.raises(IndexError):
         posts[5]
+
+
+def test_statuses_are_columns_that_read_like_the_tuple_of_their_statuses() -> None:
+    statuses = result_from_pages(
+        [{"data": [{"id": str(i), "public_metrics": {"like_count": i}} for i in range(3)]}]
+    ).statuses
+    assert isinstance(statuses, StatusRecords)
+    as_tuple = tuple(
+        IdStatus(id=str(i), status=PostStatus.OK, source=str(i), position=i) for i in range(3)
+    )
+    assert statuses == as_tuple and as_tuple == statuses and statuses != as_tuple[:2]
+    assert statuses[-1] == as_tuple[-1] and statuses[:2] == as_tuple[:2]
+    restored = pickle.loads(pickle.dumps(statuses))
+    assert isinstance(restored, StatusRecords) and restored == as_tuple
+    pd.testing.assert_frame_equal(
+        statuses_frame(FetchResult(statuses=statuses)),
+        statuses_frame(FetchResult(statuses=as_tuple)),
+    )
 
 
 def test_a_fetch_through_the_client_keeps_the_answers_as_columns_with_the_record_frames(

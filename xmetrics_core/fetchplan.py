@@ -43,13 +43,20 @@ from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import Enum
-from typing import Final
+from typing import Final, cast
 
 import numpy as np
 
 from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import ALL_GROUPS, PRIVATE_GROUPS, Group
-from xmetrics_core.columns import GROUP_KEYS, MediaRecords, PostColumns, PostRecords
+from xmetrics_core.columns import (
+    GROUP_KEYS,
+    MediaRecords,
+    PostColumns,
+    PostRecords,
+    StatusColumns,
+    StatusRecords,
+)
 from xmetrics_core.errors import (
     PaymentRequired,
     RateLimited,
@@ -65,7 +72,6 @@ from xmetrics_core.models import (
     PostRef,
     PostStatus,
     RateLimitState,
-    checked_status,
 )
 from xmetrics_core.parsing import AnswerColumns, LookupAnswer, media_of_answers
 from xmetrics_core.references import private_window_start, within_private_window
@@ -375,45 +381,73 @@ class FetchPlan:
                 _groups_status(returned, self.asked, user_context)
                 for returned in _returned_groups(answered, self.asked)
             ]
-            authors, created = answered.author_ids, answered.created_at
-            rows: list[int] = []
-            statuses: list[IdStatus] = []
-            rows_of, finals, refusals = self.rows.get, self.statuses.get, self.refusals.get
-            for ref in self.refs:
-                row = rows_of(ref.id)
-                if row is None:
-                    final = finals(ref.id)
-                    status, detail = (
-                        (final.status, final.detail)
-                        if final is not None
-                        else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
-                    )
-                else:
-                    rows.append(row)
-                    status, detail = decided[row] or _public_only_status(
-                        ref,
-                        author_id=authors[row],
-                        created_at=created[row],
-                        me_id=me_id,
-                        now=self.now,
-                        refusal=refusals(ref.id),
-                    )
-                    if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
-                        detail = f"{detail}; {ownership_unknown}"
-                statuses.append(checked_status(ref.id, status, detail, ref.source, ref.position))
-            statuses.extend(map(IdStatus.invalid, invalid))
+            ids = [ref.id for ref in self.refs]
+            found = list(map(self.rows.get, ids))
+            rows = [row for row in found if row is not None]
+            # The usual fetch: every Post came back and its groups alone decide its status.
+            usual = [decided[row] for row in rows] if len(rows) == len(found) else [None]
+            outcomes = (
+                cast(list[tuple[PostStatus, str]], usual)
+                if None not in usual
+                else self._outcomes(
+                    found, decided, answered, me_id=me_id, ownership_unknown=ownership_unknown
+                )
+            )
+            kinds, details = zip(*outcomes, strict=True) if outcomes else ((), ())
+            statuses = StatusColumns(
+                ids=(*ids, *(token.text for token in invalid)),
+                statuses=(*kinds, *(PostStatus.INVALID for _ in invalid)),
+                details=(*details, *(token.reason for token in invalid)),
+                sources=(*(ref.source for ref in self.refs), *(t.text for t in invalid)),
+                positions=(*(ref.position for ref in self.refs), *(t.position for t in invalid)),
+            )
             posts = answered.take(rows)
             media = media_of_answers([a.media for a in self.answers], posts)
             return FetchResult(
                 posts=PostRecords(posts),
                 media=MediaRecords(media),
-                statuses=tuple(statuses),
+                statuses=StatusRecords(statuses),
                 groups=self.asked,
                 rate_limit=rate_limit,
                 api_calls=api_calls,
                 retries=retries,
                 fetched_at=self.now,
             )
+
+    def _outcomes(
+        self,
+        found: list[int | None],
+        decided: list[tuple[PostStatus, str] | None],
+        answered: PostColumns,
+        *,
+        me_id: str | None,
+        ownership_unknown: str,
+    ) -> list[tuple[PostStatus, str]]:
+        """Each ref's status and detail: its Post's (:func:`status_of`), or the final status
+        its batch gave (not found, not authorized, failed) when no Post came back."""
+        authors, created = answered.author_ids, answered.created_at
+        outcomes: list[tuple[PostStatus, str]] = []
+        for ref, row in zip(self.refs, found, strict=True):
+            if row is None:
+                final = self.statuses.get(ref.id)
+                outcomes.append(
+                    (final.status, final.detail)
+                    if final is not None
+                    else (PostStatus.FAILED, NO_ANSWER_AT_ALL)
+                )
+                continue
+            status, detail = decided[row] or _public_only_status(
+                ref,
+                author_id=authors[row],
+                created_at=created[row],
+                me_id=me_id,
+                now=self.now,
+                refusal=self.refusals.get(ref.id),
+            )
+            if ownership_unknown and status is PostStatus.PUBLIC_ONLY_NOT_AUTHORIZED:
+                detail = f"{detail}; {ownership_unknown}"
+            outcomes.append((status, detail))
+        return outcomes
 
 
 def _returned_groups(posts: PostColumns, asked: tuple[Group, ...]) -> list[frozenset[str]]:

@@ -96,6 +96,7 @@ from xmetrics_core.columns import (
     PostColumns,
     media_columns,
     post_columns,
+    status_columns,
 )
 from xmetrics_core.models import FetchResult, IdStatus, PostStatus
 from xmetrics_core.references import ParsedReferences
@@ -362,22 +363,23 @@ def _post_table(posts: PostColumns) -> pd.DataFrame:
     )
 
 
-def _known_positions(statuses: Sequence[IdStatus]) -> pd.arrays.IntegerArray:
+def _known_positions(positions: Sequence[int]) -> pd.arrays.IntegerArray:
     """Each status's paste position; <NA> where unknown (negative)."""
-    positions = np.fromiter(map(attrgetter("position"), statuses), np.int64, len(statuses))
-    return pd.arrays.IntegerArray(positions, positions < 0)
+    known = np.fromiter(positions, np.int64, len(positions))
+    return pd.arrays.IntegerArray(known, known < 0)
 
 
 def _status_table(statuses: Sequence[IdStatus]) -> pd.DataFrame:
-    kinds = _attr(statuses, "status")
+    columns = status_columns(statuses)
+    kinds = columns.statuses
     return pd.DataFrame(
         {
-            ID: _str_array(_attr(statuses, "id")),
-            SOURCE: _str_array(_attr(statuses, "source")),
-            POSITION: _known_positions(statuses),
+            ID: _str_array(columns.ids),
+            SOURCE: _str_array(columns.sources),
+            POSITION: _known_positions(columns.positions),
             STATUS: _str_array(list(map(_STATUS_VALUE.__getitem__, kinds))),
             STATUS_LABEL: _str_array(list(map(_STATUS_LABEL_OF.__getitem__, kinds))),
-            DETAIL: _str_array(_attr(statuses, "detail")),
+            DETAIL: _str_array(columns.details),
         },
         copy=False,
     )

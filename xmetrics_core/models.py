@@ -16,7 +16,6 @@ from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
-from itertools import count, repeat
 from operator import attrgetter
 from types import MappingProxyType
 from typing import final
@@ -418,13 +417,6 @@ def checked_status(
     return made
 
 
-def ok_statuses(post_ids: Sequence[str]) -> tuple[IdStatus, ...]:
-    """``IdStatus(id=i, status=OK, source=i, position=n)`` for each ID in order, the slots
-    set directly (:func:`checked_status`): a parsed answer's 100,000 statuses."""
-    ok = PostStatus.OK
-    return tuple(map(checked_status, post_ids, repeat(ok), repeat(""), post_ids, count()))
-
-
 @dataclass(frozen=True, slots=True, kw_only=True)
 class RateLimitState:
     """X's ``x-rate-limit-*`` headers from the most recent response."""
@@ -448,8 +440,10 @@ class FetchResult:
     builds each record from columns on access and equals the tuple of the same records."""
     media: Sequence[MediaRecord] = ()
     """Deduplicated by ``media_key`` (a tuple, or a ``columns.MediaRecords``)."""
-    statuses: tuple[IdStatus, ...] = ()
-    """One per unique valid ID, in paste order, then one per invalid token."""
+    statuses: Sequence[IdStatus] = ()
+    """One per unique valid ID, in paste order, then one per invalid token: a tuple, or (a
+    fetch, a parsed answer) a read-only ``columns.StatusRecords`` that equals the tuple of the
+    same statuses."""
     groups: tuple[Group, ...] = ()
     """The metric groups that were asked for."""
     rate_limit: RateLimitState = field(default_factory=RateLimitState)

@@ -47,12 +47,12 @@ from xmetrics_core.columns import (
     StateMatrix,
     concat_groups,
     group_parts,
+    ok_statuses,
     text_array,
 )
 from xmetrics_core.models import (
     FetchResult,
     PostRecord,
-    ok_statuses,
 )
 
 
