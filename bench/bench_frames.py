@@ -65,7 +65,6 @@ import pyarrow
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # run as a script from anywhere
 
-from xmetrics_core.bulk import collector_paused  # noqa: E402
 from xmetrics_core.catalogue import ALL_GROUPS, QUARTILES, Group, Level, fields_of  # noqa: E402
 from xmetrics_core.fetchplan import FetchPlan, read_lookup  # noqa: E402
 from xmetrics_core.frames import all_frames  # noqa: E402
@@ -171,29 +170,27 @@ def references(n_posts: int) -> list[PostRef]:
 
 def to_fetch_result(raw: Sequence[bytes], refs: Sequence[PostRef]) -> FetchResult:
     """Raw answers → FetchResult the way ``XClient.fetch_posts`` reads its answers: the fetch
-    plan's batches (all sent at once: no refusals, so no fallback batches; the cyclic
-    collector paused throughout, as the client pauses it for a fetch), each answer
+    plan's batches (all sent at once: no refusals, so no fallback batches), each answer
     decoded (``parsing.decode_lookup``, what the client gives the request path) and
     reconciled (``read_lookup`` → ``absorb``) as it comes, then the
     plan's result: one OK status per Post (the owner's recent Posts, every group back)."""
     now = (snowflake_time(refs[0].id) or EPOCH) + timedelta(days=1)
-    with collector_paused():  # as XClient.fetch_posts: the answers' columns pile up
-        plan = FetchPlan(refs, asked=ALL_GROUPS, now=now)
-        batches = plan.start()
-        if len(batches) != len(raw):
-            raise ValueError(f"{len(raw)} answers for {len(batches)} batches")
-        for batch, body in zip(batches, raw, strict=True):
-            answer = decode_lookup(body)
-            if answer is None or plan.absorb(read_lookup(batch, answer)):
-                raise ValueError("a synthetic answer left a Post without its metrics")
-        return plan.result(
-            invalid=(),
-            user_context=True,
-            me_id=AUTHOR_ID,
-            rate_limit=RateLimitState(),
-            api_calls=len(raw),
-            retries=0,
-        )
+    plan = FetchPlan(refs, asked=ALL_GROUPS, now=now)
+    batches = plan.start()
+    if len(batches) != len(raw):
+        raise ValueError(f"{len(raw)} answers for {len(batches)} batches")
+    for batch, body in zip(batches, raw, strict=True):
+        answer = decode_lookup(body)
+        if answer is None or plan.absorb(read_lookup(batch, answer)):
+            raise ValueError("a synthetic answer left a Post without its metrics")
+    return plan.result(
+        invalid=(),
+        user_context=True,
+        me_id=AUTHOR_ID,
+        rate_limit=RateLimitState(),
+        api_calls=len(raw),
+        retries=0,
+    )
 
 
 def baseline(raw: Sequence[bytes]) -> tuple[pd.DataFrame, ...]:

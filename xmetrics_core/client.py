@@ -25,7 +25,6 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import quote
 
-from xmetrics_core.bulk import collector_paused
 from xmetrics_core.catalogue import Group
 from xmetrics_core.credentials import Credential, OAuth2Credential
 from xmetrics_core.defaults import X_API_BASE_URL, Timeouts
@@ -240,50 +239,49 @@ class XClient:
         :class:`~xmetrics_core.errors.Unauthorized` (a revoked or expired credential) is
         raised.
         """
-        with collector_paused():  # every answer's columns pile up until the result (see bulk)
-            tally = CallTally()
-            parsed = references_from(refs_or_ids)
-            credential = self.credential
-            plan = FetchPlan(
-                parsed.refs,
-                asked=asked_groups(credential.allowed_groups, groups),
-                now=self.api.clock(),
-            )
-            pool = self._pool()
-            who: Future[XUser] | None = None
-            if credential.is_user_context and plan.needs_owner and me is None:
-                who = pool.submit(self._get_me, tally)  # first in the queue: overlaps the batches
-            running: dict[Future[BatchOutcome], Batch] = {}
+        tally = CallTally()
+        parsed = references_from(refs_or_ids)
+        credential = self.credential
+        plan = FetchPlan(
+            parsed.refs,
+            asked=asked_groups(credential.allowed_groups, groups),
+            now=self.api.clock(),
+        )
+        pool = self._pool()
+        who: Future[XUser] | None = None
+        if credential.is_user_context and plan.needs_owner and me is None:
+            who = pool.submit(self._get_me, tally)  # first in the queue: overlaps the batches
+        running: dict[Future[BatchOutcome], Batch] = {}
 
-            def submit(batches: list[Batch]) -> None:
-                for batch in batches:
-                    running[pool.submit(self._run_batch, batch, tally)] = batch
+        def submit(batches: list[Batch]) -> None:
+            for batch in batches:
+                running[pool.submit(self._run_batch, batch, tally)] = batch
 
-            try:
-                submit(plan.start())
-                while running:
-                    finished, _ = wait(running, return_when=FIRST_COMPLETED)
-                    for future in finished:
-                        del running[future]
-                        submit(plan.absorb(future.result()))
-                        if progress is not None:
-                            progress(plan.done_batches, plan.total_batches)
-                me, ownership_unknown = self._owner(who, me)
-            except BaseException:
-                for pending in running:
-                    pending.cancel()
-                if who is not None:
-                    who.cancel()
-                raise
-            return plan.result(
-                invalid=parsed.invalid,
-                user_context=credential.is_user_context,
-                me_id=me.id if me else None,
-                ownership_unknown=ownership_unknown,
-                rate_limit=self.rate_limit,
-                api_calls=tally.calls,
-                retries=tally.retries,
-            )
+        try:
+            submit(plan.start())
+            while running:
+                finished, _ = wait(running, return_when=FIRST_COMPLETED)
+                for future in finished:
+                    del running[future]
+                    submit(plan.absorb(future.result()))
+                    if progress is not None:
+                        progress(plan.done_batches, plan.total_batches)
+            me, ownership_unknown = self._owner(who, me)
+        except BaseException:
+            for pending in running:
+                pending.cancel()
+            if who is not None:
+                who.cancel()
+            raise
+        return plan.result(
+            invalid=parsed.invalid,
+            user_context=credential.is_user_context,
+            me_id=me.id if me else None,
+            ownership_unknown=ownership_unknown,
+            rate_limit=self.rate_limit,
+            api_calls=tally.calls,
+            retries=tally.retries,
+        )
 
     @staticmethod
     def _owner(who: Future[XUser] | None, me: XUser | None) -> tuple[XUser | None, str]:

@@ -25,9 +25,11 @@ E = 0 (:func:`lookup_call_count`).
 
 **Answers.** Each answer comes reduced to columns (``parsing.decode_lookup`` reads its bytes:
 the typed decoder for X's usual answer, else ``parsing.answer_columns``, with the same
-columns); :func:`read_lookup` reconciles its IDs with them and X's ``errors[]``; :meth:`FetchPlan.result` takes the Posts in paste order from the answers'
-columns and merges their media (``parsing.media_of_answers``), so the result's ``posts`` /
-``media`` are ``columns.PostRecords`` / ``MediaRecords`` views and frames read the columns.
+columns); :func:`read_lookup` reconciles its IDs with them and X's ``errors[]``;
+:meth:`FetchPlan.result` takes the Posts in paste order from the answers' columns and merges
+their media (``parsing.media_of_answers``), so the result's ``posts`` / ``media`` /
+``statuses`` are ``columns.PostRecords`` / ``MediaRecords`` / ``StatusRecords`` views and
+frames read the columns.
 
 **Statuses.** :func:`status_of` decides each fetched Post's status from what came back (the
 groups the columns hold for it, its author, its time), the credential's kind, the owner
