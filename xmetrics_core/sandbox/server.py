@@ -28,7 +28,8 @@ Paths are api.x.com's, so only the base URL differs:
 Routing is a werkzeug ``Map`` (unknown paths 404, wrong methods 405, ``about:blank`` bodies).
 Order of checks on a v2 call: fault injection first (dropped connection, slow response;
 faults.py — the OAuth endpoints are never faulted; injected latency is the least time from a
-request's arrival to its answer, the answer being worked out within it), authentication (401 ``about:blank``), a
+request's arrival to its answer, the answer being worked out within it), authentication (401
+``about:blank``), a
 scripted or seeded 429/500/503, endpoint auth kind (403 ``unsupported-authentication``), OAuth
 2.0 scopes (403 ``Forbidden``), the tier (403 ``client-forbidden`` for the analytics endpoints on
 pay-per-use), rate limit (429, ratelimit.py), credits (402), the monthly project cap on Post
@@ -610,8 +611,9 @@ class Sandbox:
     ) -> _Outcome:
         """A v2 call. Its answer leaves no sooner than the injected latency after the request
         arrived (``_Outcome.answer_after``, waited in :meth:`_wsgi` before it is logged as
-        done): the sandbox works it out (auth, billing, the body) within that time, as X's servers work on concurrent requests in parallel, so the
-        emulator's one process does not queue its own work behind the latency."""
+        done): the sandbox works it out (auth, billing, the body) within that time, as X's
+        servers work on concurrent requests in parallel, so the emulator's one process does
+        not queue its own work behind the latency."""
         query = {k: request.args.getlist(k) for k in request.args}
         decision = self.faults.decide(
             method=request.method,
