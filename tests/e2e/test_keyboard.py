@@ -27,6 +27,9 @@ MAX_TAB_STOPS = 400
 """Bound on the Tab presses that reach one target. Streamlit's tables take one Tab per cell
 (the focus walks the cells, then leaves the table), so a wide table costs many stops."""
 
+RING_SETTLE_CHECKS = 20
+"""Re-checks, 100 ms apart, of a focus whose ring does not show yet (2 s at most)."""
+
 _FOCUS = """() => {
     const el = document.activeElement;
     if (!el || el === document.body || el === document.documentElement)
@@ -80,6 +83,19 @@ class Walker:
         )
         return focused
 
+    def _settled_focus(self) -> dict[str, Any]:
+        """The focused element and whether its ring shows, given a moment to show: the page
+        CSS that draws the ring (``xmetrics_ui.ui.ACCESSIBLE_STYLE``) is part of each run, so
+        a Tab pressed while a rerun is redrawing the page (just after Disconnect) can land
+        before it is back. A ring that never shows still fails."""
+        focus: dict[str, Any] = self.page.evaluate(_FOCUS)
+        for _ in range(RING_SETTLE_CHECKS):
+            if focus["visible"] or focus["what"] == "nothing (body)":
+                break
+            self.page.wait_for_timeout(100)
+            focus = self.page.evaluate(_FOCUS)
+        return focus
+
     def to(self, target: Locator, *, backwards: bool = False) -> None:
         """Press Tab (Shift+Tab) until ``target`` (or something inside it) has the focus."""
         expect(target).to_be_attached()
@@ -88,7 +104,7 @@ class Walker:
         for _ in range(MAX_TAB_STOPS):
             self.page.keyboard.press(key)
             self.stops += 1
-            focus: dict[str, Any] = self.page.evaluate(_FOCUS)
+            focus = self._settled_focus()
             seen.append(str(focus["what"]))
             if not focus["visible"] and focus["what"] != "nothing (body)":
                 self.invisible.append(str(focus["what"]))
