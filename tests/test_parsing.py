@@ -234,7 +234,7 @@ def _assert_same_columns(raw: bytes) -> None:
 
 def test_the_usual_answer_takes_the_typed_decoder_and_reads_like_the_general_parse() -> None:
     raw = orjson.dumps(_usual_answer())
-    typed = typed_lookup(raw, ids=None, shared={})
+    typed = typed_lookup(raw, shared={})
     assert typed is not None
     posts = list(PostRecords(typed.columns.posts))
     assert [p.id for p in posts] == ["10", "11", "12"]
@@ -273,7 +273,7 @@ def _with(change: Any) -> bytes:
 )
 def test_answers_outside_the_usual_shape_take_the_general_parse(change: Any) -> None:
     raw = _with(change)
-    assert typed_lookup(raw, ids=None, shared={}) is None
+    assert typed_lookup(raw, shared={}) is None
     _assert_same_columns(raw)
 
 
@@ -294,7 +294,7 @@ def test_answers_outside_the_usual_shape_take_the_general_parse(change: Any) -> 
 )
 def test_usual_variations_stay_on_the_typed_decoder_and_read_alike(change: Any) -> None:
     raw = _with(change)
-    assert typed_lookup(raw, ids=None, shared={}) is not None
+    assert typed_lookup(raw, shared={}) is not None
     _assert_same_columns(raw)
 
 

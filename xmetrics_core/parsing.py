@@ -20,7 +20,7 @@ record parser does. Both give the same columns (``tests/test_parsing.py``).
 from __future__ import annotations
 
 from array import array
-from collections.abc import Container, Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from itertools import chain, repeat
@@ -87,16 +87,12 @@ _MEDIA_FIELDS = ("type", "duration_ms", "preview_image_url", "url")
 
 
 def _page_items(
-    page: Mapping[str, Any], ids: Container[str] | None
+    page: Mapping[str, Any],
 ) -> tuple[list[Mapping[str, Any]], list[Mapping[str, Any]]]:
-    """One answer's Post objects (objects with an ``id``; only those in ``ids`` when given)
-    and ``includes.media`` objects."""
-    data = [i for i in page.get("data") or () if isinstance(i, dict)]
-    items: list[Mapping[str, Any]] = (
-        [i for i in data if "id" in i]
-        if ids is None
-        else [i for i in data if str(i.get("id")) in ids]
-    )
+    """One answer's Post objects (objects with an ``id``) and ``includes.media`` objects."""
+    items: list[Mapping[str, Any]] = [
+        i for i in page.get("data") or () if isinstance(i, dict) and "id" in i
+    ]
     includes = page.get("includes")
     media: list[Mapping[str, Any]] = (
         [m for m in includes.get("media") or () if isinstance(m, dict)]
@@ -270,15 +266,15 @@ class AnswerColumns:
 def answer_columns(
     page: Mapping[str, Any],
     *,
-    ids: Container[str] | None = None,
     shared: dict[Any, Any] | None = None,
 ) -> AnswerColumns:
     """One decoded answer (``data[]`` + ``includes.media``) as columns, its values checked as
-    the records are: Post objects with an ``id`` (only the ``ids`` given, when given: the IDs
-    a lookup asked for) and media objects with a string ``media_key``. ``shared`` keeps each
-    repeated string (author IDs, media keys and types) once across answers."""
+    the records are: Post objects with an ``id`` and media objects with a string
+    ``media_key`` (a lookup keeps only the IDs it asked for: ``fetchplan.read_lookup``).
+    ``shared`` keeps each repeated string (author IDs, media keys and types) once across
+    answers."""
     strings: dict[Any, Any] = {} if shared is None else shared
-    items, media = _page_items(page, ids)
+    items, media = _page_items(page)
     with collector_paused():
         return AnswerColumns(posts=_post_part(items, strings), media=_media_part(media, strings))
 
@@ -295,13 +291,12 @@ class LookupAnswer:
 def lookup_answer(
     page: Mapping[str, Any],
     *,
-    ids: Container[str] | None = None,
     shared: dict[Any, Any] | None = None,
 ) -> LookupAnswer:
     """A decoded answer as a :class:`LookupAnswer` (:func:`answer_columns` and its errors)."""
     errors = page.get("errors")
     return LookupAnswer(
-        columns=answer_columns(page, ids=ids, shared=shared),
+        columns=answer_columns(page, shared=shared),
         errors=tuple(e for e in errors if isinstance(e, dict)) if isinstance(errors, list) else (),
     )
 
@@ -309,21 +304,20 @@ def lookup_answer(
 def decode_lookup(
     raw: bytes,
     *,
-    ids: Container[str] | None = None,
     shared: dict[Any, Any] | None = None,
 ) -> LookupAnswer | None:
     """An answer's raw bytes as a :class:`LookupAnswer` (None when they are not a JSON
     object): the usual answer through the typed decoder, any other through orjson and
     :func:`lookup_answer`; the same columns either way."""
     strings: dict[Any, Any] = {} if shared is None else shared
-    typed = typed_lookup(raw, ids=ids, shared=strings)
+    typed = typed_lookup(raw, shared=strings)
     if typed is not None:
         return typed
     try:
         page = orjson.loads(raw)
     except orjson.JSONDecodeError:
         return None
-    return lookup_answer(page, ids=ids, shared=strings) if isinstance(page, dict) else None
+    return lookup_answer(page, shared=strings) if isinstance(page, dict) else None
 
 
 # -- the typed decoder: X's usual answer, straight from bytes to columns ------------------------
@@ -455,17 +449,14 @@ def _typed_groups(items: Sequence[Any], level: Level) -> tuple[GroupColumns, ...
     return tuple(blocks)
 
 
-def typed_lookup(
-    raw: bytes, *, ids: Container[str] | None, shared: dict[Any, Any]
-) -> LookupAnswer | None:
+def typed_lookup(raw: bytes, *, shared: dict[Any, Any]) -> LookupAnswer | None:
     """The usual answer decoded into typed structs and read into columns with the checks
     :func:`answer_columns` makes; None for any other answer."""
     try:
         answer = _LOOKUP_DECODER.decode(raw)
     except msgspec.DecodeError:  # not the usual answer (or not JSON): the general parse
         return None
-    data: list[Any] = answer.data or []
-    items = data if ids is None else [p for p in data if p.id in ids]
+    items: list[Any] = answer.data or []
     media = (answer.includes.media if answer.includes is not None else None) or []
     with collector_paused():
         post_groups = _typed_groups(items, Level.POST)
